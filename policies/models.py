@@ -1,0 +1,163 @@
+"""Persistent state: gateways, one policy per gateway, its working draft and its revisions.
+
+The review workflow (submit / approve / apply / roll back) is designed to add a change-request
+table that points at a ``PolicyRevision``; revisions are immutable snapshots, so anything can
+refer to one safely. The working draft is the only mutable copy and is guarded by a version
+number for optimistic locking.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from policies.core.gateway import GatewayDescription, GatewayPort
+from policies.core.model import DEFAULT_POLICY_NAMESPACE, expected_policy_name
+
+dns_label = RegexValidator(
+    r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", _("Use a DNS-1123 label: lower-case letters, digits and '-'.")
+)
+
+
+class EgressGateway(models.Model):
+    """An egress gateway of the mesh (ASM IstioGateway of type egress) and its Service ports."""
+
+    name = models.CharField(_("name"), max_length=63, unique=True, validators=[dns_label])
+    namespace = models.CharField(_("namespace"), max_length=63, default="istio-system", validators=[dns_label])
+    mtls = models.BooleanField(_("mTLS enabled"), default=True)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("egress gateway")
+        verbose_name_plural = _("egress gateways")
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    def describe(self) -> GatewayDescription:
+        """The core's view of this gateway (uses prefetched ports when available)."""
+        return GatewayDescription(
+            name=self.name,
+            namespace=self.namespace,
+            mtls=self.mtls,
+            ports=tuple(
+                GatewayPort(name=p.name, number=p.number, protocol=p.protocol)
+                for p in sorted(self.ports.all(), key=lambda p: p.number)
+            ),
+        )
+
+    @property
+    def policy_name(self) -> str:
+        """The name ASM requires for this gateway's policy."""
+        return expected_policy_name(self.name)
+
+
+class GatewayPortRecord(models.Model):
+    """One port of a gateway's Service."""
+
+    class Protocol(models.TextChoices):
+        HTTP = "HTTP", "HTTP"
+        HTTP2 = "HTTP2", "HTTP2"
+        GRPC = "GRPC", "GRPC"
+        HTTPS = "HTTPS", "HTTPS"
+        TLS = "TLS", "TLS"
+        TCP = "TCP", "TCP"
+
+    gateway = models.ForeignKey(EgressGateway, on_delete=models.CASCADE, related_name="ports")
+    name = models.CharField(_("name"), max_length=63)
+    number = models.PositiveIntegerField(_("number"), validators=[MinValueValidator(1), MaxValueValidator(65535)])
+    protocol = models.CharField(_("protocol"), max_length=8, choices=Protocol.choices)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [models.UniqueConstraint(fields=["gateway", "number"], name="unique_gateway_port_number")]
+        verbose_name = _("gateway port")
+        verbose_name_plural = _("gateway ports")
+
+    def __str__(self) -> str:
+        return f"{self.protocol} {self.number}"
+
+
+class EgressPolicy(models.Model):
+    """The ASMEgressTrafficPolicy of one gateway (`egress-by-{gateway}` in `istio-egress`)."""
+
+    gateway = models.OneToOneField(EgressGateway, on_delete=models.PROTECT, related_name="policy")
+    name = models.CharField(_("name"), max_length=253, unique=True)
+    namespace = models.CharField(_("namespace"), max_length=63, default=DEFAULT_POLICY_NAMESPACE)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("egress policy")
+        verbose_name_plural = _("egress policies")
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+class PolicyDraft(models.Model):
+    """The editable working copy of a policy's custom resource.
+
+    ``version`` increases by one on every save; a save must name the version it was based on,
+    and a stale one is refused (optimistic locking), so concurrent edits are never lost.
+    """
+
+    policy = models.OneToOneField(EgressPolicy, on_delete=models.CASCADE, related_name="draft")
+    document = models.JSONField(_("custom resource"))
+    version = models.PositiveIntegerField(_("version"), default=1)
+    base_revision = models.ForeignKey(
+        "PolicyRevision", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("policy draft")
+        verbose_name_plural = _("policy drafts")
+
+    def __str__(self) -> str:
+        return f"{self.policy} draft v{self.version}"
+
+
+class PolicyRevision(models.Model):
+    """An immutable snapshot of a policy's custom resource, numbered 1, 2, ... per policy."""
+
+    policy = models.ForeignKey(EgressPolicy, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField(_("number"))
+    document = models.JSONField(_("custom resource"))
+    content_hash = models.CharField(_("content hash"), max_length=64)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    message = models.CharField(_("message"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["policy", "-number"]
+        constraints = [models.UniqueConstraint(fields=["policy", "number"], name="unique_revision_number")]
+        verbose_name = _("policy revision")
+        verbose_name_plural = _("policy revisions")
+
+    def __str__(self) -> str:
+        return f"{self.policy} r{self.number}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise ValueError("Policy revisions are immutable.")
+        super().save(*args, **kwargs)
+
+
+def content_hash(canonical_yaml: str) -> str:
+    """sha256 of a policy's canonical YAML: equal hashes mean equal policies."""
+    return hashlib.sha256(canonical_yaml.encode("utf-8")).hexdigest()

@@ -1,0 +1,5 @@
+"""Root of the test suite: shared fixtures live in per-area modules registered here."""
+
+pytest_plugins = [
+    "tests.fixtures.seed",
+]
