@@ -1,0 +1,60 @@
+"""Load the seed's demo data: its egress gateway, its example policy, and an admin user."""
+
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from policies import services
+from policies.core.yamlio import load_one
+from policies.models import EgressGateway, EgressPolicy, GatewayPortRecord
+from policies.seed import seed_text
+
+SEED_PORTS = (("http-80", 80, "HTTP"), ("https-443", 443, "HTTPS"), ("https-444", 444, "HTTPS"))
+
+
+class Command(BaseCommand):
+    help = "Create the seed's egress gateway (HTTP 80, HTTPS 443, HTTPS 444), its policy and an admin user."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--username", default="admin")
+        parser.add_argument("--password", default=None, help="Default: a random password, printed once.")
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            gateway = ensure_seed_gateway()
+            user, password = self._admin(options["username"], options["password"])
+        if not EgressPolicy.objects.filter(gateway=gateway).exists():
+            document = load_one(seed_text("scenario-2")).data
+            services.create_policy(document, user=user, message="Seed scenario 2: HTTP with upgrade + HTTPS via 444")
+            self.stdout.write("Created policy egress-by-egressgateway (seed scenario 2).")
+        if password:
+            self.stdout.write(self.style.SUCCESS(f"Admin user: {user.username}  password: {password}"))
+        else:
+            self.stdout.write(f"Admin user {user.username} already exists (password unchanged).")
+
+    def _admin(self, username, password):
+        user_model = get_user_model()
+        user = user_model.objects.filter(username=username).first()
+        if user is not None and password is None:
+            return user, None
+        password = password or secrets.token_urlsafe(12)
+        if user is None:
+            user = user_model.objects.create_superuser(username=username, email="", password=password)
+        else:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        return user, password
+
+
+def ensure_seed_gateway(name: str = "egressgateway") -> EgressGateway:
+    """The seed's gateway, created if missing."""
+    gateway, created = EgressGateway.objects.get_or_create(
+        name=name, defaults={"namespace": "istio-system", "mtls": True, "description": "Seed egress gateway"}
+    )
+    if created:
+        GatewayPortRecord.objects.bulk_create(
+            GatewayPortRecord(gateway=gateway, name=n, number=num, protocol=proto) for n, num, proto in SEED_PORTS
+        )
+    return gateway

@@ -1,0 +1,3 @@
+"""Console URLs (the web console engineer fills these in)."""
+
+urlpatterns: list = []
