@@ -29,7 +29,8 @@ system-packages:
 	bash scripts/ensure-system-packages.sh
 
 messages: $(STAMP)
-	@if command -v msgfmt >/dev/null; then $(BIN)/python manage.py compilemessages --ignore '.venv' -v0; \
+	@if [ ! -d locale ]; then echo "no catalogs to compile"; \
+	 elif command -v msgfmt >/dev/null; then $(BIN)/python manage.py compilemessages --ignore '.venv' -v0; \
 	 else echo "gettext (msgfmt) missing: the console runs in English only. apt-get install gettext"; fi
 
 testenv: setup  ## build (once) and start kube-apiserver + etcd; writes .testenv/kubeconfig
