@@ -19,6 +19,14 @@ MESH_VIRTUAL_SERVICE = "mesh_virtual_service"
 GATEWAY_VIRTUAL_SERVICE = "gateway_virtual_service"
 UPGRADE_DESTINATION_RULE = "upgrade_destination_rule"
 
+# Role → suffix after ``{P}-{k}`` (spec §4.2, objects 2, 4, 5 and 6).
+DERIVED_SUFFIXES = {
+    SERVICE_ENTRY: "",
+    MESH_VIRTUAL_SERVICE: "-mesh",
+    GATEWAY_VIRTUAL_SERVICE: "-gw",
+    UPGRADE_DESTINATION_RULE: "-upgrade",
+}
+
 
 def truncate_name(name: str, limit: int = MAX_NAME_LENGTH) -> str:
     """``name`` itself when it fits ``limit``, else a cut name ending in a hash of the full name.
@@ -47,9 +55,4 @@ def derived_names(policy_name: str, target_name: str) -> dict[str, str]:
         Role → name, for the ServiceEntry, the two VirtualServices and the upgrade DestinationRule.
     """
     base = f"{policy_name}-{target_name}"
-    return {
-        SERVICE_ENTRY: truncate_name(base),
-        MESH_VIRTUAL_SERVICE: truncate_name(f"{base}-mesh"),
-        GATEWAY_VIRTUAL_SERVICE: truncate_name(f"{base}-gw"),
-        UPGRADE_DESTINATION_RULE: truncate_name(f"{base}-upgrade"),
-    }
+    return {role: truncate_name(f"{base}{suffix}") for role, suffix in DERIVED_SUFFIXES.items()}
