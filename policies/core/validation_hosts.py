@@ -1,0 +1,198 @@
+"""Rules about the hosts of to-entries (spec §6: V10, V10a, V10b, V11).
+
+Hosts decide which ServiceEntries and VirtualServices are generated: entries with identical
+host lists form one host group (spec §4.3) and share those objects, so host lists must be
+identical or disjoint, and a port may appear once per group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from policies.core.findings import Finding
+from policies.core.i18n import _
+from policies.core.validation_context import ValidationContext, error, info, warning
+from policies.core.validation_syntax import (
+    CLUSTER_LOCAL_SUFFIX,
+    WILDCARD_PREFIX,
+    is_fqdn,
+    is_ip_literal,
+    without_wildcard,
+)
+
+MAX_HOSTS = 50
+WILDCARD_PROTOCOLS_FORBIDDEN = frozenset({"TCP"})
+
+
+def check_hosts(ctx: ValidationContext) -> Iterator[Finding]:
+    """V10: 1-50 distinct, lower-case, external DNS names per entry."""
+    for target in ctx.targets:
+        hosts = target.to.hosts or []
+        path = f"{target.path}.hosts"
+        if not hosts:
+            yield error("V10", path, _("hosts is empty; list 1-50 external host names, e.g. api.example.com."))
+        elif len(hosts) > MAX_HOSTS:
+            yield error(
+                "V10",
+                path,
+                _("hosts has {count} items; the limit is {limit}, so split the entry into several to-entries."),
+                count=len(hosts),
+                limit=MAX_HOSTS,
+            )
+        first_seen: dict[str, int] = {}
+        for h, host in enumerate(hosts):
+            host_path = f"{path}[{h}]"
+            if host in first_seen:
+                yield error(
+                    "V10",
+                    host_path,
+                    _("Host '{host}' is listed twice (first at {first}); remove the duplicate."),
+                    host=host,
+                    first=f"{path}[{first_seen[host]}]",
+                )
+                continue
+            first_seen[host] = h
+            yield from _host_syntax(host, host_path)
+
+
+def _host_syntax(host: str, path: str) -> Iterator[Finding]:
+    if host in ("", "*"):
+        yield error(
+            "V10",
+            path,
+            _("Host '{host}' does not name a destination; list concrete host names such as api.example.com."),
+            host=host,
+        )
+    elif is_ip_literal(host):
+        yield error(
+            "V10",
+            path,
+            _(
+                "Host '{host}' is an IP address; hosts must be DNS names, so use the external "
+                "service's DNS name instead."
+            ),
+            host=host,
+        )
+    elif host.endswith("."):
+        yield error(
+            "V10",
+            path,
+            _("Host '{host}' ends with a dot; write it without the trailing dot: '{suggestion}'."),
+            host=host,
+            suggestion=host.rstrip("."),
+        )
+    elif host != host.lower():
+        yield error(
+            "V10",
+            path,
+            _("Host '{host}' contains upper-case letters; write it in lower case: '{suggestion}'."),
+            host=host,
+            suggestion=host.lower(),
+        )
+    elif not is_fqdn(without_wildcard(host)):
+        yield error(
+            "V10",
+            path,
+            _(
+                "Host '{host}' is not a valid DNS name; use a lower-case fully-qualified name "
+                "such as api.example.com (letters, digits, '-' and '.', optionally starting "
+                "with '*.')."
+            ),
+            host=host,
+        )
+    elif host.endswith(CLUSTER_LOCAL_SUFFIX):
+        yield warning(
+            "V10",
+            path,
+            _(
+                "Host '{host}' is an in-cluster service; egress rules are for external hosts, "
+                "and in-mesh services are reached without the egress gateway."
+            ),
+            host=host,
+        )
+
+
+def check_wildcards(ctx: ValidationContext) -> Iterator[Finding]:
+    """V10a: no wildcard as the resolved upstream, none at all for TCP."""
+    for target in ctx.targets:
+        for h, host in enumerate(target.to.hosts or []):
+            if not (host.startswith(WILDCARD_PREFIX) and is_fqdn(without_wildcard(host))):
+                continue  # NB: malformed wildcards are V10 syntax errors, reported once there.
+            path = f"{target.path}.hosts[{h}]"
+            if h == 0:
+                yield error(
+                    "V10a",
+                    path,
+                    _(
+                        "hosts[0] '{host}' is a wildcard, but the first host is the upstream "
+                        "the gateway resolves by DNS; put a concrete host name first."
+                    ),
+                    host=host,
+                )
+            elif target.protocol in WILDCARD_PROTOCOLS_FORBIDDEN:
+                yield error(
+                    "V10a",
+                    path,
+                    _(
+                        "Host '{host}' is a wildcard, but TCP entries cannot tell hosts apart; "
+                        "list concrete host names or use protocol TLS."
+                    ),
+                    host=host,
+                )
+
+
+def check_same_addresses(ctx: ValidationContext) -> Iterator[Finding]:
+    """V10b: a reminder that all hosts of an entry must resolve alike (not checkable offline)."""
+    for target in ctx.targets:
+        hosts = target.to.hosts or []
+        if len(hosts) > 1:
+            yield info(
+                "V10b",
+                f"{target.path}.hosts",
+                _(
+                    "All hosts of this entry must resolve to the same "
+                    "addresses: traffic for each of them is sent to {first}. "
+                    "This cannot be checked offline."
+                ),
+                first=hosts[0],
+            )
+
+
+def check_host_groups(ctx: ValidationContext) -> Iterator[Finding]:
+    """V11: host lists are identical or disjoint; a port appears once per host group."""
+    owner_of_host: dict[str, tuple[frozenset[str], str]] = {}
+    owner_of_port: dict[tuple[frozenset[str], int], str] = {}
+    for target in ctx.targets:
+        hosts = target.to.hosts or []
+        group = frozenset(hosts)
+        seen: set[str] = set()
+        for h, host in enumerate(hosts):
+            if host in seen:
+                continue  # NB: a repeated host is a V10 error; report the overlap once.
+            seen.add(host)
+            owner_group, owner_path = owner_of_host.setdefault(host, (group, target.path))
+            if owner_group != group:
+                yield error(
+                    "V11",
+                    f"{target.path}.hosts[{h}]",
+                    _(
+                        "Host '{host}' also appears in {other} with a different host list; to-entries must list "
+                        "identical or disjoint hosts, so give both entries the same hosts or remove it from one."
+                    ),
+                    host=host,
+                    other=owner_path,
+                )
+        number = target.to.port.number if target.to.port else None
+        if group and number is not None:
+            owner = owner_of_port.setdefault((group, number), target.path)
+            if owner != target.path:
+                yield error(
+                    "V11",
+                    f"{target.path}.port.number",
+                    _(
+                        "Port {number} is already used for these hosts by {other}; within a host group each port "
+                        "may appear once, so merge the entries or use another port."
+                    ),
+                    number=number,
+                    other=owner,
+                )
