@@ -44,8 +44,8 @@ def check_namespace(ctx: ValidationContext) -> Iterator[Finding]:
 
 def check_policy_name(ctx: ValidationContext) -> Iterator[Finding]:
     """V3: the policy is named after its gateway, hence one policy per gateway."""
-    if not ctx.gateway_name:
-        return  # NB: V4 reports the missing gateway; without it there is no expected name.
+    if not ctx.gateway_name or not is_dns_label(ctx.gateway_name):
+        return  # NB: V4 reports a missing or malformed gateway; neither gives a usable expected name.
     name = ctx.policy.metadata.name if ctx.policy.metadata else None
     expected = expected_policy_name(ctx.gateway_name)
     if name != expected:

@@ -28,7 +28,7 @@ def gateway_port_path(target: Target, planned: PlannedPort) -> str:
     """Where the effective gateway port is written (or would be, when it is defaulted)."""
     if planned.origin == "explicit":
         return f"{target.path}.byEgressGateway.port"
-    return f"{target.path}.byEgressGateway" if target.to.byEgressGateway is not None else target.path
+    return f"{target.path}.byEgressGateway"
 
 
 def is_usable_port(number: int) -> bool:
