@@ -30,6 +30,7 @@ MAX_INPUT_BYTES = 1024 * 1024
 MAX_DEPTH = 50
 MAX_ALIAS_USES = 100
 MAX_NODES = 500_000
+_PLAIN_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
 
 class YamlLoadError(Exception):
@@ -116,8 +117,16 @@ def load_all(raw: bytes | str) -> list[LoadedDocument]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
+        if exc.problem == "exceeded maximum nesting depth":  # NB: libyaml's own cap (1000) beats ours.
+            raise YamlLoadError("EGRESS-Y05", _("Nesting is deeper than {limit} levels."), line=line,
+                                limit=MAX_DEPTH) from exc
         raise YamlLoadError(
             "EGRESS-Y03", _("YAML syntax error: {problem}."), line=line, problem=exc.problem or str(exc)
+        ) from exc
+    except yaml.reader.ReaderError as exc:  # NB: unlike the others it has a position but no mark.
+        raise YamlLoadError(
+            "EGRESS-Y02", _("Input contains a character YAML does not allow (#x{char:04x}): {problem}."),
+            line=text.count("\n", 0, exc.position) + 1, char=exc.character, problem=exc.reason,
         ) from exc
     except yaml.YAMLError as exc:
         raise YamlLoadError("EGRESS-Y03", _("YAML syntax error: {problem}."), problem=str(exc)) from exc
@@ -153,6 +162,9 @@ class _NodeReader:
             self._lines.setdefault(json_path(path), node.start_mark.line + 1)
         if isinstance(node, yaml.ScalarNode):
             return self._loader.construct_object(node)
+        if node.tag not in _PLAIN_COLLECTION_TAGS:  # NB: e.g. !!python/object/apply:…, !!set, !!omap
+            raise YamlLoadError("EGRESS-Y03", _("YAML syntax error: {problem}."), line=node.start_mark.line + 1,
+                                problem=f"the tag {node.tag} is not supported; use plain mappings and lists")
         if isinstance(node, yaml.SequenceNode):
             return [self._value(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
         return self._mapping(node, path, depth)
@@ -182,14 +194,14 @@ class _NodeReader:
     def _count(self, node: yaml.Node, depth: int) -> None:
         if depth > MAX_DEPTH:
             raise YamlLoadError(
-                "EGRESS-Y05", _("Nesting is deeper than {limit} levels."), line=node.start_mark.line + 1, limit=MAX_DEPTH
+                "EGRESS-Y05", _("Nesting is deeper than {limit} levels."), line=node.start_mark.line + 1,
+                limit=MAX_DEPTH,
             )
         self._nodes += 1
-        if isinstance(node, yaml.ScalarNode):
-            # NB: scalars are cheap, but a bomb of shared scalars still multiplies the walk.
-            if self._nodes > MAX_NODES:
-                raise YamlLoadError("EGRESS-Y04", _("The document expands to more than {limit} values."), limit=MAX_NODES)
-            return
+        if self._nodes > MAX_NODES:
+            raise YamlLoadError("EGRESS-Y04", _("The document expands to more than {limit} values."),
+                                line=node.start_mark.line + 1, limit=MAX_NODES)
+        # NB: scalars count too: 300k aliases of one scalar fit in 1 MiB and multiply the walk.
         if id(node) in self._seen:
             self._alias_uses += 1
             if self._alias_uses > MAX_ALIAS_USES:
