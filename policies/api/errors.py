@@ -1,0 +1,133 @@
+"""One error shape for the whole API: ``{"errors": [{"code", "path", "message"}, ...]}``.
+
+Clients script against the API, so every refusal, whatever raised it (DRF's own checks, a
+serializer, a workflow verb, a core validation finding, the body reader), reaches them in the
+same shape with a stable machine code and the JSON path of the offending field. The DRF
+exception handler below is the single place that shape is produced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from policies.core.findings import Finding, Severity, json_path
+from policies.services import ServiceError
+
+
+class ApiError(exceptions.APIException):
+    """An API refusal that already knows its error entries (code, path, message)."""
+
+    def __init__(self, message: str, *, code: str | None = None, path: str = "") -> None:
+        super().__init__(message, code or self.default_code)
+        self.errors = [error_entry(code or self.default_code, path, message)]
+
+
+class ConflictError(ApiError):
+    """The request clashes with existing state (a name taken, a gateway still in use)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+class PreconditionFailedError(ApiError):
+    """``If-Match`` names a version that is no longer current."""
+
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_code = "precondition_failed"
+
+
+class PreconditionRequiredError(ApiError):
+    """A write that needs ``If-Match`` came without it (RFC 6585)."""
+
+    status_code = status.HTTP_428_PRECONDITION_REQUIRED
+    default_code = "precondition_required"
+
+
+class RequestTooLargeError(ApiError):
+    """The body is over the 1 MiB limit; it was not read."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+
+
+class BodyUnreadableError(ApiError):
+    """The body is not well-formed JSON/YAML, or not the expected kind of value."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "parse_error"
+
+
+class FindingsInvalidError(ApiError):
+    """Validation findings refuse the request; each error finding becomes one entry."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid"
+
+    def __init__(self, findings: list[Finding]) -> None:
+        super().__init__(_("The document has validation errors."))
+        self.errors = findings_to_errors(findings)
+
+
+def error_entry(code: str, path: str, message: str) -> dict[str, str]:
+    """One element of the ``errors`` list."""
+    return {"code": str(code), "path": path, "message": str(message)}
+
+
+def findings_to_errors(findings: list[Finding]) -> list[dict[str, str]]:
+    """Every error-severity finding as an error entry (warnings do not refuse anything)."""
+    return [error_entry(f.code, f.path, _with_line(f)) for f in findings if f.severity is Severity.ERROR]
+
+
+def _with_line(finding: Finding) -> str:
+    message = finding.render(_)
+    return f"{message} (line {finding.line})" if finding.line else message
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF exception handler: render every known refusal as ``{"errors": [...]}``."""
+    if isinstance(exc, ServiceError):
+        errors = findings_to_errors(exc.findings) or [error_entry(exc.code, exc.path, exc.message)]
+        return _response(exc.status, errors)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
+    if not isinstance(exc, exceptions.APIException):
+        return None
+    headers = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None):
+        headers["Retry-After"] = str(int(exc.wait))
+    errors = exc.errors if isinstance(exc, ApiError) else list(_flatten(exc.detail, ()))
+    return _response(exc.status_code, errors, headers)
+
+
+def _response(status_code: int, errors: list[dict[str, str]], headers: dict[str, str] | None = None) -> Response:
+    set_rollback()
+    return Response({"errors": errors}, status=status_code, headers=headers)
+
+
+def _flatten(detail: Any, path: tuple[str | int, ...]) -> Iterator[dict[str, str]]:
+    """DRF's nested error detail → entries with JSON paths (``ports[1].number``)."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            inner = path if key in ("non_field_errors", "detail") else (*path, _path_part(key))
+            yield from _flatten(value, inner)
+    elif isinstance(detail, list):
+        for index, item in enumerate(detail):
+            yield from _flatten(item, (*path, index) if isinstance(item, dict | list) else path)
+    else:
+        yield error_entry(getattr(detail, "code", "invalid"), json_path(path), str(detail))
+
+
+def _path_part(key: Any) -> str | int:
+    return int(key) if isinstance(key, int) or (isinstance(key, str) and key.isdigit()) else str(key)

@@ -1,0 +1,140 @@
+"""Request bodies in JSON or YAML, and responses in YAML, all size- and shape-bounded.
+
+Policies are YAML documents, so the API speaks ``application/yaml`` as well as JSON. Bodies come
+from untrusted clients: every parser reads at most 1 MiB (one byte more tells it the body is
+too big, without reading the rest), YAML goes through the hardened loader of
+``policies.core.yamlio`` (alias bombs, depth, duplicate keys) and JSON gets the same depth bound,
+so no body can make a parser raise anything but a 400 or a 413.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.utils.translation import gettext as _
+from rest_framework.parsers import BaseParser
+from rest_framework.renderers import BaseRenderer
+from rest_framework.utils.encoders import JSONEncoder
+
+from policies.api.errors import BodyUnreadableError, RequestTooLargeError
+from policies.core.yamlio import (
+    MAX_DEPTH,
+    MAX_INPUT_BYTES,
+    LoadedDocument,
+    YamlLoadError,
+    dump_yaml,
+    dump_yaml_all,
+    load_one,
+)
+
+YAML_MEDIA_TYPE = "application/yaml"
+MERGE_PATCH_MEDIA_TYPE = "application/merge-patch+json"
+
+
+class SourcedMapping(dict):
+    """A parsed YAML body that remembers the source line of every JSON path."""
+
+    source: LoadedDocument | None = None
+
+
+class YamlDocuments(list):
+    """Documents to render as one multi-document YAML stream (``---`` between them)."""
+
+
+def read_bounded(stream: Any) -> bytes:
+    """The whole body, refusing (413) one that is over the limit without reading it all."""
+    raw = stream.read(MAX_INPUT_BYTES + 1) if stream is not None else b""
+    if len(raw) > MAX_INPUT_BYTES:
+        raise RequestTooLargeError(_("The body is over the limit of %(limit)d bytes.") % {"limit": MAX_INPUT_BYTES})
+    return raw
+
+
+class BoundedJSONParser(BaseParser):
+    """JSON bodies up to 1 MiB and 50 levels deep; NaN and Infinity are refused."""
+
+    media_type = "application/json"
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        raw = read_bounded(stream)
+        try:
+            data = json.loads(raw.decode("utf-8-sig"), parse_constant=_refuse_constant)
+        except (ValueError, RecursionError) as exc:
+            raise BodyUnreadableError(_("The body is not valid JSON: %(problem)s") % {"problem": _short(exc)}) from exc
+        if _depth(data) > MAX_DEPTH:
+            raise BodyUnreadableError(_("Nesting is deeper than %(limit)d levels.") % {"limit": MAX_DEPTH})
+        return data
+
+
+class MergePatchParser(BoundedJSONParser):
+    """RFC 7396 JSON merge patch documents (for PATCH)."""
+
+    media_type = MERGE_PATCH_MEDIA_TYPE
+
+
+class YAMLParser(BaseParser):
+    """One YAML document (a mapping), read by the hardened core loader."""
+
+    media_type = YAML_MEDIA_TYPE
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> SourcedMapping:
+        try:
+            document = load_one(read_bounded(stream))
+        except YamlLoadError as exc:
+            where = _(" (line %(line)d)") % {"line": exc.line} if exc.line else ""
+            raise BodyUnreadableError(_(exc.template).format(**exc.params) + where, code=exc.code) from exc
+        data = SourcedMapping(document.data)
+        data.source = document
+        return data
+
+
+class YAMLRenderer(BaseRenderer):
+    """YAML responses: a mapping as one document, ``YamlDocuments`` as a stream, text as is."""
+
+    media_type = YAML_MEDIA_TYPE
+    format = "yaml"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        if data is None:
+            return b""
+        if isinstance(data, str):
+            return data.encode("utf-8")
+        if isinstance(data, YamlDocuments):
+            return dump_yaml_all([_plain(d) for d in data]).encode("utf-8")
+        return dump_yaml(_plain(data)).encode("utf-8")
+
+
+def _plain(data: Any) -> Any:
+    """Plain dicts/lists/str: the C dumper refuses DRF's ReturnDict and ErrorDetail subclasses."""
+    if type(data) in (dict, list):
+        return data if _is_plain(data) else json.loads(json.dumps(data, cls=JSONEncoder))
+    return json.loads(json.dumps(data, cls=JSONEncoder))
+
+
+def _is_plain(value: Any) -> bool:
+    if type(value) is dict:
+        return all(type(k) is str and _is_plain(v) for k, v in value.items())
+    if type(value) is list:
+        return all(_is_plain(v) for v in value)
+    return value is None or type(value) in (str, int, float, bool)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth, computed without recursion (the value may be pathologically deep)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 120 else text[:117] + "..."

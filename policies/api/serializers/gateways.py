@@ -1,0 +1,81 @@
+"""Egress gateways and their Service ports, written together as one object."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+from policies.api.errors import ConflictError
+from policies.models import EgressGateway, GatewayPortRecord, dns_label
+
+MAX_PORTS = 64
+
+
+class GatewayPortSerializer(serializers.ModelSerializer):
+    """One port of the gateway Service."""
+
+    class Meta:
+        model = GatewayPortRecord
+        fields = ["name", "number", "protocol"]
+
+
+class EgressGatewaySerializer(serializers.ModelSerializer):
+    """An egress gateway; ``ports`` is replaced whole on write. The name cannot change."""
+
+    name = serializers.CharField(max_length=63, validators=[dns_label])
+    ports = GatewayPortSerializer(many=True, max_length=MAX_PORTS)
+    policy = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True, help_text="Id of its policy, if any.")
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)  # noqa: N815 - API field name
+
+    class Meta:
+        model = EgressGateway
+        fields = ["name", "namespace", "mtls", "description", "ports", "policy", "createdAt"]
+
+    def validate_name(self, value: str) -> str:
+        if self.instance is not None and value != self.instance.name:
+            raise serializers.ValidationError(_("A gateway cannot be renamed; create a new one."), code="immutable")
+        return value
+
+    def validate_ports(self, ports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for key in ("number", "name"):
+            values = [port[key] for port in ports]
+            duplicates = sorted({v for v in values if values.count(v) > 1}, key=str)
+            if duplicates:
+                raise serializers.ValidationError(
+                    _("Port %(field)s values must be unique; repeated: %(values)s.")
+                    % {"field": key, "values": ", ".join(map(str, duplicates))},
+                    code="duplicate",
+                )
+        return ports
+
+    def create(self, validated_data: dict[str, Any]) -> EgressGateway:
+        ports = validated_data.pop("ports")
+        try:
+            with transaction.atomic():
+                gateway = EgressGateway.objects.create(**validated_data)
+                _replace_ports(gateway, ports)
+        except IntegrityError as exc:
+            raise ConflictError(
+                _("A gateway named %(name)s already exists.") % {"name": validated_data["name"]}, path="name"
+            ) from exc
+        return gateway
+
+    def update(self, instance: EgressGateway, validated_data: dict[str, Any]) -> EgressGateway:
+        ports = validated_data.pop("ports", None)
+        with transaction.atomic():
+            for field, value in validated_data.items():
+                setattr(instance, field, value)
+            instance.save()
+            if ports is not None:
+                _replace_ports(instance, ports)
+        return instance
+
+
+def _replace_ports(gateway: EgressGateway, ports: list[dict[str, Any]]) -> None:
+    gateway.ports.all().delete()
+    GatewayPortRecord.objects.bulk_create(GatewayPortRecord(gateway=gateway, **port) for port in ports)
+    # NB: drop the prefetch cache so the response shows the ports just written.
+    getattr(gateway, "_prefetched_objects_cache", {}).pop("ports", None)

@@ -1,0 +1,20 @@
+"""URLs of the REST API, mounted at ``/api/v1/``; anything else under it is a JSON 404."""
+
+from django.urls import path, re_path
+from rest_framework.routers import SimpleRouter
+
+from policies.api.views import EgressGatewayViewSet, EgressPolicyViewSet, NotFoundView, SimulateView, ValidateView
+
+app_name = "api"
+
+router = SimpleRouter()
+router.register("gateways", EgressGatewayViewSet, basename="gateway")
+router.register("policies", EgressPolicyViewSet, basename="policy")
+router.include_root_view = False
+
+urlpatterns = [
+    *router.urls,
+    path("validate/", ValidateView.as_view(), name="validate"),
+    path("simulate/", SimulateView.as_view(), name="simulate"),
+    re_path(r"^.*$", NotFoundView.as_view(), name="not-found"),
+]

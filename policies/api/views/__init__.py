@@ -1,0 +1,8 @@
+"""Views of the REST API, one module per subject."""
+
+from policies.api.views.base import NotFoundView
+from policies.api.views.gateways import EgressGatewayViewSet
+from policies.api.views.policies import EgressPolicyViewSet
+from policies.api.views.tools import SimulateView, ValidateView
+
+__all__ = ["EgressGatewayViewSet", "EgressPolicyViewSet", "NotFoundView", "SimulateView", "ValidateView"]

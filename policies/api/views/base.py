@@ -1,0 +1,79 @@
+"""What every API view shares: JSON or YAML in and out, and the 1 MiB body limit.
+
+The limit is checked on ``Content-Length`` in ``initial()``, i.e. after authentication and
+before any parser touches the body; the parsers enforce it again while reading, for bodies that
+under-declare their length.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import NotFound
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from policies.api.errors import BodyUnreadableError, RequestTooLargeError
+from policies.api.parsers import BoundedJSONParser, YAMLParser, YAMLRenderer
+from policies.core.yamlio import MAX_INPUT_BYTES
+
+
+class ApiViewMixin:
+    """Parsers, renderers and the body-size guard of the API."""
+
+    parser_classes = [BoundedJSONParser, YAMLParser]
+    renderer_classes = [JSONRenderer, YAMLRenderer]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if declared_length(request) > MAX_INPUT_BYTES:
+            raise RequestTooLargeError(_("The body is over the limit of %(limit)d bytes.") % {"limit": MAX_INPUT_BYTES})
+
+    def get_object(self) -> Any:
+        """The addressed object, or a 404 that names what was looked for."""
+        try:
+            return super().get_object()
+        except Http404 as exc:
+            lookup = self.lookup_url_kwarg or self.lookup_field
+            raise NotFound(
+                _("No %(model)s with %(field)s %(value)s.")
+                % {
+                    "model": self.queryset.model._meta.verbose_name,
+                    "field": self.lookup_field,
+                    "value": self.kwargs.get(lookup),
+                }
+            ) from exc
+
+
+def declared_length(request: Request) -> int:
+    """The body length the client declared (0 when absent or unreadable)."""
+    try:
+        return max(int(request.META.get("CONTENT_LENGTH") or 0), 0)
+    except ValueError:
+        return 0
+
+
+def mapping_body(request: Request) -> dict[str, Any]:
+    """The parsed body, which must be an object (a custom resource or a tool request)."""
+    data = request.data
+    if not isinstance(data, dict):
+        raise BodyUnreadableError(
+            _("The body must be a JSON object or a YAML mapping, not %(kind)s.") % {"kind": type(data).__name__},
+            code="not_an_object",
+        )
+    return data
+
+
+@extend_schema(exclude=True)
+class NotFoundView(ApiViewMixin, APIView):
+    """Every unknown URL under ``/api/v1/``: a 404 in the API's error shape, not an HTML page."""
+
+    def dispatch_unknown(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        raise NotFound(_("No API endpoint at %(path)s (endpoint URLs end with a slash).") % {"path": request.path})
+
+    get = post = put = patch = delete = head = options = dispatch_unknown

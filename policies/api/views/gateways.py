@@ -1,0 +1,87 @@
+"""``/api/v1/gateways/``: the egress gateways policies can target, addressed by name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import ProtectedError
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from rest_framework import viewsets
+
+from policies.api.errors import ConflictError
+from policies.api.permissions import ModelWritePermissions
+from policies.api.schema import error_responses
+from policies.api.serializers import EgressGatewaySerializer
+from policies.api.views.base import ApiViewMixin, mapping_body
+from policies.models import EgressGateway
+
+SEED_GATEWAY_EXAMPLE = OpenApiExample(
+    "Seed gateway",
+    value={
+        "name": "egressgateway",
+        "namespace": "istio-system",
+        "mtls": True,
+        "description": "The seed's egress gateway",
+        "ports": [
+            {"name": "http-80", "number": 80, "protocol": "HTTP"},
+            {"name": "https-443", "number": 443, "protocol": "HTTPS"},
+            {"name": "https-444", "number": 444, "protocol": "HTTPS"},
+        ],
+    },
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List egress gateways", responses={200: EgressGatewaySerializer(many=True), **error_responses()}
+    ),
+    create=extend_schema(
+        summary="Create an egress gateway",
+        examples=[SEED_GATEWAY_EXAMPLE],
+        responses={201: EgressGatewaySerializer, **error_responses(400, 409, 413, 415)},
+    ),
+    retrieve=extend_schema(
+        summary="Get an egress gateway",
+        examples=[SEED_GATEWAY_EXAMPLE],
+        responses={200: EgressGatewaySerializer, **error_responses(404)},
+    ),
+    update=extend_schema(
+        summary="Replace an egress gateway (its name cannot change)",
+        examples=[SEED_GATEWAY_EXAMPLE],
+        responses={200: EgressGatewaySerializer, **error_responses(400, 404, 413, 415)},
+    ),
+    partial_update=extend_schema(
+        summary="Change some fields of an egress gateway",
+        examples=[SEED_GATEWAY_EXAMPLE],
+        responses={200: EgressGatewaySerializer, **error_responses(400, 404, 413, 415)},
+    ),
+    destroy=extend_schema(
+        summary="Delete an egress gateway that has no policy", responses={204: None, **error_responses(404, 409)}
+    ),
+)
+class EgressGatewayViewSet(ApiViewMixin, viewsets.ModelViewSet):
+    """Egress gateways; one that still has a policy cannot be deleted (409)."""
+
+    queryset = EgressGateway.objects.select_related("policy").prefetch_related("ports")
+    serializer_class = EgressGatewaySerializer
+    lookup_field = "name"
+    lookup_value_regex = "[^/]+"
+    permission_classes = [ModelWritePermissions]
+
+    def get_serializer(self, *args: Any, **kwargs: Any) -> EgressGatewaySerializer:
+        if "data" in kwargs:
+            kwargs["data"] = mapping_body(self.request)
+        return super().get_serializer(*args, **kwargs)
+
+    def perform_destroy(self, instance: EgressGateway) -> None:
+        try:
+            with transaction.atomic():
+                instance.delete()
+        except ProtectedError as exc:
+            raise ConflictError(
+                _("Gateway %(name)s still has policy %(policy)s; delete the policy first.")
+                % {"name": instance.name, "policy": instance.policy.name},
+                code="gateway_in_use",
+            ) from exc

@@ -1,0 +1,143 @@
+"""OpenAPI annotations of the policy endpoints, kept apart so the viewset reads as behaviour.
+
+Request and response bodies of a policy are the custom resource (``POLICY_REF``), in JSON or
+YAML; the examples are the seed's scenarios.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+
+from policies.api.parsers import MERGE_PATCH_MEDIA_TYPE, YAML_MEDIA_TYPE
+from policies.api.schema import POLICY_REF, error_responses, seed_document, seed_policy_examples
+from policies.api.serializers import (
+    EgressPolicySummarySerializer,
+    PolicyRevisionDetailSerializer,
+    PolicyRevisionSerializer,
+    PolicySimulationSerializer,
+    SimulationResultSerializer,
+)
+
+CR_BODY = {"application/json": POLICY_REF, YAML_MEDIA_TYPE: POLICY_REF}
+MERGE_PATCH_SCHEMA = {
+    "type": "object",
+    "additionalProperties": True,
+    "description": "A JSON merge patch (RFC 7396) of the custom resource: null removes a key, lists are replaced.",
+}
+PATCH_BODY = {
+    MERGE_PATCH_MEDIA_TYPE: MERGE_PATCH_SCHEMA,
+    "application/json": MERGE_PATCH_SCHEMA,
+    YAML_MEDIA_TYPE: MERGE_PATCH_SCHEMA,
+}
+PATCH_EXAMPLE = OpenApiExample(
+    "Add a source namespace to the first rule",
+    value={
+        "spec": {
+            "egressRules": [
+                {
+                    **seed_document("1")["spec"]["egressRules"][0],
+                    "from": [{"namespace": "mytest", "workloadSelector": {"app": "sleep-a"}}, {"namespace": "ci"}],
+                }
+            ]
+        }
+    },
+    request_only=True,
+)
+ETAG_HEADER = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=[200, 201],
+    description='The draft version, quoted (e.g. `"3"`); send it back in If-Match to edit.',
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    description='ETag of the draft you edited (e.g. `"3"`), or `*` to overwrite whatever is current.',
+)
+IF_MATCH_OPTIONAL = OpenApiParameter(
+    "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="Optional: delete only if still this version."
+)
+TARGET = OpenApiParameter(
+    "target",
+    OpenApiTypes.STR,
+    OpenApiParameter.QUERY,
+    enum=["asm", "istio"],
+    default="asm",
+    description="`asm`: the custom resource; `istio`: its Istio objects in apply order (multi-document YAML).",
+)
+SIMULATE_EXAMPLE = OpenApiExample(
+    "Sleep-a fetches httpbin",
+    request_only=True,
+    value={
+        "source": {"namespace": "mytest", "labels": {"app": "sleep-a"}},
+        "url": "http://httpbin.org/anything",
+        "method": "GET",
+    },
+)
+MANIFESTS_RESPONSE = OpenApiResponse(
+    {"oneOf": [POLICY_REF, {"type": "array", "items": {"type": "object", "additionalProperties": True}}]},
+    "YAML by default (`application/yaml`); JSON with `Accept: application/json` (the CR, or an array of objects).",
+)
+CR_RESPONSE = OpenApiResponse(
+    POLICY_REF, "The policy's draft custom resource.", examples=seed_policy_examples(request=False)
+)
+
+policy_schema = extend_schema_view(
+    list=extend_schema(
+        summary="List policies", responses={200: EgressPolicySummarySerializer(many=True), **error_responses()}
+    ),
+    create=extend_schema(
+        summary="Create a policy (and its first draft) from a custom resource",
+        request=CR_BODY,
+        examples=seed_policy_examples(response=False),
+        parameters=[ETAG_HEADER],
+        responses={201: EgressPolicySummarySerializer, **error_responses(400, 409, 413, 415)},
+    ),
+    retrieve=extend_schema(
+        summary="Get a policy's draft custom resource",
+        parameters=[ETAG_HEADER],
+        responses={200: CR_RESPONSE, **error_responses(404)},
+    ),
+    update=extend_schema(
+        summary="Replace the draft",
+        request=CR_BODY,
+        examples=seed_policy_examples(response=False),
+        parameters=[IF_MATCH, ETAG_HEADER],
+        responses={200: CR_RESPONSE, **error_responses(400, 404, 412, 413, 415, 428)},
+    ),
+    partial_update=extend_schema(
+        summary="Merge-patch the draft (RFC 7396)",
+        request=PATCH_BODY,
+        examples=[PATCH_EXAMPLE],
+        parameters=[IF_MATCH, ETAG_HEADER],
+        responses={200: CR_RESPONSE, **error_responses(400, 404, 412, 413, 415, 428)},
+    ),
+    destroy=extend_schema(
+        summary="Delete a policy with its draft and revisions",
+        parameters=[IF_MATCH_OPTIONAL],
+        responses={204: None, **error_responses(404, 412)},
+    ),
+    manifests=extend_schema(
+        summary="Render the draft as YAML: the CR or its Istio objects",
+        parameters=[TARGET],
+        responses={200: MANIFESTS_RESPONSE, **error_responses(400, 404, 409)},
+    ),
+    simulate=extend_schema(
+        summary="Simulate a request against the draft",
+        request=PolicySimulationSerializer,
+        examples=[SIMULATE_EXAMPLE],
+        responses={200: SimulationResultSerializer, **error_responses(400, 404, 409, 413, 415)},
+    ),
+    revisions=extend_schema(
+        summary="List a policy's revisions, newest first",
+        responses={200: PolicyRevisionSerializer(many=True), **error_responses(404)},
+    ),
+    revision=extend_schema(
+        summary="Get one revision with its custom resource",
+        responses={200: PolicyRevisionDetailSerializer, **error_responses(404)},
+    ),
+)
