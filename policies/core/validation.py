@@ -142,11 +142,9 @@ def check_policy_data(
 
 
 def _identified(parsed: ParsedPolicy, data: Any) -> ParsedPolicy:
-    """Replace schema noise by one clear V1 error when the object is not a policy at all."""
-    findings = identity_findings(data)
-    if not findings:
-        return parsed
-    return ParsedPolicy(None, [f.with_line(parsed.line_of(f.path)) for f in findings], parsed.document)
+    """Schema findings in document order, or one clear V1 error when the object is not a policy at all."""
+    findings = [f.with_line(parsed.line_of(f.path)) for f in identity_findings(data)] or parsed.findings
+    return ParsedPolicy(None, sorted(findings, key=lambda f: document_order(f.path)), parsed.document)
 
 
 def _validated(
