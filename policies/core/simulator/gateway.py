@@ -1,0 +1,271 @@
+"""The egress gateway: which server a connection lands on, authorization, then routing.
+
+Sidecars reach the gateway over mesh mTLS with the SNI of their DestinationRule subset. The
+gateway picks the server whose hosts cover that SNI (no server: the connection is closed,
+which is how the ``-deny`` subsets of spec §4.4 block), evaluates the AuthorizationPolicies
+selecting its pods, then routes: HTTPS servers run HTTP routing (``http`` routes), TLS servers
+forward the inner bytes (``tcp`` routes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from policies.core.gateway import GatewayDescription, TranslationSettings
+from policies.core.simulator.authz import AuthzRequest
+from policies.core.simulator.fields import fqdn
+from policies.core.simulator.hosts import HostTable, any_host_matches, host_matches
+from policies.core.simulator.index import Catalog, NamespaceView
+from policies.core.simulator.objects import ServerRecord
+from policies.core.simulator.request import ParsedUrl
+from policies.core.simulator.result import RBAC_DENIED_BODY, RESET, Outcome, Trace
+from policies.core.simulator.routes import Destination, VirtualServiceRecord, pick_route
+from policies.core.simulator.upstream import Hop, cluster_name, forward
+
+DEFAULT_GATEWAY_NAME = "egressgateway"
+NOT_FOUND_STATUS = 404
+FORBIDDEN_STATUS = 403
+
+
+@dataclass(frozen=True)
+class GatewayIdentity:
+    """The gateway pods: namespace, labels, Service host and (when known) Service ports."""
+
+    name: str
+    namespace: str
+    service_host: str
+    pod_labels: dict[str, str]
+    ports: frozenset[int] | None = None
+
+    @property
+    def label(self) -> str:
+        """How hops name the gateway, e.g. ``istio-system/egressgateway``."""
+        return f"{self.namespace}/{self.name}"
+
+
+def gateway_identity(gateway: GatewayDescription | None, settings: TranslationSettings | None) -> GatewayIdentity:
+    """Resolve the gateway like the expansion does: settings first, then the description, then defaults."""
+    settings = settings or TranslationSettings()
+    name = gateway.name if gateway else DEFAULT_GATEWAY_NAME
+    namespace = settings.gateway_namespace
+    host = settings.gateway_service_host or f"{name}.{namespace}.svc.cluster.local"
+    labels = settings.gateway_selector or (gateway.pod_selector if gateway else {"istio": name})
+    ports = frozenset(p.number for p in gateway.ports) if gateway and gateway.ports else None
+    return GatewayIdentity(name, namespace, fqdn(host.lower(), namespace), dict(labels), ports)
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """A connection from a sidecar: gateway port, transport (``mtls``, ``tls``, ``plain``) and SNI."""
+
+    port: int
+    transport: str
+    sni: str | None
+    source_namespace: str
+    service_account: str
+
+
+@dataclass
+class _Servers:
+    """Servers of one gateway port: TLS ones by SNI host, plaintext HTTP ones in order."""
+
+    by_sni: HostTable[ServerRecord] = field(default_factory=HostTable)
+    plaintext: list[ServerRecord] = field(default_factory=list)
+
+
+class GatewayProxy:
+    """The egress gateway's configuration, indexed once."""
+
+    def __init__(self, catalog: Catalog, identity: GatewayIdentity, view: NamespaceView) -> None:
+        self.identity = identity
+        self.view = view
+        self.proxy = f"gateway {identity.label}"
+        self.ports: dict[int, _Servers] = {}
+        self.http_routes: dict[str, HostTable[VirtualServiceRecord]] = {}
+        self.bound: dict[str, list[VirtualServiceRecord]] = {}
+        self._tcp_candidates: dict[ServerRecord, list[VirtualServiceRecord]] = {}
+        self._index_servers(catalog)
+        self._index_routes(catalog)
+        applying = [p for p in catalog.authorization_policies if p.applies_to(identity.namespace, identity.pod_labels)]
+        self.deny = [p for p in applying if p.action == "DENY"]
+        self.allow = [p for p in applying if p.action == "ALLOW"]
+
+    def _index_servers(self, catalog: Catalog) -> None:
+        labels = self.identity.pod_labels
+        for gateway in catalog.gateways:
+            if not all(labels.get(k) == v for k, v in gateway.selector.items()):
+                continue
+            for server in gateway.servers:
+                servers = self.ports.setdefault(server.number, _Servers())
+                if server.tls_mode is None:
+                    servers.plaintext.append(server)
+                for host in server.hosts if server.tls_mode else ():
+                    servers.by_sni.add(host, server)
+
+    def _index_routes(self, catalog: Catalog) -> None:
+        for service in catalog.virtual_services:
+            if not service.visibility.visible_to(self.identity.namespace):
+                continue
+            refs = {
+                g for route in (*service.http, *service.tls, *service.tcp) for m in route.matches for g in m.gateways
+            }
+            for ref in refs | set(service.gateways):
+                self.bound.setdefault(ref, []).append(service)
+                table = self.http_routes.setdefault(ref, HostTable())
+                for host in service.hosts:
+                    table.add(host, service)
+
+    def receive(self, arrival: Arrival, url: ParsedUrl, method: str, trace: Trace) -> Outcome:
+        """What happens to a sidecar's connection (carrying the app's request) at the gateway."""
+        servers = self.ports.get(arrival.port)
+        server = None
+        if servers is not None:
+            server = (
+                servers.by_sni.get(arrival.sni or "")
+                if arrival.transport != "plain"
+                else next(iter(servers.plaintext), None)
+            )
+        if server is None:
+            sni = f"SNI {arrival.sni}" if arrival.sni else "plaintext"
+            trace.add(f"{self.proxy}: no server on port {arrival.port} for {sni} → connection closed")
+            return Outcome(
+                RESET, f"The egress gateway has no server on port {arrival.port} for {sni} and closes the connection."
+            )
+        expected = {"ISTIO_MUTUAL": "mtls", "SIMPLE": "tls", "MUTUAL": "tls"}.get(server.tls_mode or "", "plain")
+        if (
+            server.tls_mode not in ("PASSTHROUGH", "AUTO_PASSTHROUGH", "OPTIONAL_MUTUAL")
+            and expected != arrival.transport
+        ):
+            trace.add(f"{self.proxy}: server {server.name} expects {expected}, the sidecar sends {arrival.transport}")
+            return Outcome(RESET, f"Gateway server {server.name} expects {expected} but receives {arrival.transport}.")
+        if server.tls_mode in ("PASSTHROUGH", "AUTO_PASSTHROUGH"):
+            trace.add(
+                f"{self.proxy}: server {server.name} passes the sidecar's {arrival.transport} through unterminated"
+            )
+            return Outcome(
+                RESET,
+                "A passthrough gateway server forwards the sidecar's mesh mTLS, which no external server accepts.",
+            )
+        authz = self._authz_request(arrival, url, method, server.terminates_http)
+        if server.terminates_http:
+            return self._route_http(server, arrival, (url, method, authz), trace)
+        return self._route_tcp(server, arrival, (url, method, authz), trace)
+
+    def _authz_request(self, arrival: Arrival, url: ParsedUrl, method: str, http: bool) -> AuthzRequest:
+        mtls = arrival.transport == "mtls"
+        namespace, account = arrival.source_namespace, arrival.service_account
+        principal = f"cluster.local/ns/{namespace}/sa/{account}" if mtls else None
+        return AuthzRequest(
+            namespace=namespace if mtls else None,
+            principal=principal,
+            service_account=f"{namespace}/{account}" if mtls else None,
+            port=str(arrival.port),
+            sni=arrival.sni,
+            host=url.host if http else None,
+            method=method if http else None,
+            path=url.path.split("?", 1)[0] if http else None,
+        )
+
+    def _denial(self, request: AuthzRequest, l4: bool) -> str | None:
+        """Why authorization rejects the request, or None when it passes (DENY first, then ALLOW)."""
+        for policy in self.deny:
+            rule = policy.matching_rule(request, l4)
+            if rule is not None:
+                dropped = rule.http_only_fields() if l4 else []
+                note = f" on the TCP chain (HTTP-only fields {', '.join(dropped)} dropped)" if dropped else ""
+                return f"AuthorizationPolicy {policy.ref} (DENY) matches{note}"
+        if self.allow and not any(p.matching_rule(request, l4) for p in self.allow):
+            names = ", ".join(p.ref for p in self.allow)
+            return f"no ALLOW AuthorizationPolicy matches ({names})"
+        return None
+
+    def _route_http(
+        self, server: ServerRecord, arrival: Arrival, request: tuple[ParsedUrl, str, AuthzRequest], trace: Trace
+    ) -> Outcome:
+        url, method, authz = request
+        where = (
+            f"{self.proxy}: server {server.name} (SNI {arrival.sni})"
+            if arrival.sni
+            else f"{self.proxy}: server {server.name}"
+        )
+        if url.is_tls:
+            trace.add(f"{where} runs HTTP routing but receives the app's TLS")
+            return Outcome(RESET, f"Gateway server {server.name} expects HTTP inside mTLS but receives the app's TLS.")
+        denial = self._denial(authz, l4=False)
+        if denial:
+            trace.add(f"{where}: {denial} → 403")
+            return Outcome(
+                FORBIDDEN_STATUS, f"The egress gateway rejects the request: {denial}.", body=RBAC_DENIED_BODY
+            )
+        service = self.http_routes.get(server.gateway, HostTable()).get(url.host)
+        route = None
+        if service is not None and any_host_matches(server.hosts, url.host):
+            _survived, route = pick_route(
+                service.http,
+                server.gateway,
+                server.number,
+                self.identity.namespace,
+                self.identity.pod_labels,
+                url,
+                method,
+            )
+        if route is None:
+            trace.add(f"{where}: no route for Host {url.host} → 404")
+            return Outcome(
+                NOT_FOUND_STATUS, f"The egress gateway has no route for Host {url.host} on port {server.number}."
+            )
+        if route.destination is None:
+            trace.add(f"{where} → route {route.label} → direct response {route.direct_status}")
+            return Outcome(
+                route.direct_status or 200, f"Gateway route {route.label} answers directly.", body=route.direct_body
+            )
+        trace.add(f"{where} → route {route.label} → {_cluster(route.destination, server.number)}")
+        return forward(
+            self.view, Hop(self.proxy, http=True, at_gateway=True), route.destination, server.number, url, trace
+        )
+
+    def _route_tcp(
+        self, server: ServerRecord, arrival: Arrival, request: tuple[ParsedUrl, str, AuthzRequest], trace: Trace
+    ) -> Outcome:
+        url, method, authz = request
+        where = f"{self.proxy}: server {server.name} (SNI {arrival.sni})"
+        denial = self._denial(authz, l4=True)
+        if denial:
+            trace.add(f"{where}: {denial} → connection closed")
+            return Outcome(RESET, f"The egress gateway closes the connection: {denial}.")
+        route = None
+        for service in self._tcp_services(server):
+            _survived, route = pick_route(
+                service.tcp,
+                server.gateway,
+                server.number,
+                self.identity.namespace,
+                self.identity.pod_labels,
+                url,
+                method,
+            )
+            if route is not None:
+                break
+        if route is None or route.destination is None:
+            trace.add(f"{where}: no tcp route for port {server.number} → connection closed")
+            return Outcome(
+                RESET, f"The egress gateway has no tcp route for server {server.name} and closes the connection."
+            )
+        trace.add(f"{where} → route {route.label} → {_cluster(route.destination, server.number)}")
+        return forward(
+            self.view, Hop(self.proxy, http=False, at_gateway=True), route.destination, server.number, url, trace
+        )
+
+    def _tcp_services(self, server: ServerRecord) -> list[VirtualServiceRecord]:
+        """VirtualServices bound to the server's Gateway whose hosts overlap the server's hosts."""
+        if server not in self._tcp_candidates:
+            self._tcp_candidates[server] = [
+                service
+                for service in self.bound.get(server.gateway, [])
+                if any(host_matches(a, b) or host_matches(b, a) for a in service.hosts for b in server.hosts)
+            ]
+        return self._tcp_candidates[server]
+
+
+def _cluster(destination: Destination, port: int) -> str:
+    return cluster_name(destination.port or port, destination.subset, destination.host)

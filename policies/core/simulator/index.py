@@ -1,0 +1,166 @@
+"""Istio objects read once into a catalog, and each namespace's view of it built once.
+
+A sidecar only knows the objects exported to its namespace, so what a request meets depends on
+the source namespace alone (labels only filter routes later). ``NamespaceView`` holds that
+namespace's listeners (HTTP ports, TLS SNI chains, TCP chains), its mesh VirtualServices and its
+DestinationRule lookups as dictionaries; ``Mesh`` builds one per namespace on first use and
+keeps it, so simulating a request costs lookups, not scans.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from policies.core.i18n import _
+from policies.core.simulator.authz import ROOT_NAMESPACE, AuthorizationPolicyRecord, read_authorization_policy
+from policies.core.simulator.fields import as_map, as_str, service_namespace
+from policies.core.simulator.hosts import HostTable
+from policies.core.simulator.objects import (
+    DestinationRuleRecord,
+    GatewayRecord,
+    ServiceEntryRecord,
+    read_destination_rule,
+    read_gateway,
+    read_service_entry,
+)
+from policies.core.simulator.request import SimulationInputError
+from policies.core.simulator.routes import MESH, VirtualServiceRecord, read_virtual_service
+
+NETWORKING_VERSIONS = frozenset(
+    {"networking.istio.io/v1", "networking.istio.io/v1beta1", "networking.istio.io/v1alpha3"}
+)
+SECURITY_VERSIONS = frozenset({"security.istio.io/v1", "security.istio.io/v1beta1"})
+NETWORKING_KINDS = frozenset({"ServiceEntry", "VirtualService", "DestinationRule", "Gateway"})
+
+
+@dataclass
+class Catalog:
+    """Every supported Istio object, read into records, in input order."""
+
+    service_entries: list[ServiceEntryRecord] = field(default_factory=list)
+    virtual_services: list[VirtualServiceRecord] = field(default_factory=list)
+    destination_rules: list[DestinationRuleRecord] = field(default_factory=list)
+    gateways: list[GatewayRecord] = field(default_factory=list)
+    authorization_policies: list[AuthorizationPolicyRecord] = field(default_factory=list)
+    rules_by_namespace: dict[str, list[DestinationRuleRecord]] = field(default_factory=dict)
+
+
+def read_catalog(objects: list[dict[str, Any]]) -> Catalog:
+    """Read Istio objects (plain dicts) into a catalog.
+
+    Raises:
+        SimulationInputError: an object is not a mapping, has an unsupported kind or apiVersion,
+            or uses a field of the wrong type or a feature the simulator does not model.
+    """
+    catalog = Catalog()
+    for order, obj in enumerate(objects):
+        _read_one(catalog, obj, order)
+    grouped: dict[str, list[DestinationRuleRecord]] = defaultdict(list)
+    for rule in catalog.destination_rules:
+        grouped[rule.namespace].append(rule)
+    catalog.rules_by_namespace = dict(grouped)
+    return catalog
+
+
+def _read_one(catalog: Catalog, obj: Any, order: int) -> None:
+    if not isinstance(obj, dict):
+        raise SimulationInputError("EGRESS-SIM10", _("Object #{index} is not a mapping."), index=order + 1)
+    api_version, kind = obj.get("apiVersion"), obj.get("kind")
+    metadata = as_map(obj.get("metadata"), f"object #{order + 1}", "metadata")
+    namespace = as_str(metadata.get("namespace"), f"{kind} #{order + 1}", "metadata.namespace", "default")
+    ref = f"{kind} {namespace}/{as_str(metadata.get('name'), f'{kind} #{order + 1}', 'metadata.name')}"
+    spec = as_map(obj.get("spec"), ref, "spec")
+    if api_version in NETWORKING_VERSIONS and kind in NETWORKING_KINDS:
+        _read_networking(catalog, kind, ref.split(" ", 1)[1], namespace, spec, order)
+    elif api_version in SECURITY_VERSIONS and kind == "AuthorizationPolicy":
+        catalog.authorization_policies.append(read_authorization_policy(ref.split(" ", 1)[1], namespace, spec))
+    else:
+        raise SimulationInputError(
+            "EGRESS-SIM11",
+            _(
+                "{ref}: the simulator models ServiceEntry, VirtualService, DestinationRule, Gateway "
+                "(networking.istio.io) and AuthorizationPolicy (security.istio.io), not {kind} ({api_version})."
+            ),
+            ref=ref,
+            kind=kind,
+            api_version=api_version,
+        )
+
+
+def _read_networking(catalog: Catalog, kind: str, ref: str, namespace: str, spec: dict[str, Any], order: int) -> None:
+    if kind == "ServiceEntry":
+        catalog.service_entries.append(read_service_entry(ref, namespace, spec, order))
+    elif kind == "VirtualService":
+        catalog.virtual_services.append(read_virtual_service(ref, namespace, spec, order))
+    elif kind == "DestinationRule":
+        catalog.destination_rules.append(read_destination_rule(ref, namespace, spec, order))
+    else:
+        catalog.gateways.append(read_gateway(f"{namespace}/{ref.split('/', 1)[1]}", namespace, spec, order))
+
+
+class NamespaceView:
+    """What proxies in one namespace know: listeners per port, mesh routes, DestinationRules."""
+
+    def __init__(self, catalog: Catalog, namespace: str) -> None:
+        self.namespace = namespace
+        self.http: dict[int, HostTable[ServiceEntryRecord]] = defaultdict(HostTable)
+        self.sni: dict[int, HostTable[ServiceEntryRecord]] = defaultdict(HostTable)
+        self.tcp_wildcard: dict[int, ServiceEntryRecord] = {}
+        self.tcp_addressed: dict[tuple[int, str], ServiceEntryRecord] = {}
+        self.services: HostTable[ServiceEntryRecord] = HostTable()
+        self.mesh_routes: HostTable[VirtualServiceRecord] = HostTable()
+        self._catalog = catalog
+        self._rules: dict[tuple[str, str | None], DestinationRuleRecord | None] = {}
+        for entry in catalog.service_entries:
+            if entry.visibility.visible_to(namespace):
+                self._add_service(entry)
+        for service in catalog.virtual_services:
+            if service.visibility.visible_to(namespace) and _bound_to_mesh(service):
+                for host in service.hosts:
+                    self.mesh_routes.add(host, service)
+
+    def _add_service(self, entry: ServiceEntryRecord) -> None:
+        for host in entry.hosts:
+            self.services.add(host, entry)
+        for number, port in entry.ports.items():
+            for host in entry.hosts:
+                if port.family == "http":
+                    self.http[number].add(host, entry)
+                elif port.family == "tls":
+                    self.sni[number].add(host, entry)
+                elif entry.addresses:
+                    self.tcp_addressed.setdefault((number, host), entry)
+            if port.family == "tcp" and not entry.addresses:
+                # NB: no VIP → Istio builds a 0.0.0.0:<port> chain that takes every destination (IST0134).
+                self.tcp_wildcard.setdefault(number, entry)
+
+    def destination_rule(self, host: str, owner_namespace: str | None) -> DestinationRuleRecord | None:
+        """The DestinationRule a proxy here uses for ``host``.
+
+        Istio looks in the proxy's own namespace, then the service's namespace, then the root
+        namespace, and takes the first rule found there (spec §4.2).
+        """
+        key = (host, owner_namespace)
+        if key not in self._rules:
+            self._rules[key] = self._find_rule(host, owner_namespace)
+        return self._rules[key]
+
+    def _find_rule(self, host: str, owner_namespace: str | None) -> DestinationRuleRecord | None:
+        owner = owner_namespace or service_namespace(host)
+        for step, namespace in enumerate((self.namespace, owner, ROOT_NAMESPACE)):
+            table: HostTable[DestinationRuleRecord] = HostTable()
+            for rule in self._catalog.rules_by_namespace.get(namespace or "", []):
+                if step == 0 or rule.visibility.visible_to(self.namespace):
+                    table.add(rule.host, rule)
+            found = table.get(host)
+            if found is not None:
+                return found
+        return None
+
+
+def _bound_to_mesh(service: VirtualServiceRecord) -> bool:
+    return MESH in service.gateways or any(
+        MESH in match.gateways for route in (*service.http, *service.tls, *service.tcp) for match in route.matches
+    )
