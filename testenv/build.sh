@@ -31,7 +31,7 @@ command -v go >/dev/null || { echo "build.sh: 'go' not found on PATH (needs Go >
 start=$(date +%s)
 mkdir -p "$BIN"
 export GOTOOLCHAIN="${GOTOOLCHAIN:-local}" CGO_ENABLED=0
-export GOFLAGS="${GOFLAGS:--mod=mod}"
+export GOFLAGS="${GOFLAGS:--mod=readonly}"  # go.sum is the lock file
 NPROC="$(nproc 2>/dev/null || echo 2)"
 
 if have_apiserver; then
