@@ -103,6 +103,8 @@ class FakeClusterApi:
         self._check_precondition(current, meta.get("resourceVersion"), resource, meta["name"])
         self._check_conflicts(key, manifest, force)
         merged = self._merged(current, manifest, key, force)
+        if dry_run and current is None:
+            del merged["metadata"]["resourceVersion"]  # NB: like the server: nothing stored, no version yet
         if not dry_run:
             self.objects[key] = merged
             if force:
