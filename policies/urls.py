@@ -1,3 +1,26 @@
-"""Console URLs (the web console engineer fills these in)."""
+"""Console pages and the JSON endpoints the policy editor calls."""
 
-urlpatterns: list = []
+from django.urls import path
+from django.views.generic import RedirectView
+
+from policies.views import gateways, history, importing, policy, preview, simulate
+
+app_name = "policies"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="policies:gateway-list"), name="home"),
+    path("gateways/", gateways.gateway_list, name="gateway-list"),
+    path("gateways/<slug:name>/", gateways.gateway_detail, name="gateway-detail"),
+    path("gateways/<slug:gateway_name>/new-policy/", policy.policy_new, name="policy-new"),
+    path("gateways/<slug:gateway_name>/create-policy/", policy.policy_create, name="policy-create"),
+    path("gateways/<slug:gateway_name>/preview/", preview.preview, name="preview"),
+    path("gateways/<slug:gateway_name>/simulate/", simulate.simulate, name="simulate"),
+    path("gateways/<slug:gateway_name>/reachability/", simulate.reachability, name="reachability"),
+    path("policies/", policy.policy_list, name="policy-list"),
+    path("policies/<slug:name>/", policy.policy_edit, name="policy-edit"),
+    path("policies/<slug:name>/save/", policy.policy_save, name="policy-save"),
+    path("policies/<slug:name>/commit/", policy.policy_commit, name="policy-commit"),
+    path("policies/<slug:name>/revisions/<int:number>/", history.revision_detail, name="revision-detail"),
+    path("policies/<slug:name>/export/<str:kind>.yaml", history.export, name="policy-export"),
+    path("import/", importing.import_policy, name="import"),
+]

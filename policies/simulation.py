@@ -1,0 +1,79 @@
+"""Try requests against a policy before it is applied, with the core's mesh simulator.
+
+The simulator works on the Istio objects the policy expands to, so what it answers is what the
+generated configuration would do (spec §5), not a reading of the CR. Only a policy without
+errors expands; an invalid one is refused with its findings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from policies.core.expansion import expand_policy
+from policies.core.gateway import HTTP_FAMILY, GatewayDescription
+from policies.core.model import EgressPolicy
+from policies.core.simulator import Request, SimulationInputError, Source, build_mesh, reachability_matrix
+from policies.core.validation import check_policy_data
+from policies.services import PolicyInvalid, ServiceError, translation_settings
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
+
+class SimulationRequestError(ServiceError):
+    """The simulator cannot take the request (bad URL, source or object); ``code`` is the simulator's."""
+
+    def __init__(self, error: SimulationInputError) -> None:
+        super().__init__(_(error.template).format(**error.params))
+        self.code = error.code
+
+
+def simulate_request(data: Any, gateway: GatewayDescription, request: Request) -> dict[str, Any]:
+    """The outcome of one request from a workload under the policy ``data``: status, upstream, hops."""
+    try:
+        return _mesh(_valid_policy(data, gateway), gateway).simulate(request).as_dict()
+    except SimulationInputError as exc:
+        raise SimulationRequestError(exc) from exc
+
+
+def reachability(data: Any, gateway: GatewayDescription) -> dict[str, Any]:
+    """Every source of the policy against every URL it names: ``{sources, urls, cells}``."""
+    policy = _valid_policy(data, gateway)
+    try:
+        return reachability_matrix(_mesh(policy, gateway), policy_sources(policy), policy_urls(policy)).as_dict()
+    except SimulationInputError as exc:
+        raise SimulationRequestError(exc) from exc
+
+
+def policy_sources(policy: EgressPolicy) -> list[Source]:
+    """Distinct sources (namespace + labels) named in the policy's ``from`` entries, in order."""
+    seen: dict[tuple[str, tuple[tuple[str, str], ...]], Source] = {}
+    for rule in policy.spec.egressRules or []:
+        for source in rule.from_ or []:
+            labels = dict(source.workloadSelector or {})
+            key = (source.namespace or "", tuple(sorted(labels.items())))
+            seen.setdefault(key, Source(source.namespace or "", labels))
+    return list(seen.values())
+
+
+def policy_urls(policy: EgressPolicy) -> list[str]:
+    """One URL per host and target port: ``http://`` for HTTP-family targets, ``https://`` otherwise."""
+    urls: list[str] = []
+    for _r, _t, _rule, to in policy.iter_targets():
+        scheme, default = ("http", 80) if to.port.protocol in HTTP_FAMILY else ("https", 443)
+        suffix = "" if to.port.number == default else f":{to.port.number}"
+        urls.extend(f"{scheme}://{host}{suffix}/" for host in to.hosts or [] if "*" not in host)
+    return list(dict.fromkeys(urls))
+
+
+def _valid_policy(data: Any, gateway: GatewayDescription) -> EgressPolicy:
+    parsed = check_policy_data(data, gateway, translation_settings())
+    if parsed.policy is None or any(f.severity == "error" for f in parsed.findings):
+        raise PolicyInvalid(_("The policy has errors; fix them before simulating."), parsed.findings)
+    return parsed.policy
+
+
+def _mesh(policy: EgressPolicy, gateway: GatewayDescription) -> Any:
+    objects = expand_policy(policy, gateway, translation_settings())
+    return build_mesh(objects, mesh_mode="REGISTRY_ONLY", gateway=gateway, settings=translation_settings())

@@ -1,0 +1,1 @@
+"""Console views, one module per page: gateways, policy editor, preview, simulate, history, import."""

@@ -1,0 +1,66 @@
+"""Helpers every console view shares: JSON bodies, JSON answers, lookups with a fixed query count."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
+
+from policies.core.findings import Finding
+from policies.models import EgressGateway, EgressPolicy
+from policies.services import ServiceError
+
+MAX_JSON_BYTES = 2 * 1024 * 1024
+
+
+class BadRequestError(ServiceError):
+    """The request body is not the JSON object the endpoint expects."""
+
+    code = "EGRESS-E010"
+
+
+def json_body(request) -> dict[str, Any]:
+    """The request's JSON object, or ``BadRequestError`` with a specific message."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequestError(_("The request body is not valid JSON: %(error)s") % {"error": exc}) from exc
+    if not isinstance(body, dict):
+        raise BadRequestError(_("The request body must be a JSON object."))
+    return body
+
+
+def findings_json(findings: list[Finding]) -> list[dict[str, Any]]:
+    """Findings rendered in the request's language, ready for the editor."""
+    return [f.as_dict(_) for f in findings]
+
+
+def error_response(exc: ServiceError) -> JsonResponse:
+    """A refused workflow verb as JSON: stable code, message, path and findings."""
+    body = {"code": exc.code, "message": exc.message, "path": exc.path, "findings": findings_json(exc.findings)}
+    return JsonResponse(body, status=exc.status)
+
+
+def get_gateway(name: str) -> EgressGateway:
+    """The gateway with its ports, policy and draft (two queries), or 404."""
+    gateway = (
+        EgressGateway.objects.select_related("policy__draft__updated_by").prefetch_related("ports").filter(name=name).first()
+    )
+    if gateway is None:
+        raise Http404(_("No egress gateway named %(name)s.") % {"name": name})
+    return gateway
+
+
+def get_policy(name: str) -> EgressPolicy:
+    """The policy with its gateway, ports, draft and draft author (two queries), or 404."""
+    policy = (
+        EgressPolicy.objects.select_related("gateway", "draft", "draft__updated_by")
+        .prefetch_related("gateway__ports")
+        .filter(name=name)
+        .first()
+    )
+    if policy is None:
+        raise Http404(_("No egress policy named %(name)s.") % {"name": name})
+    return policy

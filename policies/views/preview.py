@@ -1,0 +1,55 @@
+"""The live preview endpoint the editor calls (debounced) on every change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import JsonResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from policies.core.findings import Severity
+from policies.core.yamlio import dump_yaml
+from policies.previews import Preview, preview_data, preview_text
+from policies.services import ServiceError
+from policies.views.common import BadRequestError, error_response, findings_json, get_gateway, json_body
+
+
+@require_POST
+def preview(request, gateway_name: str):
+    """POST ``{"document": {...}}`` or ``{"text": "..."}`` → CR YAML, Istio YAML, findings, hop lines."""
+    gateway = get_gateway(gateway_name)
+    try:
+        body = json_body(request)
+        if isinstance(body.get("text"), str):
+            result = preview_text(body["text"], gateway.describe())
+        elif "document" in body:
+            result = preview_data(body["document"], gateway.describe())
+        else:
+            raise BadRequestError(_("Send the policy as 'document' (JSON) or 'text' (YAML)."), path="document")
+    except ServiceError as exc:
+        return error_response(exc)
+    return JsonResponse(preview_json(result))
+
+
+def preview_json(result: Preview) -> dict[str, Any]:
+    """The JSON the editor reads: one answer serves the Form, YAML and Istio objects tabs."""
+    findings = findings_json(result.findings)
+    objects = [_object_json(obj) for obj in result.objects]
+    return {
+        "ok": result.ok,
+        "data": result.data,
+        "yaml": result.cr_yaml,
+        # NB: the same text dump_yaml_all gives, without dumping every object twice.
+        "istio_yaml": "---\n".join(obj["yaml"] for obj in objects),
+        "objects": objects,
+        "findings": findings,
+        "hops": {path: line.as_dict() for path, line in result.hops.items()},
+        "counts": {level.value: sum(f["severity"] == level.value for f in findings) for level in Severity},
+    }
+
+
+def _object_json(obj: dict[str, Any]) -> dict[str, Any]:
+    metadata = obj.get("metadata") or {}
+    return {"kind": obj.get("kind", ""), "name": metadata.get("name", ""),
+            "namespace": metadata.get("namespace", ""), "yaml": dump_yaml(obj)}
