@@ -188,6 +188,16 @@ def commit_revision(policy: EgressPolicy, *, user: Any, message: str) -> PolicyR
     return revision
 
 
+def save_revision(
+    policy: EgressPolicy, data: Any, *, expected_version: int, user: Any, message: str
+) -> tuple[PolicyDraft, PolicyRevision]:
+    """Save the editor's document as the draft, then snapshot it as a revision, atomically."""
+    with transaction.atomic():
+        draft = save_draft(policy, data, expected_version=expected_version, user=user)
+        revision = commit_revision(policy, user=user, message=message)
+    return draft, revision
+
+
 def _snapshot(policy: EgressPolicy, document: dict[str, Any], user: Any, message: str) -> PolicyRevision:
     latest = policy.revisions.order_by("-number").values_list("number", flat=True).first() or 0
     canonical = dump_policy(PolicyModel.model_validate(document))
