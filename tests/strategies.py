@@ -49,6 +49,7 @@ class _Budget:
     groups: list[list[str]] = field(default_factory=list)
     wildcard_groups: set[int] = field(default_factory=set)
     group_ports: set[tuple[int, int]] = field(default_factory=set)
+    group_port_names: set[tuple[int, str]] = field(default_factory=set)
     gateway_ports: dict[int, str] = field(default_factory=dict)
     names: int = 0
 
@@ -59,6 +60,14 @@ class _Budget:
             port = port % 65535 + 1
         self.group_ports.add((group, port))
         return port
+
+    def port_name(self, group: int, protocol: str, suffix: str | None, number: int) -> str:
+        """``<protocol>[-suffix]``, made unique in the host group's ServiceEntry (V11) with the port number."""
+        name = protocol.lower() + (f"-{suffix}" if suffix else "")
+        if (group, name) in self.group_port_names:
+            name = f"{name}-{number}"
+        self.group_port_names.add((group, name))
+        return name
 
     def can_use_gateway_port(self, port: int, family: str) -> bool:
         """V19: stream entries need an unused gateway port; HTTP-family entries may share HTTP ones."""
@@ -137,7 +146,7 @@ def _target(draw: st.DrawFn, budget: _Budget, gateway: str) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "name": f"{draw(dns_labels)}-{budget.names}",
         "hosts": list(budget.groups[group]),
-        "port": {"name": protocol.lower() + (f"-{suffix}" if suffix else ""), "number": number, "protocol": protocol},
+        "port": {"name": budget.port_name(group, protocol, suffix, number), "number": number, "protocol": protocol},
         "byEgressGateway": draw(_gateway_ref(budget, number, family, gateway)),
     }
     upgrade = draw(_upgrade(number)) if family == "http" else None

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from policies.core.findings import Finding
 from policies.core.i18n import _
-from policies.core.validation_context import ValidationContext, error, info, warning
+from policies.core.validation_context import Target, ValidationContext, error, info, warning
 from policies.core.validation_syntax import (
     CLUSTER_LOCAL_SUFFIX,
     WILDCARD_PREFIX,
@@ -159,40 +159,64 @@ def check_same_addresses(ctx: ValidationContext) -> Iterator[Finding]:
 
 
 def check_host_groups(ctx: ValidationContext) -> Iterator[Finding]:
-    """V11: host lists are identical or disjoint; a port appears once per host group."""
+    """V11: host lists are identical or disjoint; port numbers and names appear once per host group."""
     owner_of_host: dict[str, tuple[frozenset[str], str]] = {}
-    owner_of_port: dict[tuple[frozenset[str], int], str] = {}
+    owner_of_port: dict[tuple[frozenset[str], str, object], str] = {}
     for target in ctx.targets:
-        hosts = target.to.hosts or []
-        group = frozenset(hosts)
-        seen: set[str] = set()
-        for h, host in enumerate(hosts):
-            if host in seen:
-                continue  # NB: a repeated host is a V10 error; report the overlap once.
-            seen.add(host)
-            owner_group, owner_path = owner_of_host.setdefault(host, (group, target.path))
-            if owner_group != group:
-                yield error(
-                    "V11",
-                    f"{target.path}.hosts[{h}]",
-                    _(
-                        "Host '{host}' also appears in {other} with a different host list; to-entries must list "
-                        "identical or disjoint hosts, so give both entries the same hosts or remove it from one."
-                    ),
-                    host=host,
-                    other=owner_path,
-                )
-        number = target.to.port.number if target.to.port else None
-        if group and number is not None:
-            owner = owner_of_port.setdefault((group, number), target.path)
-            if owner != target.path:
-                yield error(
-                    "V11",
-                    f"{target.path}.port.number",
-                    _(
-                        "Port {number} is already used for these hosts by {other}; within a host group each port "
-                        "may appear once, so merge the entries or use another port."
-                    ),
-                    number=number,
-                    other=owner,
-                )
+        group = frozenset(target.to.hosts or [])
+        yield from _overlapping_hosts(target, group, owner_of_host)
+        if group and target.to.port is not None:
+            yield from _ports_used_twice(target, group, owner_of_port)
+
+
+def _overlapping_hosts(
+    target: Target, group: frozenset[str], owner_of_host: dict[str, tuple[frozenset[str], str]]
+) -> Iterator[Finding]:
+    seen: set[str] = set()
+    for h, host in enumerate(target.to.hosts or []):
+        if host in seen:
+            continue  # NB: a repeated host is a V10 error; report the overlap once.
+        seen.add(host)
+        owner_group, owner_path = owner_of_host.setdefault(host, (group, target.path))
+        if owner_group != group:
+            yield error(
+                "V11",
+                f"{target.path}.hosts[{h}]",
+                _(
+                    "Host '{host}' also appears in {other} with a different host list; to-entries must list identical "
+                    "or disjoint hosts, so give both entries the same hosts or remove it from one."
+                ),
+                host=host,
+                other=owner_path,
+            )
+
+
+def _ports_used_twice(
+    target: Target, group: frozenset[str], owner_of_port: dict[tuple[frozenset[str], str, object], str]
+) -> Iterator[Finding]:
+    """One ServiceEntry per host group lists every port: numbers and names must be unique in it."""
+    port = target.to.port
+    assert port is not None  # NB: the caller skips entries without a port (V12).
+    if port.number is not None and owner_of_port.setdefault((group, "number", port.number), target.path) != target.path:
+        yield error(
+            "V11",
+            f"{target.path}.port.number",
+            _(
+                "Port {number} is already used for these hosts by {other}; within a host group each port may appear "
+                "once, so merge the entries or use another port."
+            ),
+            number=port.number,
+            other=owner_of_port[(group, "number", port.number)],
+        )
+    if port.name and owner_of_port.setdefault((group, "name", port.name), target.path) != target.path:
+        yield error(
+            "V11",
+            f"{target.path}.port.name",
+            _(
+                "Port name '{name}' is already used for these hosts by {other}; the ports of a host group form one "
+                "ServiceEntry, whose port names must be unique, so rename it, e.g. '{suggestion}'."
+            ),
+            name=port.name,
+            other=owner_of_port[(group, "name", port.name)],
+            suggestion=f"{port.name}-{port.number}",
+        )

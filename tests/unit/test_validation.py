@@ -215,6 +215,20 @@ INVALID_CASES = [
     # V11: host groups
     ("V11-overlapping-hosts", "2", {f"{T1}.hosts": ["www.httpbin.org"]}, [("EGRESS-V11", ERR, f"{T1}.hosts[0]")]),
     ("V11-port-twice-in-group", "2", {f"{T1}.port.number": 80}, [("EGRESS-V11", ERR, f"{T1}.port.number")]),
+    (
+        "V11-port-name-twice-in-group",
+        "1",
+        {
+            T1: {
+                **HTTP_ENTRY,
+                "name": "alt",
+                "hosts": ["www.httpbin.org", "httpbin.org"],
+                "port": {"name": "http", "number": 8080, "protocol": "HTTP"},
+                "byEgressGateway": {"port": 80},
+            }
+        },
+        [("EGRESS-V11", ERR, f"{T1}.port.name")],
+    ),
     # V12 - V15: the external port
     ("V12-missing-port", "1", {f"{T0}.port": DELETE}, [("EGRESS-V12", ERR, f"{T0}.port")]),
     ("V12-missing-number", "1", {f"{T0}.port.number": DELETE}, [("EGRESS-V12", ERR, f"{T0}.port.number")]),
