@@ -161,3 +161,75 @@ class PolicyRevision(models.Model):
 def content_hash(canonical_yaml: str) -> str:
     """sha256 of a policy's canonical YAML: equal hashes mean equal policies."""
     return hashlib.sha256(canonical_yaml.encode("utf-8")).hexdigest()
+
+
+class Cluster(models.Model):
+    """A Kubernetes cluster the console applies policies to.
+
+    It is reached either through a kubeconfig file and context on the console's host, or with the
+    console pod's own service account (``in_cluster``). Only the *location* of credentials is
+    stored, never a token or key, and ``__str__`` shows the name alone, so nothing secret can reach
+    a page, an API response, a log line or an error message through this model.
+    """
+
+    name = models.CharField(_("name"), max_length=63, unique=True, validators=[dns_label])
+    in_cluster = models.BooleanField(
+        _("use the in-cluster service account"), default=False,
+        help_text=_("Connect with the console pod's own service account instead of a kubeconfig."),
+    )
+    kubeconfig_path = models.CharField(_("kubeconfig path"), max_length=500, blank=True)
+    context = models.CharField(_("kubeconfig context"), max_length=253, blank=True)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("cluster")
+        verbose_name_plural = _("clusters")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(in_cluster=True, kubeconfig_path="", context="") | models.Q(in_cluster=False),
+                name="cluster_in_cluster_has_no_kubeconfig",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApplyRecord(models.Model):
+    """One apply, dry run, prune or delete of a policy on a cluster, with the outcome of each object.
+
+    ``outcomes`` is a list of ``{kind, namespace, name, outcome, error_code, message, changes}``;
+    written once, after the cluster call returns (no transaction is held across it).
+    """
+
+    class Action(models.TextChoices):
+        APPLY = "apply", _("apply")
+        DRY_RUN = "dry-run", _("dry run")
+        DELETE = "delete", _("delete")
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.PROTECT, related_name="apply_records")
+    policy = models.ForeignKey(EgressPolicy, on_delete=models.SET_NULL, null=True, blank=True,
+                               related_name="apply_records")
+    revision = models.ForeignKey(PolicyRevision, on_delete=models.SET_NULL, null=True, blank=True,
+                                 related_name="apply_records")
+    policy_name = models.CharField(_("policy name"), max_length=253)
+    policy_namespace = models.CharField(_("policy namespace"), max_length=63)
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    target = models.CharField(_("target"), max_length=10, blank=True)
+    succeeded = models.BooleanField(_("succeeded"))
+    error_code = models.CharField(_("error code"), max_length=20, blank=True)
+    error_message = models.TextField(_("error message"), blank=True)
+    outcomes = models.JSONField(_("object outcomes"), default=list)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                             related_name="+")
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("apply record")
+        verbose_name_plural = _("apply records")
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.policy_namespace}/{self.policy_name} on {self.cluster}"

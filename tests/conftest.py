@@ -3,4 +3,6 @@
 pytest_plugins = [
     "tests.fixtures.seed",
     "tests.fixtures.api",
+    "tests.fixtures.cluster",
+    "tests.fixtures.console",
 ]
