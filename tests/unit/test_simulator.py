@@ -1,0 +1,457 @@
+"""The simulator's mechanisms one by one, over small hand-written Istio objects.
+
+The spec §5 table (test_simulator_table.py) covers the seed scenarios; these tests pin each
+Istio rule the decision procedure relies on: request parsing, exportTo, superset label
+matching, ignored VirtualServices, first-match routing, wildcard hosts, DestinationRule lookup,
+gateway authorization (ALLOW/DENY, HTTP and TCP chains) and refusing what is not modelled.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from policies.core.gateway import GatewayDescription, GatewayPort
+from policies.core.simulator import Request, SimulationInputError, Source, build_mesh, parse_source, parse_url
+from policies.core.simulator.hosts import HostTable
+from policies.core.yamlio import load_all
+
+FIXTURES = Path(__file__).parent / "simulator_fixtures"
+GSVC = "egressgateway.istio-system.svc.cluster.local"
+
+
+def documents(text: str) -> list[dict[str, Any]]:
+    return [document.data for document in load_all(text)]
+
+
+def scenario(name: str) -> list[dict[str, Any]]:
+    return documents((FIXTURES / f"scenario-{name}.yaml").read_text(encoding="utf-8"))
+
+
+def direct_service(export_to: str = "", hosts: str = "[api.example.com]", extra: str = "") -> list[dict[str, Any]]:
+    """A ServiceEntry with no VirtualService: sidecars that see it go straight out."""
+    export = f"\n  exportTo: {export_to}" if export_to else ""
+    return documents(f"""
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {{name: api, namespace: team-a}}
+spec:
+  hosts: {hosts}
+  resolution: DNS
+  ports: [{{number: 80, name: http, protocol: HTTP}}, {{number: 443, name: https, protocol: HTTPS}}]{export}{extra}
+""")
+
+
+def simulate(objects: list[dict[str, Any]], source: str, url: str, method: str = "GET", **kwargs: Any) -> Any:
+    namespace, labels = parse_source(source)
+    return build_mesh(objects, **kwargs).simulate(Request(namespace, labels, url, method))
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://httpbin.org", ("http", "httpbin.org", 80, "/")),
+        ("https://httpbin.org", ("https", "httpbin.org", 443, "/")),
+        ("http://HTTPBIN.org:8080/anything?x=1", ("http", "httpbin.org", 8080, "/anything?x=1")),
+        ("HTTPS://www.httpbin.org./a/b", ("https", "www.httpbin.org", 443, "/a/b")),
+    ],
+)
+def test_url_is_split_into_scheme_host_port_and_path(url: str, expected: tuple[Any, ...]) -> None:
+    # Given / When
+    parsed = parse_url(url)
+
+    # Then
+    assert (parsed.scheme, parsed.host, parsed.port, parsed.path) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "code"),
+    [
+        ("ftp://httpbin.org", "EGRESS-SIM02"),
+        ("httpbin.org/anything", "EGRESS-SIM02"),
+        ("http://", "EGRESS-SIM03"),
+        ("http://bad_host!", "EGRESS-SIM03"),
+        ("http://httpbin.org:99999", "EGRESS-SIM01"),
+        ("http://httpbin.org:0", "EGRESS-SIM04"),
+    ],
+)
+def test_unreadable_url_is_refused_with_its_code(url: str, code: str) -> None:
+    # Given / When
+    with pytest.raises(SimulationInputError) as caught:
+        parse_url(url)
+
+    # Then
+    assert caught.value.code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("mytest", ("mytest", {})),
+        ("mytest:app=sleep-a", ("mytest", {"app": "sleep-a"})),
+        ("mytest:app=sleep-a, version=v1", ("mytest", {"app": "sleep-a", "version": "v1"})),
+    ],
+)
+def test_source_is_namespace_and_labels(text: str, expected: tuple[str, dict[str, str]]) -> None:
+    assert parse_source(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "code"), [("", "EGRESS-SIM06"), ("My_NS", "EGRESS-SIM06"), ("ns:app", "EGRESS-SIM07")]
+)
+def test_malformed_source_is_refused_with_its_code(text: str, code: str) -> None:
+    with pytest.raises(SimulationInputError) as caught:
+        parse_source(text)
+    assert caught.value.code == code
+
+
+def test_result_dict_has_exactly_the_contract_keys() -> None:
+    # Given / When
+    result = simulate([], "default:app=nginx", "http://www.httpbin.org")
+
+    # Then
+    assert result.as_dict() == {
+        "status": 502,
+        "upstream": None,
+        "body": None,
+        "hops": ["sidecar default/nginx: www.httpbin.org:80 is not in its registry → virtual host block_all "
+                 "(direct response 502)"],
+        "reason": "The sidecar default/nginx does not know www.httpbin.org:80 under REGISTRY_ONLY, so block_all "
+        "answers 502.",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("export_to", "source", "status"),
+    [
+        ("", "anywhere", 200),  # absent exportTo: every namespace
+        ("['*']", "anywhere", 200),
+        ("['.']", "team-a", 200),
+        ("['.']", "team-b", 502),
+        ("[team-b]", "team-b", 200),
+        ("[team-b]", "team-a", 502),  # NB: a list without "." hides the object from its own namespace
+        ("['~']", "team-a", 502),
+    ],
+)
+def test_export_to_decides_which_namespaces_know_the_host(export_to: str, source: str, status: int) -> None:
+    # Given a ServiceEntry exported as in the row
+    objects = direct_service(export_to)
+
+    # When a workload of the row's namespace calls the host
+    result = simulate(objects, source, "http://api.example.com/x")
+
+    # Then it goes straight out when it knows the host, else block_all answers
+    assert result.status == status
+    assert result.upstream == ("http://api.example.com:80/x" if status == 200 else None)
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "upstream"),
+    [
+        ("http://example.org", 502, None),  # port 80: the assumed HTTP listener, block_all
+        ("http://www.httpbin.org:8080", "reset", None),  # no listener on 8080 at all
+        ("https://www.httpbin.org:8443", "reset", None),
+    ],
+)
+def test_unknown_destination_under_registry_only(url: str, status: int | str, upstream: str | None) -> None:
+    result = simulate(scenario("1"), "mytest:app=sleep-a", url)
+    assert (result.status, result.upstream) == (status, upstream)
+
+
+@pytest.mark.parametrize(
+    ("url", "upstream"),
+    [
+        ("http://example.org/a", "http://example.org:80/a"),
+        ("https://example.org", "https://example.org:443/"),
+        ("http://example.org:8080", "http://example.org:8080/"),
+    ],
+)
+def test_allow_any_passes_unknown_hosts_through(url: str, upstream: str) -> None:
+    result = simulate([], "default:app=nginx", url, mesh_mode="ALLOW_ANY")
+    assert (result.status, result.upstream) == (200, upstream)
+    assert result.hops[0].endswith("→ PassthroughCluster (ALLOW_ANY)")
+
+
+@pytest.mark.parametrize(
+    ("labels", "hop"),
+    [
+        ("app=sleep-a", "route via-egressgateway"),
+        ("app=sleep-a,version=v2,team=x", "route via-egressgateway"),  # workload labels ⊇ sourceLabels
+        ("version=v2", "route deny-unselected"),
+        ("", "route deny-unselected"),
+    ],
+)
+def test_source_labels_match_when_the_workload_carries_all_of_them(labels: str, hop: str) -> None:
+    result = simulate(scenario("1"), f"mytest:{labels}", "http://www.httpbin.org")
+    assert result.hops[0].split(": ", 1)[1].startswith(hop)
+
+
+SELECTIVE_ROUTE = """
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: api-mesh, namespace: team-a}
+spec:
+  hosts: [api.example.com]
+  http:
+  - name: only-team-b
+    match: [{sourceNamespace: team-b}]
+    directResponse: {status: 418}
+"""
+
+
+def test_virtual_service_whose_routes_all_drop_out_is_ignored() -> None:
+    # Given a VirtualService whose only route is for namespace team-b (no catch-all)
+    objects = direct_service() + documents(SELECTIVE_ROUTE)
+
+    # When team-a and team-b call the host
+    team_a = simulate(objects, "team-a:app=x", "http://api.example.com")
+    team_b = simulate(objects, "team-b:app=x", "http://api.example.com")
+
+    # Then team-a falls back to the default route straight to the ServiceEntry; team-b gets the route
+    assert (team_a.status, team_a.upstream) == (200, "http://api.example.com:80/")
+    assert (
+        team_a.hops[0] == "sidecar team-a/x: default route → outbound|80||api.example.com (direct, no egress gateway)"
+    )
+    assert (team_b.status, team_b.hops[0]) == (418, "sidecar team-b/x: route only-team-b → direct response 418")
+
+
+ORDERED_ROUTES = """
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: api-mesh, namespace: team-a}
+spec:
+  hosts: [api.example.com]
+  http:
+  - name: block-admin
+    match: [{uri: {prefix: /admin}}, {method: {exact: DELETE}}]
+    directResponse: {status: 403, body: {string: admin is off limits}}
+  - name: everything-else
+    route: [{destination: {host: api.example.com}}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "status", "body", "upstream"),
+    [
+        ("GET", "http://api.example.com/admin/users", 403, "admin is off limits", None),
+        ("DELETE", "http://api.example.com/items", 403, "admin is off limits", None),
+        ("GET", "http://api.example.com/items?page=2", 200, None, "http://api.example.com:80/items?page=2"),
+    ],
+)
+def test_first_matching_route_wins(method: str, url: str, status: int, body: str | None, upstream: str | None) -> None:
+    result = simulate(direct_service() + documents(ORDERED_ROUTES), "team-a:app=x", url, method)
+    assert (result.status, result.body, result.upstream) == (status, body, upstream)
+
+
+def test_wildcard_service_entry_covers_subdomains() -> None:
+    # Given a ServiceEntry for *.example.com (resolution NONE: the app's own DNS answer)
+    objects = direct_service(hosts="['*.example.com']", extra="\n  location: MESH_EXTERNAL")
+    objects[0]["spec"]["resolution"] = "NONE"
+
+    # When hosts under and outside the wildcard are called
+    inside = simulate(objects, "team-a:app=x", "http://a.b.example.com/")
+    outside = simulate(objects, "team-a:app=x", "http://example.com/")
+
+    # Then only the covered host is known
+    assert (inside.status, inside.upstream) == (200, "http://a.b.example.com:80/")
+    assert inside.hops[0] == "sidecar team-a/x: default route → outbound|80||*.example.com (direct, no egress gateway)"
+    assert outside.status == 502
+
+
+def test_host_table_prefers_exact_then_longest_wildcard() -> None:
+    # Given
+    table: HostTable[str] = HostTable()
+    for pattern in ("*", "*.example.com", "*.api.example.com", "api.example.com"):
+        table.add(pattern, pattern)
+
+    # When / Then
+    assert [table.get(h) for h in ("api.example.com", "v1.api.example.com", "x.example.com", "other.org")] == [
+        "api.example.com",
+        "*.api.example.com",
+        "*.example.com",
+        "*",
+    ]
+
+
+ADDRESSED_TCP = """
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: db, namespace: team-a}
+spec:
+  hosts: [db.example.com]
+  addresses: [240.0.0.10]
+  resolution: DNS
+  ports: [{number: 5432, name: tcp, protocol: TCP}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "upstream"),
+    [
+        ("https://db.example.com:5432", 200, "https://db.example.com:5432/"),
+        ("https://other.example.com:5432", "reset", None),  # NB: with addresses, no wildcard 0.0.0.0 chain
+    ],
+)
+def test_tcp_service_entry_with_addresses_takes_only_its_hosts(
+    url: str, status: int | str, upstream: str | None
+) -> None:
+    result = simulate(documents(ADDRESSED_TCP), "team-a:app=x", url)
+    assert (result.status, result.upstream) == (status, upstream)
+
+
+def test_destination_rule_in_client_namespace_shadows_the_gateway_subsets() -> None:
+    # Given scenario 1 plus a DestinationRule for the gateway Service in the client namespace (V26)
+    shadow = documents(f"""
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {{name: local, namespace: mytest}}
+spec:
+  host: {GSVC}
+""")
+
+    # When sleep-a calls httpbin
+    result = simulate(scenario("1") + shadow, "mytest:app=sleep-a", "http://www.httpbin.org")
+
+    # Then the sidecar finds its own rule first, which has no subset: no cluster, 503
+    assert (result.status, result.upstream) == (503, None)
+    assert result.hops == [
+        f"sidecar mytest/sleep-a: route via-egressgateway → outbound|80|httpbin-service-http|{GSVC} does not exist "
+        "(subset httpbin-service-http is not defined)"
+    ]
+
+
+def test_gateway_service_without_the_route_port_fails() -> None:
+    # Given a gateway description whose Service lacks port 80
+    gateway = GatewayDescription(name="egressgateway", ports=(GatewayPort(name="https", number=443, protocol="HTTPS"),))
+
+    # When sleep-a calls httpbin over HTTP (routed to gateway port 80)
+    result = simulate(scenario("1"), "mytest:app=sleep-a", "http://www.httpbin.org", gateway=gateway)
+
+    # Then its sidecar has no such cluster and answers 503
+    assert result.status == 503
+    assert result.hops[0].endswith("does not exist (the gateway Service has no port 80)")
+
+
+def authorization(
+    action: str, rule: str, namespace: str = "istio-system", selector: str = "istio: egressgateway"
+) -> str:
+    return f"""
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {{name: gw-{action.lower()}, namespace: {namespace}}}
+spec:
+  selector: {{matchLabels: {{{selector}}}}}
+  action: {action}
+  rules: [{rule}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("policy", "method", "status", "body"),
+    [
+        (authorization("ALLOW", "{to: [{operation: {methods: [GET]}}]}"), "GET", 200, None),
+        (authorization("ALLOW", "{to: [{operation: {methods: [GET]}}]}"), "POST", 403, "RBAC: access denied"),
+        (authorization("ALLOW", "{from: [{source: {namespaces: [other]}}]}"), "GET", 403, "RBAC: access denied"),
+        (authorization("ALLOW", "{to: [{operation: {paths: ['/any*']}}]}"), "GET", 200, None),
+        (authorization("DENY", "{to: [{operation: {notMethods: [GET]}}]}"), "PUT", 403, "RBAC: access denied"),
+        (authorization("DENY", "{to: [{operation: {hosts: ['*.httpbin.org']}}]}"), "GET", 200, None),
+        (
+            authorization("DENY", "{when: [{key: source.namespace, values: [mytest]}]}"),
+            "GET",
+            403,
+            "RBAC: access denied",
+        ),
+        # policies that do not select the gateway pods are ignored
+        (authorization("DENY", "{}", selector="istio: ingressgateway"), "GET", 200, None),
+        (authorization("DENY", "{}", namespace="istio-egress"), "GET", 200, None),
+    ],
+)
+def test_gateway_authorization_on_http_chains(policy: str, method: str, status: int, body: str | None) -> None:
+    # Given scenario 1 and one AuthorizationPolicy
+    objects = scenario("1") + documents(policy)
+
+    # When sleep-a calls http://httpbin.org/anything
+    result = simulate(objects, "mytest:app=sleep-a", "http://httpbin.org/anything", method)
+
+    # Then DENY is checked first, and with an ALLOW policy anything it does not match is denied
+    assert (result.status, result.body) == (status, body)
+
+
+@pytest.mark.parametrize(
+    ("policy", "status"),
+    [
+        (authorization("ALLOW", "{from: [{source: {namespaces: [mytest]}}]}"), 200),
+        # ALLOW rules with HTTP-only fields match nothing on TCP chains
+        (
+            authorization("ALLOW", "{from: [{source: {namespaces: [mytest]}}], to: [{operation: {methods: [GET]}}]}"),
+            "reset",
+        ),
+        # DENY rules lose their HTTP-only fields on TCP chains and widen
+        (authorization("DENY", "{to: [{operation: {methods: [POST]}}]}"), "reset"),
+        (authorization("DENY", "{to: [{operation: {ports: ['9999']}}]}"), 200),
+    ],
+)
+def test_gateway_authorization_on_tcp_chains(policy: str, status: int | str) -> None:
+    result = simulate(scenario("3") + documents(policy), "mytest:app=sleep-a", "https://www.httpbin.org")
+    assert result.status == status
+
+
+@pytest.mark.parametrize(
+    ("objects", "code"),
+    [
+        (["not a mapping"], "EGRESS-SIM10"),
+        ([{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}], "EGRESS-SIM11"),
+        ([{"apiVersion": "networking.istio.io/v1", "kind": "Sidecar", "metadata": {"name": "x"}}], "EGRESS-SIM11"),
+        ([{"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry", "spec": {"hosts": "a"}}], "EGRESS-SIM12"),
+        (
+            [{"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+              "spec": {"hosts": ["a.com"], "http": [{"fault": {"abort": {"httpStatus": 500}}}]}}],
+            "EGRESS-SIM13",
+        ),
+        (
+            [{"apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy",
+              "spec": {"action": "CUSTOM", "provider": {"name": "ext"}}}],
+            "EGRESS-SIM13",
+        ),
+    ],
+)  # fmt: skip
+def test_objects_the_simulator_cannot_read_are_refused_with_their_code(objects: list[Any], code: str) -> None:
+    with pytest.raises(SimulationInputError) as caught:
+        build_mesh(objects)
+    assert caught.value.code == code
+
+
+def test_unknown_mesh_mode_is_refused() -> None:
+    with pytest.raises(SimulationInputError) as caught:
+        build_mesh([], mesh_mode="PERMISSIVE")
+    assert caught.value.code == "EGRESS-SIM08"
+
+
+def test_v1beta1_objects_behave_like_v1() -> None:
+    # Given scenario 1 written with networking.istio.io/v1beta1
+    objects = scenario("1")
+    for obj in objects:
+        obj["apiVersion"] = "networking.istio.io/v1beta1"
+
+    # When / Then
+    result = simulate(objects, "mytest:app=sleep-a", "http://httpbin.org")
+    assert (result.status, result.upstream) == (200, "http://httpbin.org:80/")
+
+
+def test_reachability_matrix_has_one_cell_per_source_and_url() -> None:
+    # Given scenario 1 and two sources, two URLs
+    from policies.core.simulator import reachability_matrix
+
+    mesh = build_mesh(scenario("1"))
+    sources = [Source.parse("mytest:app=sleep-a"), Source.parse("default:app=nginx")]
+
+    # When
+    matrix = reachability_matrix(mesh, sources, ["http://httpbin.org/", "https://httpbin.org/"]).as_dict()
+
+    # Then
+    assert matrix["sources"] == ["mytest:app=sleep-a", "default:app=nginx"]
+    assert [[cell["status"] for cell in row] for row in matrix["cells"]] == [[200, "reset"], [502, "reset"]]
+    assert matrix["cells"][0][0]["upstream"] == "http://httpbin.org:80/"
+    assert set(matrix["cells"][0][0]) == {"status", "upstream", "reason"}
