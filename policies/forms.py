@@ -12,18 +12,24 @@ class PolicyImportForm(forms.Form):
     """YAML or JSON of one ASMEgressTrafficPolicy, pasted or uploaded."""
 
     text = forms.CharField(
-        label=_("Paste YAML"), required=False, strip=False,
+        label=_("Paste YAML"),
+        required=False,
+        strip=False,
         widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false", "class": "code-input"}),
     )
-    file = forms.FileField(label=_("Or upload a file"), required=False,
-                           widget=forms.ClearableFileInput(attrs={"accept": ".yaml,.yml,.json"}))
+    file = forms.FileField(
+        label=_("Or upload a file"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ".yaml,.yml,.json"}),
+    )
 
     def clean_file(self):
         upload = self.cleaned_data.get("file")
         if upload is not None and upload.size > MAX_INPUT_BYTES:
             raise forms.ValidationError(
                 _("The file is %(size)d bytes; the limit is %(limit)d bytes."),
-                code="too_large", params={"size": upload.size, "limit": MAX_INPUT_BYTES},
+                code="too_large",
+                params={"size": upload.size, "limit": MAX_INPUT_BYTES},
             )
         return upload
 

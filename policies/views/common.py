@@ -46,7 +46,10 @@ def error_response(exc: ServiceError) -> JsonResponse:
 def get_gateway(name: str) -> EgressGateway:
     """The gateway with its ports, policy and draft (two queries), or 404."""
     gateway = (
-        EgressGateway.objects.select_related("policy__draft__updated_by").prefetch_related("ports").filter(name=name).first()
+        EgressGateway.objects.select_related("policy__draft__updated_by")
+        .prefetch_related("ports")
+        .filter(name=name)
+        .first()
     )
     if gateway is None:
         raise Http404(_("No egress gateway named %(name)s.") % {"name": name})

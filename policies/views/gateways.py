@@ -29,4 +29,3 @@ def gateway_detail(request, name: str):
         context["summary"] = policy_summary(policy.draft)
         context["latest"] = policy.revisions.select_related("author").order_by("-number").first()
     return render(request, "policies/gateway_detail.html", context)
-

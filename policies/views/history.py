@@ -18,8 +18,12 @@ def revision_detail(request, name: str, number: int):
     revision = policy.revisions.select_related("author").filter(number=number).first()
     if revision is None:
         raise Http404(_("Policy %(name)s has no revision %(number)d.") % {"name": name, "number": number})
-    context = {"policy": policy, "gateway": policy.gateway, "revision": revision,
-               "cr_yaml": export_yaml(revision.document, policy.gateway, "cr")}
+    context = {
+        "policy": policy,
+        "gateway": policy.gateway,
+        "revision": revision,
+        "cr_yaml": export_yaml(revision.document, policy.gateway, "cr"),
+    }
     return render(request, "policies/revision_detail.html", context)
 
 

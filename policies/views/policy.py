@@ -84,8 +84,13 @@ def policy_create(request, gateway_name: str):
         policy = services.create_policy(body.get("document"), user=request.user, message=body.get("message") or "")
     except ServiceError as exc:
         return error_response(exc)
-    return JsonResponse({"redirect": reverse("policies:policy-edit", args=[policy.name]),
-                         "message": _("Policy %(name)s created as revision 1.") % {"name": policy.name}}, status=201)
+    return JsonResponse(
+        {
+            "redirect": reverse("policies:policy-edit", args=[policy.name]),
+            "message": _("Policy %(name)s created as revision 1.") % {"name": policy.name},
+        },
+        status=201,
+    )
 
 
 @require_POST
@@ -94,12 +99,12 @@ def policy_save(request, name: str):
     policy = get_policy(name)
     try:
         body = json_body(request)
-        draft = services.save_draft(policy, body.get("document"), expected_version=_version(body),
-                                    user=request.user)
+        draft = services.save_draft(policy, body.get("document"), expected_version=_version(body), user=request.user)
     except ServiceError as exc:
         return error_response(exc)
-    return JsonResponse({"version": draft.version,
-                         "message": _("Draft saved as version %(version)d.") % {"version": draft.version}})
+    return JsonResponse(
+        {"version": draft.version, "message": _("Draft saved as version %(version)d.") % {"version": draft.version}}
+    )
 
 
 @require_POST
@@ -108,12 +113,22 @@ def policy_commit(request, name: str):
     policy = get_policy(name)
     try:
         body = json_body(request)
-        draft, revision = services.save_revision(policy, body.get("document"), expected_version=_version(body),
-                                                 user=request.user, message=str(body.get("message") or "")[:500])
+        draft, revision = services.save_revision(
+            policy,
+            body.get("document"),
+            expected_version=_version(body),
+            user=request.user,
+            message=str(body.get("message") or "")[:500],
+        )
     except ServiceError as exc:
         return error_response(exc)
-    return JsonResponse({"version": draft.version, "revision": revision.number,
-                         "message": _("Saved as revision %(number)d.") % {"number": revision.number}})
+    return JsonResponse(
+        {
+            "version": draft.version,
+            "revision": revision.number,
+            "message": _("Saved as revision %(number)d.") % {"number": revision.number},
+        }
+    )
 
 
 def _version(body: dict) -> int:

@@ -51,5 +51,9 @@ def preview_json(result: Preview) -> dict[str, Any]:
 
 def _object_json(obj: dict[str, Any]) -> dict[str, Any]:
     metadata = obj.get("metadata") or {}
-    return {"kind": obj.get("kind", ""), "name": metadata.get("name", ""),
-            "namespace": metadata.get("namespace", ""), "yaml": dump_yaml(obj)}
+    return {
+        "kind": obj.get("kind", ""),
+        "name": metadata.get("name", ""),
+        "namespace": metadata.get("namespace", ""),
+        "yaml": dump_yaml(obj),
+    }

@@ -1,0 +1,86 @@
+"""Simulate tab endpoints: one request against the editor's document, and the reachability matrix."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.fixtures.console import scenario_document
+
+pytestmark = pytest.mark.django_db
+SIMULATE = "/gateways/egressgateway/simulate/"
+MATRIX = "/gateways/egressgateway/reachability/"
+
+
+def simulate(client, **request):
+    """POST one request under scenario 2 (or the given document)."""
+    body = {"document": scenario_document("2"), "method": "GET"} | request
+    return client.post(SIMULATE, data=json.dumps(body), content_type="application/json")
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize(
+    ("namespace", "labels", "url", "status", "upstream"),
+    [
+        ("mytest", {"app": "sleep-a"}, "http://httpbin.org/anything", 200, "https://httpbin.org:443/anything"),
+        ("mytest", {"app": "sleep-a"}, "https://www.httpbin.org/", 200, "https://www.httpbin.org:443/"),
+        ("default", {"app": "nginx"}, "http://httpbin.org/anything", 502, None),
+        ("default", {"app": "nginx"}, "https://www.httpbin.org/", "reset", None),
+    ],
+)
+def test_simulate_answers_like_the_seed(admin_client, seed_gateway_record, namespace, labels, url, status, upstream):
+    # when
+    result = simulate(admin_client, namespace=namespace, labels=labels, url=url).json()
+    # then
+    assert (result["status"], result["upstream"]) == (status, upstream)
+    assert sorted(result) == ["body", "hops", "reason", "status", "upstream"]
+    assert result["hops"]
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "code", "path"),
+    [
+        ({"namespace": "", "url": "http://httpbin.org/"}, "EGRESS-E010", "namespace"),
+        ({"namespace": "mytest", "url": "ftp://httpbin.org/"}, "EGRESS-E010", "url"),
+        ({"namespace": "mytest", "url": "http://httpbin.org/", "method": "BREW"}, "EGRESS-E010", "method"),
+        ({"namespace": "mytest", "url": "http://httpbin.org/", "labels": {"app": 1}}, "EGRESS-E010", "labels"),
+        ({"namespace": "mytest", "url": "http://bad_host:99999/"}, "EGRESS-SIM", ""),
+    ],
+)
+def test_simulate_refuses_a_request_it_cannot_read(admin_client, seed_gateway_record, request_fields, code, path):
+    # when
+    response = simulate(admin_client, **request_fields)
+    # then
+    body = response.json()
+    assert response.status_code == 400
+    assert body["code"].startswith(code)
+    assert body["path"] == path
+
+
+def test_simulate_refuses_an_invalid_policy_with_its_findings(admin_client, seed_gateway_record):
+    # given
+    document = scenario_document("2")
+    document["spec"]["egressRules"][0]["to"][0]["port"]["number"] = 70000
+    # when
+    response = simulate(admin_client, document=document, namespace="mytest", url="http://httpbin.org/")
+    # then
+    assert response.status_code == 400
+    assert response.json()["code"] == "EGRESS-E001"
+    assert "EGRESS-V12" in [f["code"] for f in response.json()["findings"]]
+
+
+def test_reachability_matrix_covers_sources_and_hosts(admin_client, seed_gateway_record):
+    # when
+    body = admin_client.post(
+        MATRIX, data=json.dumps({"document": scenario_document("2")}), content_type="application/json"
+    ).json()
+    # then
+    assert body["sources"] == ["mytest:app=sleep-a"]
+    assert body["urls"] == [
+        "http://www.httpbin.org/",
+        "http://httpbin.org/",
+        "https://www.httpbin.org/",
+        "https://httpbin.org/",
+    ]
+    assert [cell["status"] for cell in body["cells"][0]] == [200, 200, 200, 200]
