@@ -24,7 +24,7 @@ NEW_GATEWAY = {
 class TestListGateways(EndpointChecks):
     path = "/api/v1/gateways/"
 
-    def test_lists_every_gateway_with_ports_and_policy(self, api_client, seed_policy_record):
+    def test_lists_every_gateway_with_ports_and_policy(self, api_client, api_policy):
         # when
         response = api_client.get(self.path)
         # then
@@ -36,7 +36,7 @@ class TestListGateways(EndpointChecks):
             "mtls": True,
             "description": "Seed egress gateway",
             "ports": SEED_PORTS,
-            "policy": seed_policy_record.pk,
+            "policy": api_policy.pk,
         }
 
 
@@ -51,7 +51,7 @@ class TestCreateGateway(WriteChecks, BodyChecks):
         assert response.json()["policy"] is None
         assert list(EgressGateway.objects.get(name="egress-b").ports.values_list("number", flat=True)) == [8080]
 
-    def test_a_taken_name_gets_409(self, api_client, seed_gateway_record):
+    def test_a_taken_name_gets_409(self, api_client, api_gateway):
         response = send(api_client, "post", self.path, {**NEW_GATEWAY, "name": "egressgateway"})
         assert response.status_code == 409
         assert errors_of(response) == [
@@ -162,12 +162,12 @@ class TestDeleteGateway(WriteChecks):
         ]
         assert EgressGateway.objects.filter(name="egressgateway").exists()
 
-    def test_a_gateway_without_policy_is_deleted(self, api_client, seed_gateway_record):
+    def test_a_gateway_without_policy_is_deleted(self, api_client, api_gateway):
         response = api_client.delete("/api/v1/gateways/egressgateway/")
         assert response.status_code == 204
         assert not EgressGateway.objects.exists()
 
-    def test_method_not_allowed_gets_405_in_the_error_shape(self, api_client, seed_gateway_record):
+    def test_method_not_allowed_gets_405_in_the_error_shape(self, api_client, api_gateway):
         response = api_client.post("/api/v1/gateways/egressgateway/", data={}, format="json")
         assert response.status_code == 405
         assert codes_of(response) == ["method_not_allowed"]

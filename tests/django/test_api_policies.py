@@ -21,18 +21,18 @@ def with_http_port(document, number):
 class TestListPolicies(EndpointChecks):
     path = "/api/v1/policies/"
 
-    def test_lists_summaries(self, api_client, seed_policy_record):
+    def test_lists_summaries(self, api_client, api_policy):
         response = api_client.get(self.path)
         assert response.status_code == 200
         [summary] = response.json()
         assert {k: v for k, v in summary.items() if k not in ("createdAt", "updatedAt")} == {
-            "id": seed_policy_record.pk,
+            "id": api_policy.pk,
             "name": "egress-by-egressgateway",
             "namespace": "istio-egress",
             "gateway": "egressgateway",
             "draftVersion": 1,
             "latestRevision": 1,
-            "url": f"/api/v1/policies/{seed_policy_record.pk}/",
+            "url": f"/api/v1/policies/{api_policy.pk}/",
         }
 
 
@@ -41,10 +41,10 @@ class TestCreatePolicy(WriteChecks, BodyChecks):
     body = seed_cr("2")
 
     @pytest.fixture
-    def api_objects(self, seed_gateway_record):
+    def api_objects(self, api_gateway):
         return {}
 
-    def test_creates_policy_draft_and_revision_and_answers_201_with_location(self, api_client, seed_gateway_record):
+    def test_creates_policy_draft_and_revision_and_answers_201_with_location(self, api_client, api_gateway):
         # when
         response = send(api_client, "post", self.path, seed_cr("2"))
         # then
@@ -56,12 +56,12 @@ class TestCreatePolicy(WriteChecks, BodyChecks):
         assert policy.draft.version == 1
         assert list(policy.revisions.values_list("number", flat=True)) == [1]
 
-    def test_yaml_body_is_accepted(self, api_client, seed_gateway_record):
+    def test_yaml_body_is_accepted(self, api_client, api_gateway):
         response = api_client.post(self.path, data=dump_policy(seed_policy("3")), content_type="application/yaml")
         assert response.status_code == 201
         assert EgressPolicy.objects.get().draft.document == seed_cr("3")
 
-    def test_every_validation_error_is_reported_and_nothing_is_saved(self, api_client, seed_gateway_record):
+    def test_every_validation_error_is_reported_and_nothing_is_saved(self, api_client, api_gateway):
         document = with_http_port(seed_cr("2"), 15001)
         document["metadata"]["namespace"] = "default"
         response = send(api_client, "post", self.path, document)
@@ -72,13 +72,13 @@ class TestCreatePolicy(WriteChecks, BodyChecks):
         ]
         assert not EgressPolicy.objects.exists()
 
-    def test_yaml_findings_carry_their_source_line(self, api_client, seed_gateway_record):
+    def test_yaml_findings_carry_their_source_line(self, api_client, api_gateway):
         text = dump_policy(seed_policy("1")).replace("namespace: istio-egress", "namespace: default")
         response = api_client.post(self.path, data=text, content_type="application/yaml")
         assert response.status_code == 400
         assert errors_of(response)[0]["message"].endswith("(line 5)")
 
-    def test_a_wrong_type_is_a_schema_error(self, api_client, seed_gateway_record):
+    def test_a_wrong_type_is_a_schema_error(self, api_client, api_gateway):
         response = send(api_client, "post", self.path, with_http_port(seed_cr("2"), "80"))
         assert response.status_code == 400
         assert errors_of(response) == [{
@@ -91,7 +91,7 @@ class TestCreatePolicy(WriteChecks, BodyChecks):
         assert response.status_code == 400
         assert [(e["code"], e["path"]) for e in errors_of(response)] == [("EGRESS-E004", "spec.byEgressGateway.name")]
 
-    def test_a_second_policy_for_the_gateway_gets_409(self, api_client, seed_policy_record):
+    def test_a_second_policy_for_the_gateway_gets_409(self, api_client, api_policy):
         response = send(api_client, "post", self.path, seed_cr("3"))
         assert response.status_code == 409
         assert [(e["code"], e["path"]) for e in errors_of(response)] == [("EGRESS-E003", "spec.byEgressGateway.name")]
