@@ -36,8 +36,9 @@ def test_scenario_applies_and_reads_back(admin_cluster, namespaces, scenario, ta
     for manifest in state.objects:
         caps = capabilities(admin_cluster)
         ref = ObjectRef.of(manifest)
-        live = admin_cluster.get(resource=caps.resource_for(manifest["apiVersion"], ref.kind),
-                                 namespace=ref.namespace, name=ref.name)
+        live = admin_cluster.get(
+            resource=caps.resource_for(manifest["apiVersion"], ref.kind), namespace=ref.namespace, name=ref.name
+        )
         assert live["spec"] == manifest["spec"]
         assert live["metadata"]["labels"] == manifest["metadata"]["labels"]
         assert {e["manager"] for e in live["metadata"]["managedFields"]} == {"egress-console"}
