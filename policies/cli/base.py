@@ -1,0 +1,166 @@
+"""Helpers shared by the ``egress`` subcommands: input, exit codes, output formats, settings flags.
+
+Exit codes are part of the interface and identical for every subcommand:
+
+- 0: success (a valid policy may still have warnings and infos);
+- 1: the input was read but is invalid (validation errors, unreadable YAML, refused import);
+- 2: usage error or input that cannot be read at all (missing file, bad flag value).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from policies.core.document import ParsedPolicy, parse_policy_text
+from policies.core.findings import Finding, Severity
+from policies.core.gateway import GatewayDescription, GatewayPort, TranslationSettings
+from policies.core.validation import DEFAULT_GATEWAY_NAME, check_policy_text
+from policies.core.yamlio import MAX_INPUT_BYTES
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+STDIN = "-"
+GATEWAY_PROTOCOLS = ("HTTP", "HTTP2", "GRPC", "HTTPS", "TLS", "TCP")
+
+
+class UsageError(Exception):
+    """The command cannot run as asked (exit 2); the message says why."""
+
+
+@dataclass
+class CommandIO:
+    """The streams a subcommand talks to (Django's output wrappers, or any text streams)."""
+
+    stdout: Any
+    stderr: Any
+    stdin: IO[Any]
+
+    def out(self, text: str) -> None:
+        """Write ``text`` to stdout as whole lines."""
+        self.stdout.write(text if text.endswith("\n") else f"{text}\n")
+
+    def err(self, text: str) -> None:
+        """Write ``text`` to stderr as whole lines."""
+        self.stderr.write(text if text.endswith("\n") else f"{text}\n")
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """One ``egress`` subcommand: its name, help, arguments and behaviour (returns the exit code)."""
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, CommandIO], int]
+
+
+def read_input(name: str, stdin: IO[Any]) -> bytes:
+    """The bytes of a file, or of stdin for ``-``; at most one byte past the loader's size limit.
+
+    Raises:
+        UsageError: the file cannot be opened or read.
+    """
+    if name == STDIN:
+        data = stdin.buffer.read(MAX_INPUT_BYTES + 1) if hasattr(stdin, "buffer") else stdin.read()
+        return data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        with Path(name).open("rb") as handle:
+            return handle.read(MAX_INPUT_BYTES + 1)  # NB: the loader reports the size; never slurp a huge file.
+    except OSError as exc:
+        raise UsageError(f"cannot read '{name}': {exc.strerror or exc}") from exc
+
+
+def display_name(name: str) -> str:
+    """How a file is named in output: stdin shows as ``<stdin>``."""
+    return "<stdin>" if name == STDIN else name
+
+
+def parse_gateway_ports(value: str) -> tuple[GatewayPort, ...]:
+    """``80/HTTP,443/HTTPS`` → gateway ports (an argparse ``type``: errors become usage errors)."""
+    ports = []
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        number, _, protocol = item.partition("/")
+        protocol = protocol.upper()
+        if not number.isdigit() or not 1 <= int(number) <= 65535 or protocol not in GATEWAY_PROTOCOLS:
+            raise argparse.ArgumentTypeError(
+                f"'{item}' is not NUMBER/PROTOCOL (1-65535, one of {', '.join(GATEWAY_PROTOCOLS)}), e.g. 80/HTTP"
+            )
+        ports.append(GatewayPort(name=f"{protocol.lower()}-{number}", number=int(number), protocol=protocol))
+    if not ports:
+        raise argparse.ArgumentTypeError("list at least one port, e.g. 80/HTTP,443/HTTPS,444/HTTPS")
+    return tuple(ports)
+
+
+def add_gateway_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags that describe the gateway and the translation settings offline."""
+    parser.add_argument(
+        "--gateway-ports",
+        type=parse_gateway_ports,
+        metavar="PORTS",
+        help="the gateway Service ports, e.g. 80/HTTP,443/HTTPS,444/HTTPS; when given, ports the policy uses "
+        "but the gateway lacks are errors (default: the seed gateway, and such problems are warnings)",
+    )
+    parser.add_argument("--gateway-name", help="gateway name for --gateway-ports (default: the policy's)")
+    parser.add_argument(
+        "--port-default",
+        choices=("samePort", "asmAuto"),
+        default="samePort",
+        help="gateway port of 'byEgressGateway: {}': the entry's own port, or ASM auto-allocation",
+    )
+
+
+def translation_settings(args: argparse.Namespace) -> TranslationSettings:
+    """Translation settings from the flags."""
+    return TranslationSettings(port_default=args.port_default)
+
+
+def gateway_from_flags(raw: bytes, args: argparse.Namespace) -> GatewayDescription | None:
+    """The gateway ``--gateway-ports`` describes (named by ``--gateway-name`` or the policy), if given."""
+    if args.gateway_ports is None:
+        return None
+    return GatewayDescription(name=args.gateway_name or _gateway_name_in(raw), ports=args.gateway_ports)
+
+
+def _gateway_name_in(raw: bytes) -> str:
+    policy = parse_policy_text(raw).policy
+    return (policy.gateway_name if policy else None) or DEFAULT_GATEWAY_NAME
+
+
+def check_input(raw: bytes, args: argparse.Namespace) -> tuple[ParsedPolicy, GatewayDescription | None]:
+    """Parse and validate one input against the gateway the flags describe (``None``: the seed's)."""
+    gateway = gateway_from_flags(raw, args)
+    return check_policy_text(raw, gateway, translation_settings(args)), gateway
+
+
+def finding_record(file: str, finding: Finding) -> dict[str, Any]:
+    """The ``--json`` form of a finding."""
+    return {
+        "file": file,
+        "line": finding.line,
+        "code": finding.code,
+        "severity": finding.severity.value,
+        "path": finding.path,
+        "message": finding.message,
+    }
+
+
+def format_finding(file: str, finding: Finding) -> str:
+    """``FILE:LINE: CODE severity path: message`` (``FILE:`` alone when there is no line)."""
+    location = f"{file}:{finding.line}:" if finding.line else f"{file}:"
+    return f"{location} {finding.code} {finding.severity.value} {finding.path or '(document)'}: {finding.message}"
+
+
+def to_json(data: Any) -> str:
+    """Pretty JSON, non-ASCII kept readable."""
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def exit_code_for(findings: list[Finding]) -> int:
+    """1 when any finding is an error, else 0."""
+    return EXIT_INVALID if any(f.severity is Severity.ERROR for f in findings) else EXIT_OK

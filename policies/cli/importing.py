@@ -1,0 +1,79 @@
+"""``egress import FILE``: store a policy file as the working draft of its gateway's policy.
+
+This is the one subcommand that needs the database; it goes through
+``policies.services.import_policy_text`` like every other entry point, so the same validation
+(against the gateway as stored, authoritative) and the same history apply.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from policies.cli.base import (
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandIO,
+    Subcommand,
+    UsageError,
+    display_name,
+    format_finding,
+    read_input,
+)
+from policies.core.document import parse_policy_text
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """FILE (``-`` is stdin) and an optional change message."""
+    parser.add_argument("file", metavar="FILE", help="policy YAML/JSON file; '-' reads stdin")
+    parser.add_argument("--message", default="", help="note recorded with the new revision")
+
+
+def run(args: argparse.Namespace, io: CommandIO) -> int:
+    """Import the policy; exit 1 with the reasons when it is invalid or its gateway is unknown."""
+    from policies import services  # NB: imported here so that other subcommands never touch the ORM.
+
+    try:
+        raw = read_input(args.file, io.stdin)
+    except UsageError as exc:
+        io.err(f"egress import: {exc}")
+        return EXIT_USAGE
+    try:
+        policy, created = services.import_policy_text(raw, user=None, message=args.message)
+    except services.GatewayUnknown:
+        io.err(f"egress import: {_unknown_gateway_message(raw)}")
+        return EXIT_INVALID
+    except services.ServiceError as exc:
+        _report_refusal(args.file, exc, io)
+        return EXIT_INVALID
+    policy.refresh_from_db()  # NB: the service updated the draft through another instance.
+    verb = "created" if created else "updated"
+    io.out(
+        f"{verb} policy {policy.namespace}/{policy.name} (gateway {policy.gateway.name}, "
+        f"draft version {policy.draft.version}); nothing was applied to the cluster."
+    )
+    return EXIT_OK
+
+
+def _unknown_gateway_message(raw: bytes) -> str:
+    policy = parse_policy_text(raw).policy
+    name = policy.gateway_name if policy else None
+    return (
+        f"the console has no egress gateway named '{name}' (spec.byEgressGateway.name); create it first "
+        "(e.g. in the admin, or 'make run' for the seed gateway), then import again. Nothing was imported."
+    )
+
+
+def _report_refusal(file: str, exc: Exception, io: CommandIO) -> None:
+    findings = getattr(exc, "findings", [])
+    for finding in findings:
+        io.err(format_finding(display_name(file), finding))
+    io.err(f"egress import: {getattr(exc, 'message', exc)}")
+
+
+COMMAND = Subcommand(
+    name="import",
+    help="Store a policy file as the draft of its gateway's policy (the gateway must exist in the console).",
+    add_arguments=add_arguments,
+    run=run,
+)
