@@ -32,7 +32,7 @@ def gateway_object(plan: ExpansionPlan) -> IstioObject:
     """The policy's Gateway: one mTLS-terminating server per to-entry on its gateway port (§4.2 #1)."""
     servers = [_server(target) for group in plan.groups for target in group.targets]
     spec = {"selector": dict(plan.selector), "servers": servers}
-    return istio_object(plan.networking_api, "Gateway", plan.policy_name, plan.policy_namespace, plan.labels, spec)
+    return istio_object(plan.networking_api, "Gateway", plan.object_name, plan.policy_namespace, plan.labels, spec)
 
 
 def _server(target: Target) -> dict[str, Any]:
@@ -64,32 +64,44 @@ def service_entry(plan: ExpansionPlan, group: HostGroup) -> IstioObject:
 
 
 def _service_entry_ports(plan: ExpansionPlan, group: HostGroup) -> list[dict[str, Any]]:
-    ports = [_entry_port(plan, target) for target in group.targets]
+    ports: list[dict[str, Any]] = []
+    names: set[str] = set()
+    for target in group.targets:
+        ports.append(_entry_port(plan, target, _unique_name(target.port_name, target.number, names)))
     if plan.settings.upgrade_style == "gatewayPort":
-        _add_upgrade_ports(group, ports)
+        _add_upgrade_ports(group, ports, names)
     return ports
 
 
-def _entry_port(plan: ExpansionPlan, target: Target) -> dict[str, Any]:
-    port: dict[str, Any] = {"number": target.number, "name": target.port_name, "protocol": target.protocol}
+def _unique_name(name: str, number: int, names: set[str]) -> str:
+    """``name``, or ``name-{number}`` when another port of the group already uses ``name``.
+
+    Port names are the list-map key of ServiceEntry ports, so two entries of one host group
+    named ``http`` (on 80 and 8080) would make the object invalid; the protocol prefix stays.
+    """
+    unique = name if name not in names else f"{name}-{number}"
+    while unique in names:
+        unique += "-x"
+    names.add(unique)
+    return unique
+
+
+def _entry_port(plan: ExpansionPlan, target: Target, name: str) -> dict[str, Any]:
+    port: dict[str, Any] = {"number": target.number, "name": name, "protocol": target.protocol}
     if target.upgrade_port is not None and plan.settings.upgrade_style == "targetPort":
         port["targetPort"] = target.upgrade_port
     return port
 
 
-def _add_upgrade_ports(group: HostGroup, ports: list[dict[str, Any]]) -> None:
+def _add_upgrade_ports(group: HostGroup, ports: list[dict[str, Any]], names: set[str]) -> None:
     """Gateway form of §3(b): the upgrade port is declared as HTTPS unless an entry declares it."""
     numbers = {port["number"] for port in ports}
-    names = {port["name"] for port in ports}
     for target in group.targets:
         number = target.upgrade_port
         if number is None or number in numbers:
             continue
-        # NB: port names are the list-map key of ServiceEntry ports, so they must stay unique.
-        name = f"https-{number}" if f"https-{number}" not in names else f"https-upgrade-{number}"
-        ports.append({"number": number, "name": name, "protocol": "HTTPS"})
+        ports.append({"number": number, "name": _unique_name(f"https-{number}", number, names), "protocol": "HTTPS"})
         numbers.add(number)
-        names.add(name)
 
 
 def gateway_destination_rule(plan: ExpansionPlan) -> IstioObject:
@@ -102,7 +114,7 @@ def gateway_destination_rule(plan: ExpansionPlan) -> IstioObject:
                 subsets.append(_mtls_subset(deny_subset(target), target.gateway_port, f"blocked.{target.name}.invalid"))
     spec = {"host": plan.service_host, "exportTo": list(plan.namespaces), "subsets": subsets}
     return istio_object(
-        plan.networking_api, "DestinationRule", plan.policy_name, plan.gateway_namespace, plan.labels, spec
+        plan.networking_api, "DestinationRule", plan.object_name, plan.gateway_namespace, plan.labels, spec
     )
 
 

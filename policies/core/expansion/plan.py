@@ -60,6 +60,7 @@ class Target:
     sources: list[Source]
     namespaces: list[str]
     catch_all: bool = False
+    tagged: bool = False
 
     @property
     def is_http(self) -> bool:
@@ -96,9 +97,14 @@ class ExpansionPlan:
     namespaces: list[str]
 
     @property
+    def object_name(self) -> str:
+        """Name of the objects named after the policy alone (Gateway, gateway-subset DR): P, cut to 63."""
+        return truncate_name(self.policy_name)
+
+    @property
     def gateway_ref(self) -> str:
         """How gateway-bound VirtualServices name the Gateway object: ``{PN}/{P}``."""
-        return f"{self.policy_namespace}/{self.policy_name}"
+        return f"{self.policy_namespace}/{self.object_name}"
 
     @property
     def networking_api(self) -> str:
@@ -268,7 +274,13 @@ class _HostGrouper:
 
 
 def _check_group_ports(group: HostGroup, target: Target, path: str) -> None:
-    """One port number and one gateway port per entry of a host group (§6 V11; see module doc)."""
+    """One port number per entry of a host group (V11); gateway ports shared only by HTTP entries.
+
+    Several HTTP entries of one group may share a gateway port (V19; ASM's auto-allocation even
+    puts every HTTP entry on 10000). The gateway then sees one port and one set of hosts for all
+    of them, so they are *tagged*: the sidecar route sets a header naming the entry and the
+    gateway route matches it. TLS/TCP traffic carries no header, so there sharing is an error.
+    """
     other = group.port_owners.setdefault(target.number, target)
     if other is not target:
         raise ExpansionError(
@@ -279,8 +291,12 @@ def _check_group_ports(group: HostGroup, target: Target, path: str) -> None:
             other=other.name,
         )
     other = group.gateway_port_owners.setdefault(target.gateway_port, target)
-    if other is not target:
-        # NB: the gateway sees only the gateway port and the hosts, so it could not tell the two apart.
+    if other is target:
+        return
+    if other.is_http and target.is_http:
+        # NB: the gateway sees the same port and Host for both; a header set by the sidecar tells them apart.
+        other.tagged = target.tagged = True
+    else:
         raise ExpansionError(
             SHARED_GATEWAY_PORT_IN_GROUP,
             f"{path}.byEgressGateway.port",
@@ -306,7 +322,7 @@ def _mark_catch_alls(group: HostGroup) -> None:
 def _required(value: _T | None, path: str) -> _T:
     if value is None or value == [] or value == "":
         raise ExpansionError(
-            MISSING_FIELD, path, _("{path} is missing or empty; validate the policy before expanding it."), path=path
+            MISSING_FIELD, path, _("{field} is missing or empty; validate the policy before expanding it."), field=path
         )
     return value
 

@@ -15,6 +15,7 @@ from policies.core.expansion.plan import ExpansionPlan, HostGroup, Source, Targe
 from policies.core.names import GATEWAY_VIRTUAL_SERVICE, MESH_VIRTUAL_SERVICE, derived_names
 
 MESH = "mesh"
+TARGET_HEADER = "x-egress-console-target"
 Route = dict[str, Any]
 
 
@@ -35,9 +36,13 @@ def mesh_virtual_service(plan: ExpansionPlan, group: HostGroup) -> IstioObject:
 def _allow_route(plan: ExpansionPlan, target: Target, kind: str) -> Route:
     matches = [_source_match(target, kind, source) for source in target.sources]
     route = _to_gateway(plan, target.name, target.gateway_port)
-    if kind == "http":
-        return {"name": f"via-{plan.gateway_name}", "match": matches, "route": route}
-    return {"match": matches, "route": route}
+    if kind != "http":
+        return {"match": matches, "route": route}
+    allow: Route = {"name": f"via-{plan.gateway_name}", "match": matches, "route": route}
+    if target.tagged:
+        # NB: "set" overwrites a value sent by the client, so a source cannot pick another entry.
+        allow["headers"] = {"request": {"set": {TARGET_HEADER: target.name}}}
+    return allow
 
 
 def _source_match(target: Target, kind: str, source: Source) -> dict[str, Any]:
@@ -71,9 +76,9 @@ def gateway_virtual_service(plan: ExpansionPlan, group: HostGroup) -> IstioObjec
     http: list[Route] = []
     tcp: list[Route] = []
     for target in group.targets:
-        match = [{"gateways": [plan.gateway_ref], "port": target.gateway_port}]
+        match: list[dict[str, Any]] = [{"gateways": [plan.gateway_ref], "port": target.gateway_port}]
         if target.is_http:
-            http.append({"name": "to-external", "match": match, "route": [_upstream(plan, target)]})
+            http.append(_to_external(plan, target, match))
         else:
             tcp.append({"match": match, "route": [_upstream(plan, target)]})
     spec: dict[str, Any] = {
@@ -87,6 +92,14 @@ def gateway_virtual_service(plan: ExpansionPlan, group: HostGroup) -> IstioObjec
         spec["tcp"] = tcp
     name = derived_names(plan.policy_name, group.name)[GATEWAY_VIRTUAL_SERVICE]
     return istio_object(plan.networking_api, "VirtualService", name, plan.policy_namespace, plan.labels, spec)
+
+
+def _to_external(plan: ExpansionPlan, target: Target, match: list[dict[str, Any]]) -> Route:
+    route: Route = {"name": "to-external", "match": match, "route": [_upstream(plan, target)]}
+    if target.tagged:
+        match[0]["headers"] = {TARGET_HEADER: {"exact": target.name}}
+        route["headers"] = {"request": {"remove": [TARGET_HEADER]}}
+    return route
 
 
 def _upstream(plan: ExpansionPlan, target: Target) -> Route:
