@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
@@ -95,6 +96,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     """DRF exception handler: render every known refusal as ``{"errors": [...]}``."""
     if isinstance(exc, ServiceError):
         errors = findings_to_errors(exc.findings) or [error_entry(exc.code, exc.path, exc.message)]
+        _json_unless_yaml_asked(context.get("request"))
         return _response(exc.status, errors)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(*exc.args)
@@ -108,7 +110,15 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if getattr(exc, "wait", None):
         headers["Retry-After"] = str(int(exc.wait))
     errors = exc.errors if isinstance(exc, ApiError) else list(_flatten(exc.detail, ()))
+    _json_unless_yaml_asked(context.get("request"))
     return _response(exc.status_code, errors, headers)
+
+
+def _json_unless_yaml_asked(request: Any) -> None:
+    """Errors are JSON unless the client named YAML in Accept (manifests default to YAML)."""
+    accepted = getattr(request, "accepted_media_type", None) or ""
+    if "yaml" in accepted and "yaml" not in request.headers.get("Accept", ""):
+        request.accepted_renderer, request.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
 
 
 def _response(status_code: int, errors: list[dict[str, str]], headers: dict[str, str] | None = None) -> Response:

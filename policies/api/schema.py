@@ -1,11 +1,11 @@
-"""The OpenAPI contract's hand-made parts: the custom resource schema, errors, seed examples.
+"""The OpenAPI contract's hand-made parts: the custom resource schema, errors, examples per media type.
 
 The policy body is not a DRF serializer but the ASMEgressTrafficPolicy itself, and its shape
 is already defined once, by the pydantic model in ``policies.core.model``. Rather than restate
 it, a drf-spectacular post-processing hook publishes the model's own JSON schema (converted
 to OpenAPI 3.0: ``anyOf [X, null]`` becomes ``nullable``) under ``components/schemas``, and the
-views refer to it by ``$ref``. Examples come from the seed's canonical policies, so the
-documentation shows exactly what the tests feed in.
+views refer to it by ``$ref``. The same hook copies each operation's examples (see
+``policies.api.examples``) to its YAML media types, responses as YAML text.
 """
 
 from __future__ import annotations
@@ -13,22 +13,15 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse
 
 from policies.core.model import EgressPolicy
-from policies.core.yamlio import load_one
-from policies.seed import seed_text
+from policies.core.yamlio import dump_yaml, dump_yaml_all
 
 POLICY_COMPONENT = "ASMEgressTrafficPolicy"
 ERRORS_COMPONENT = "Errors"
 POLICY_REF = {"$ref": f"#/components/schemas/{POLICY_COMPONENT}"}
 ERRORS_REF = {"$ref": f"#/components/schemas/{ERRORS_COMPONENT}"}
-SEED_SCENARIOS = {
-    "1": "HTTP via gateway port 80",
-    "2": "HTTP with HTTPS upgrade, plus HTTPS via 444",
-    "3": "HTTPS via gateway port 444",
-    "4": "TCP 443 with the default gateway port",
-}
 
 ERROR_DESCRIPTIONS = {
     400: "Invalid body: every validation finding, one entry each.",
@@ -69,32 +62,40 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
     return {code: OpenApiResponse(ERRORS_REF, ERROR_DESCRIPTIONS[code]) for code in sorted({*codes, 401, 403})}
 
 
-@cache
-def seed_document(scenario: str) -> dict[str, Any]:
-    """The plain data of a seed scenario's policy."""
-    return load_one(seed_text(f"scenario-{scenario}")).data
-
-
-def seed_policy_examples(*, request: bool = True, response: bool = True) -> list[OpenApiExample]:
-    """One example per seed scenario, as a request and/or response body."""
-    return [
-        OpenApiExample(
-            f"Seed scenario {scenario}",
-            value=seed_document(scenario),
-            summary=summary,
-            request_only=request and not response,
-            response_only=response and not request,
-        )
-        for scenario, summary in SEED_SCENARIOS.items()
-    ]
-
-
 def add_policy_components(result: dict[str, Any], generator: Any, request: Any, public: Any) -> dict[str, Any]:
     """drf-spectacular post-processing hook: publish the CR and error schemas."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(policy_components())
     schemas[ERRORS_COMPONENT] = ERRORS_SCHEMA
+    for operation in _operations(result):
+        _spread_examples(operation.get("requestBody", {}).get("content", {}), as_yaml_text=False)
+        for code, response in operation.get("responses", {}).items():
+            if code.startswith("2"):
+                _spread_examples(response.get("content", {}), as_yaml_text=True)
     return result
+
+
+def _operations(result: dict[str, Any]) -> list[dict[str, Any]]:
+    return [operation for methods in result.get("paths", {}).values() for operation in methods.values()]
+
+
+def _spread_examples(content: dict[str, Any], *, as_yaml_text: bool) -> None:
+    """Give every media type of a body the examples drf-spectacular attached to JSON only."""
+    source = next((media["examples"] for media in content.values() if media.get("examples")), None)
+    if source is None:
+        return
+    for media_type, media in content.items():
+        if not media.get("examples"):
+            yaml_text = as_yaml_text and "yaml" in media_type
+            media["examples"] = {key: _as_yaml(example) if yaml_text else example for key, example in source.items()}
+
+
+def _as_yaml(example: dict[str, Any]) -> dict[str, Any]:
+    value = example.get("value")
+    text = (
+        dump_yaml_all(value) if isinstance(value, list) and value and isinstance(value[0], dict) else dump_yaml(value)
+    )
+    return {**example, "value": text}
 
 
 @cache
@@ -104,7 +105,6 @@ def policy_components() -> dict[str, Any]:
     definitions = schema.pop("$defs", {})
     components = {f"Policy.{name}": _openapi30(value) for name, value in definitions.items()}
     components[POLICY_COMPONENT] = _openapi30(schema)
-    components[POLICY_COMPONENT]["example"] = seed_document("2")
     return components
 
 

@@ -42,8 +42,9 @@ def _simulate(objects: list[dict[str, Any]], validated: dict[str, Any], gateway:
     source = validated["source"]
     request = Request(source["namespace"], dict(source["labels"]), validated["url"], validated["method"])
     try:
-        mesh = build_mesh(objects, mesh_mode=validated["meshMode"], gateway=gateway,
-                          settings=services.translation_settings())
+        mesh = build_mesh(
+            objects, mesh_mode=validated["meshMode"], gateway=gateway, settings=services.translation_settings()
+        )
         return mesh.simulate(request).as_dict()
     except SimulationInputError as exc:
         raise BodyUnreadableError(exc.message, code=exc.code) from exc

@@ -7,54 +7,44 @@ from typing import Any
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 
 from policies.api.errors import ConflictError
+from policies.api.examples import GATEWAY_EXAMPLE, GATEWAY_RESPONSE_EXAMPLE
 from policies.api.permissions import ModelWritePermissions
 from policies.api.schema import error_responses
 from policies.api.serializers import EgressGatewaySerializer
 from policies.api.views.base import ApiViewMixin, mapping_body
 from policies.models import EgressGateway
 
-SEED_GATEWAY_EXAMPLE = OpenApiExample(
-    "Seed gateway",
-    value={
-        "name": "egressgateway",
-        "namespace": "istio-system",
-        "mtls": True,
-        "description": "The seed's egress gateway",
-        "ports": [
-            {"name": "http-80", "number": 80, "protocol": "HTTP"},
-            {"name": "https-443", "number": 443, "protocol": "HTTPS"},
-            {"name": "https-444", "number": 444, "protocol": "HTTPS"},
-        ],
-    },
-)
+GATEWAY_EXAMPLES = [GATEWAY_EXAMPLE, GATEWAY_RESPONSE_EXAMPLE]
 
 
 @extend_schema_view(
     list=extend_schema(
-        summary="List egress gateways", responses={200: EgressGatewaySerializer(many=True), **error_responses()}
+        summary="List egress gateways",
+        examples=[GATEWAY_RESPONSE_EXAMPLE],
+        responses={200: EgressGatewaySerializer(many=True), **error_responses()},
     ),
     create=extend_schema(
         summary="Create an egress gateway",
-        examples=[SEED_GATEWAY_EXAMPLE],
+        examples=GATEWAY_EXAMPLES,
         responses={201: EgressGatewaySerializer, **error_responses(400, 409, 413, 415)},
     ),
     retrieve=extend_schema(
         summary="Get an egress gateway",
-        examples=[SEED_GATEWAY_EXAMPLE],
+        examples=GATEWAY_EXAMPLES,
         responses={200: EgressGatewaySerializer, **error_responses(404)},
     ),
     update=extend_schema(
         summary="Replace an egress gateway (its name cannot change)",
-        examples=[SEED_GATEWAY_EXAMPLE],
+        examples=GATEWAY_EXAMPLES,
         responses={200: EgressGatewaySerializer, **error_responses(400, 404, 413, 415)},
     ),
     partial_update=extend_schema(
         summary="Change some fields of an egress gateway",
-        examples=[SEED_GATEWAY_EXAMPLE],
+        examples=GATEWAY_EXAMPLES,
         responses={200: EgressGatewaySerializer, **error_responses(400, 404, 413, 415)},
     ),
     destroy=extend_schema(

@@ -7,10 +7,19 @@ YAML; the examples are the seed's scenarios.
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 
+from policies.api.examples import (
+    DRAFT_SIMULATION_EXAMPLES,
+    MANIFEST_EXAMPLES,
+    PATCH_EXAMPLE,
+    REVISION_DETAIL_EXAMPLE,
+    REVISION_EXAMPLE,
+    SUMMARY_EXAMPLE,
+    seed_policy_examples,
+)
 from policies.api.parsers import MERGE_PATCH_MEDIA_TYPE, YAML_MEDIA_TYPE
-from policies.api.schema import POLICY_REF, error_responses, seed_document, seed_policy_examples
+from policies.api.schema import POLICY_REF, error_responses
 from policies.api.serializers import (
     EgressPolicySummarySerializer,
     PolicyRevisionDetailSerializer,
@@ -30,20 +39,6 @@ PATCH_BODY = {
     "application/json": MERGE_PATCH_SCHEMA,
     YAML_MEDIA_TYPE: MERGE_PATCH_SCHEMA,
 }
-PATCH_EXAMPLE = OpenApiExample(
-    "Add a source namespace to the first rule",
-    value={
-        "spec": {
-            "egressRules": [
-                {
-                    **seed_document("1")["spec"]["egressRules"][0],
-                    "from": [{"namespace": "mytest", "workloadSelector": {"app": "sleep-a"}}, {"namespace": "ci"}],
-                }
-            ]
-        }
-    },
-    request_only=True,
-)
 ETAG_HEADER = OpenApiParameter(
     "ETag",
     OpenApiTypes.STR,
@@ -69,18 +64,10 @@ TARGET = OpenApiParameter(
     default="asm",
     description="`asm`: the custom resource; `istio`: its Istio objects in apply order (multi-document YAML).",
 )
-SIMULATE_EXAMPLE = OpenApiExample(
-    "Sleep-a fetches httpbin",
-    request_only=True,
-    value={
-        "source": {"namespace": "mytest", "labels": {"app": "sleep-a"}},
-        "url": "http://httpbin.org/anything",
-        "method": "GET",
-    },
-)
 MANIFESTS_RESPONSE = OpenApiResponse(
     {"oneOf": [POLICY_REF, {"type": "array", "items": {"type": "object", "additionalProperties": True}}]},
     "YAML by default (`application/yaml`); JSON with `Accept: application/json` (the CR, or an array of objects).",
+    examples=MANIFEST_EXAMPLES,
 )
 CR_RESPONSE = OpenApiResponse(
     POLICY_REF, "The policy's draft custom resource.", examples=seed_policy_examples(request=False)
@@ -88,12 +75,14 @@ CR_RESPONSE = OpenApiResponse(
 
 policy_schema = extend_schema_view(
     list=extend_schema(
-        summary="List policies", responses={200: EgressPolicySummarySerializer(many=True), **error_responses()}
+        summary="List policies",
+        examples=[SUMMARY_EXAMPLE],
+        responses={200: EgressPolicySummarySerializer(many=True), **error_responses()},
     ),
     create=extend_schema(
         summary="Create a policy (and its first draft) from a custom resource",
         request=CR_BODY,
-        examples=seed_policy_examples(response=False),
+        examples=[*seed_policy_examples(response=False), SUMMARY_EXAMPLE],
         parameters=[ETAG_HEADER],
         responses={201: EgressPolicySummarySerializer, **error_responses(400, 409, 413, 415)},
     ),
@@ -129,15 +118,17 @@ policy_schema = extend_schema_view(
     simulate=extend_schema(
         summary="Simulate a request against the draft",
         request=PolicySimulationSerializer,
-        examples=[SIMULATE_EXAMPLE],
+        examples=DRAFT_SIMULATION_EXAMPLES,
         responses={200: SimulationResultSerializer, **error_responses(400, 404, 409, 413, 415)},
     ),
     revisions=extend_schema(
         summary="List a policy's revisions, newest first",
+        examples=[REVISION_EXAMPLE],
         responses={200: PolicyRevisionSerializer(many=True), **error_responses(404)},
     ),
     revision=extend_schema(
         summary="Get one revision with its custom resource",
+        examples=[REVISION_DETAIL_EXAMPLE],
         responses={200: PolicyRevisionDetailSerializer, **error_responses(404)},
     ),
 )

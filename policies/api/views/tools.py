@@ -3,62 +3,18 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from policies import services
+from policies.api.examples import SIMULATION_EXAMPLES, VALIDATION_EXAMPLES, seed_policy_examples
 from policies.api.parsers import YAML_MEDIA_TYPE, SourcedMapping
-from policies.api.schema import POLICY_REF, error_responses, seed_document, seed_policy_examples
+from policies.api.schema import POLICY_REF, error_responses
 from policies.api.serializers import SimulationResultSerializer, SimulationSerializer, ValidationResultSerializer
 from policies.api.simulation import simulate_objects
 from policies.api.views.base import ApiViewMixin, mapping_body
-
-VALIDATION_EXAMPLES = [
-    OpenApiExample("A valid policy", response_only=True, value={"valid": True, "findings": []}),
-    OpenApiExample(
-        "A wrong policy name",
-        response_only=True,
-        value={
-            "valid": False,
-            "findings": [
-                {
-                    "code": "EGRESS-V3",
-                    "severity": "error",
-                    "path": "metadata.name",
-                    "line": 4,
-                    "message": "metadata.name is 'egress-gw'; the policy of gateway egressgateway must be named "
-                    "egress-by-egressgateway.",
-                }
-            ],
-        },
-    ),
-]
-SIMULATION_EXAMPLES = [
-    OpenApiExample(
-        "Seed scenario 2: sleep-a fetches httpbin over HTTP",
-        request_only=True,
-        value={
-            "policies": [seed_document("2")],
-            "source": {"namespace": "mytest", "labels": {"app": "sleep-a"}},
-            "url": "http://httpbin.org/anything",
-            "method": "GET",
-            "meshMode": "REGISTRY_ONLY",
-        },
-    ),
-    OpenApiExample(
-        "Seed scenario 3: nginx in default is not selected",
-        request_only=True,
-        value={
-            "policies": [seed_document("3")],
-            "source": {"namespace": "default", "labels": {"app": "nginx"}},
-            "url": "https://www.httpbin.org",
-            "method": "GET",
-            "meshMode": "REGISTRY_ONLY",
-        },
-    ),
-]
 
 
 class ValidateView(ApiViewMixin, APIView):
