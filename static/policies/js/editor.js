@@ -142,6 +142,7 @@
   function schedule(body) {
     clearTimeout(state.timer);
     state.pending = body;
+    document.body.dataset.previewPending = "true";
     $("[data-role=preview-state]").textContent = "…";
     state.timer = setTimeout(flush, DEBOUNCE_MS);
   }
@@ -160,10 +161,12 @@
       result = await postJson(config.urls.preview, body, state.controller.signal);
     } catch (err) {
       if (err.name === "AbortError") return state.preview;
+      delete document.body.dataset.previewPending;
       banner("error", format(S.requestFailed, { status: err.message }));
       return state.preview;
     }
     if (seq !== state.seq) return state.preview;
+    if (!state.pending) delete document.body.dataset.previewPending;
     if (!result.ok) { banner("error", result.data.message || format(S.requestFailed, { status: result.status })); return state.preview; }
     applyPreview(result.data, body.text !== undefined ? "yaml" : "form");
     return result.data;
@@ -185,7 +188,7 @@
 
   function renderHighlighted(pre, text, findings) {
     const marks = {};
-    findings.forEach((f) => { if (f.line && marks[f.line] !== "error") marks[f.line] = f.severity === "error" ? "error" : "warning"; });
+    findings.forEach((f) => { if (f.line) marks[f.line] = window.YamlEditor.stronger(marks[f.line], f.severity); });
     pre.innerHTML = window.YamlEditor.highlight(text, marks);
   }
 

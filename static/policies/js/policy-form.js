@@ -299,8 +299,8 @@
       findings.forEach((finding) => {
         const target = this.target(finding.path);
         if (!target) return;
-        const level = finding.severity === "error" ? "is-error" : "is-warning";
-        target.classList.add(level);
+        // NB: infos are notes, not problems: they get a message but leave the field unmarked.
+        if (finding.severity !== "info") target.classList.add(finding.severity === "error" ? "is-error" : "is-warning");
         const slot = this.slotFor(target);
         if (!slot) return;
         const msg = document.createElement("div");
@@ -319,14 +319,15 @@
       return null;
     }
 
+    /* Where a finding about `el` is written: under its field, else in its card, else under the rules. */
     slotFor(el) {
       if (el.dataset.kind === "host") return el.closest(".field").querySelector("[data-msgs-field]");
       if (el.dataset.kind) return el.querySelector(":scope > [data-msgs]");
-      if (el.dataset.list) return el.closest("[data-kind]").querySelector(":scope > [data-msgs]");
-      if (el.dataset.field === "workloadSelector") return el.closest("[data-kind]").querySelector(":scope > [data-msgs]");
-      const field = el.closest(".field");
+      const field = el.dataset.list || el.dataset.field === "workloadSelector" ? null : el.closest(".field");
       const slot = field && field.querySelector("[data-msgs-field]");
-      return slot || el.closest("[data-kind]").querySelector(":scope > [data-msgs]");
+      if (slot) return slot;
+      const card = el.closest("[data-kind]");
+      return card ? card.querySelector(":scope > [data-msgs]") : this.root.querySelector("[data-msgs-for]");
     }
 
     showHops(hops) {

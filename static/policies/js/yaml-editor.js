@@ -29,6 +29,13 @@
     return escapeHtml(match[1]) + wrap(cls, value) + wrap("y-comment", match[3] || "");
   }
 
+  const RANK = { info: 1, warning: 2, error: 3 };
+
+  /* The more severe of two line marks. */
+  function stronger(current, severity) {
+    return current && RANK[current] >= RANK[severity] ? current : severity;
+  }
+
   /* One line of YAML as highlighted HTML. */
   function highlightLine(line) {
     if (/^\s*#/.test(line)) return wrap("y-comment", line);
@@ -88,13 +95,13 @@
       this.render();
     }
 
-    /* Pin findings to lines: [{line, severity, message}]; errors win over warnings on a line. */
+    /* Pin findings to lines: [{line, severity, message}]; the most severe finding marks a line. */
     setMarkers(findings) {
       this.marks = {};
       this.messages = {};
       findings.forEach((f) => {
         if (!f.line) return;
-        if (this.marks[f.line] !== "error") this.marks[f.line] = f.severity === "error" ? "error" : "warning";
+        this.marks[f.line] = stronger(this.marks[f.line], f.severity);
         (this.messages[f.line] = this.messages[f.line] || []).push(f.message);
       });
       this.render();
@@ -134,4 +141,5 @@
 
   window.YamlEditor = YamlEditor;
   window.YamlEditor.highlight = highlight;
+  window.YamlEditor.stronger = stronger;
 })();
