@@ -17,6 +17,10 @@ SUBCOMMAND_MODULES = (
     "policies.cli.render",
     "policies.cli.crd",
     "policies.cli.importing",
+    "policies.cli.apply",
+    "policies.cli.diff",
+    "policies.cli.drift",
+    "policies.cli.delete",
 )
 
 

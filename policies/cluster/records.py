@@ -1,0 +1,82 @@
+"""The Django side of the cluster layer: connect to a stored Cluster, record what an apply did.
+
+Kept apart from the rest of ``policies.cluster`` (which knows nothing of Django) so that the
+verbs stay testable against the fake without a database. Records are written after the cluster
+call returns, never inside a transaction held across it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from policies.cluster.apply import ApplyResult
+from policies.cluster.kubernetes_client import ConfigurationError, KubernetesClusterApi
+from policies.cluster.scope import PolicyScope
+from policies.models import ApplyRecord, Cluster, EgressPolicy, PolicyRevision
+
+
+def connect_cluster(cluster: Cluster) -> KubernetesClusterApi:
+    """A client for a stored cluster: its kubeconfig and context, or the in-cluster service account."""
+    if cluster.in_cluster:
+        return KubernetesClusterApi.in_cluster()
+    if not cluster.kubeconfig_path:
+        raise ConfigurationError(f"Cluster {cluster.name!r} has neither a kubeconfig path nor in-cluster access.")
+    api = KubernetesClusterApi.from_kubeconfig(cluster.kubeconfig_path, cluster.context or None)
+    api.identity = f"cluster:{cluster.name}"  # NB: the cache key names the record, not the server.
+    return api
+
+
+def outcome_rows(result: ApplyResult) -> list[dict[str, Any]]:
+    """The per-object outcomes as JSON-ready rows (error code and message; never a request)."""
+    return [
+        {
+            "kind": o.ref.kind,
+            "namespace": o.ref.namespace,
+            "name": o.ref.name,
+            "outcome": o.outcome,
+            "error_code": o.error.code if o.error else "",
+            "message": o.error.message if o.error else "",
+            "changes": [c.dotted_path for c in o.changes],
+            "resource_version": o.resource_version,
+        }
+        for o in result.outcomes
+    ]
+
+
+def record_result(
+    result: ApplyResult,
+    *,
+    cluster: Cluster,
+    scope: PolicyScope,
+    action: str,
+    policy: EgressPolicy | None = None,
+    revision: PolicyRevision | None = None,
+    user: Any = None,
+) -> ApplyRecord:
+    """Store one apply/dry-run/delete result with every object's outcome."""
+    first_error = result.errors[0] if result.errors else None
+    return ApplyRecord.objects.create(
+        cluster=cluster,
+        policy=policy,
+        revision=revision,
+        policy_name=scope.name,
+        policy_namespace=scope.namespace,
+        action=action,
+        target=result.target or "",
+        succeeded=result.ok,
+        error_code=first_error.code if first_error else "",
+        error_message=first_error.message if first_error else "",
+        outcomes=outcome_rows(result),
+        user=user if getattr(user, "is_authenticated", False) else None,
+    )
+
+
+def last_applied_revision(policy: EgressPolicy, cluster: Cluster) -> PolicyRevision | None:
+    """The revision of the policy's last successful (non-dry-run) apply to ``cluster``."""
+    record = (
+        ApplyRecord.objects.filter(policy=policy, cluster=cluster, action=ApplyRecord.Action.APPLY, succeeded=True)
+        .exclude(revision=None)
+        .select_related("revision")
+        .first()
+    )
+    return record.revision if record else None
