@@ -128,7 +128,7 @@ class Transport:
         content_type: str,
     ) -> Any:
         started = time.monotonic()
-        self.requests[verb] += 1
+        self.requests[f"{verb} (dry run)" if ("dryRun", "All") in query else verb] += 1
         try:
             response = self._send(method, path, query, body, content_type)
         except urllib3.exceptions.HTTPError as exc:
@@ -167,7 +167,8 @@ class Transport:
         raise error from cause
 
     def _log(self, method: str, path: str, attempt: int, outcome: object, started: float) -> None:
-        log.info(
+        log.log(
+            _level(outcome),
             "%s %s -> %s (attempt %d/%d, %.0f ms)",
             method,
             path,
@@ -176,6 +177,13 @@ class Transport:
             self.retry.attempts,
             (time.monotonic() - started) * 1000,
         )
+
+
+def _level(outcome: object) -> int:
+    """Retryable failures are warnings (operators want to see them), refusals info, successes debug."""
+    if not isinstance(outcome, int) or outcome == 429 or outcome >= 500:
+        return logging.WARNING
+    return logging.INFO if outcome >= 400 else logging.DEBUG
 
 
 def _json_or_error(text: str, status: int) -> Any:

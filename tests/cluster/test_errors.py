@@ -189,7 +189,7 @@ def test_token_is_sent_but_never_logged_or_shown(api_server, cluster, caplog):
 
 def test_each_attempt_is_logged(api_server, cluster, caplog):
     api_server.queue(Reply(503, status(503, "ServiceUnavailable", "later")), Reply(200, MANIFEST))
-    with caplog.at_level(logging.INFO, logger="policies.cluster.transport"):
+    with caplog.at_level(logging.DEBUG, logger="policies.cluster.transport"):
         apply(cluster)
     lines = [r.getMessage().split(" (")[0] + " " + r.getMessage().split("(")[1].split(",")[0] for r in caplog.records]
     assert lines == [
