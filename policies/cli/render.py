@@ -1,11 +1,8 @@
 """``egress render FILE --target asm|istio``: the policy as Kubernetes YAML.
 
 ``RENDERERS`` maps a target to a function of (policy, gateway, settings) returning YAML text.
-The Istio expansion registers itself with one line::
-
-    RENDERERS["istio"] = render_istio
-
-Until then ``--target istio`` explains that it is not available and exits 2.
+The Istio expansion (``policies.cli.render_istio``) is registered there and adds its own
+settings flags; a policy it cannot expand is reported like a finding (exit 1).
 """
 
 from __future__ import annotations
@@ -25,9 +22,10 @@ from policies.cli.base import (
     display_name,
     format_finding,
     read_input,
-    translation_settings,
 )
+from policies.cli.render_istio import add_istio_arguments, istio_settings, render_istio
 from policies.core.document import dump_policy
+from policies.core.expansion import ExpansionError
 from policies.core.findings import Severity
 from policies.core.gateway import GatewayDescription, TranslationSettings
 from policies.core.model import EgressPolicy
@@ -41,7 +39,7 @@ def render_asm(policy: EgressPolicy, gateway: GatewayDescription | None, setting
     return dump_policy(policy)
 
 
-RENDERERS: dict[str, Renderer] = {"asm": render_asm}
+RENDERERS: dict[str, Renderer] = {"asm": render_asm, "istio": render_istio}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,6 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="asm: the canonical CR; istio: the plain Istio resources it expands to",
     )
     add_gateway_arguments(parser)
+    add_istio_arguments(parser)
 
 
 def run(args: argparse.Namespace, io: CommandIO) -> int:
@@ -76,7 +75,11 @@ def run(args: argparse.Namespace, io: CommandIO) -> int:
             io.err(format_finding(display_name(args.file), finding))
     if parsed.policy is None or any(f.severity is Severity.ERROR for f in parsed.findings):
         return EXIT_INVALID
-    io.out(renderer(parsed.policy, gateway, translation_settings(args)))
+    try:
+        io.out(renderer(parsed.policy, gateway, istio_settings(args)))
+    except ExpansionError as exc:
+        io.err(format_finding(display_name(args.file), exc.as_finding()))
+        return EXIT_INVALID
     return EXIT_OK
 
 

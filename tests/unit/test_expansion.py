@@ -371,7 +371,7 @@ def test_an_empty_rule_list_stops_the_expansion() -> None:
         ),
         (
             [entry("a", ["x.example.com"], 80, "HTTP", 80), entry("a", ["y.example.com"], 80, "HTTP", 80)],
-            "EGRESS-X09",
+            "EGRESS-X08",
             "spec.egressRules[0].to[1].name",
         ),
     ],
@@ -382,13 +382,15 @@ def test_contradictory_entries_stop_the_expansion(to: list[dict[str, Any]], code
     assert (raised.value.code, raised.value.path) == (code, path)
 
 
-def test_a_gateway_description_for_another_gateway_is_refused() -> None:
-    with pytest.raises(ExpansionError) as raised:
-        expand_policy(seed_policy("1"), gateway=seed_gateway("egressgateway-a"))
-    assert raised.value.code == "EGRESS-X08"
-    assert raised.value.message == (
-        "The policy names gateway egressgateway, but the gateway description is for egressgateway-a."
-    )
+def test_the_gateway_description_names_the_real_gateway() -> None:
+    # given the seed's slip: the policy says egressgateway, the console knows egressgateway-a
+    objects = expand_policy(seed_policy("1"), gateway=seed_gateway("egressgateway-a"))
+
+    # then the Service host, the pod selector and the route name follow the description
+    assert by_kind(objects, "DestinationRule")[0]["spec"]["host"] == "egressgateway-a.istio-system.svc.cluster.local"
+    assert by_kind(objects, "Gateway")[0]["spec"]["selector"] == {"istio": "egressgateway-a"}
+    mesh = named(objects, "egress-by-egressgateway-httpbin-service-http-mesh")["spec"]
+    assert mesh["http"][0]["name"] == "via-egressgateway-a"
 
 
 SETTINGS = st.builds(
@@ -436,3 +438,18 @@ def _assert_every_entry_is_wired(generated: EgressPolicy, objects: list[dict[str
         )
         assert to.port.number in {port["number"] for port in service_entry["spec"]["ports"]}
         assert {source.namespace for source in rule.from_} <= set(service_entry["spec"]["exportTo"])
+
+
+def test_asm_auto_without_a_free_stream_port_stops_the_expansion() -> None:
+    # given more TCP entries without a gateway port than ASM's range 10001-20000 holds
+    to = [entry(f"t{i}", [f"h{i}.example.com"], 5432, "TCP") for i in range(10_001)]
+
+    # when expanded with portDefault asmAuto, then the first entry without a port is reported
+    with pytest.raises(ExpansionError) as raised:
+        expand_policy(
+            policy({"from": [{"namespace": "mytest"}], "to": to}), settings=TranslationSettings(port_default="asmAuto")
+        )
+    assert (raised.value.code, raised.value.path) == (
+        "EGRESS-X06",
+        "spec.egressRules[0].to[10000].byEgressGateway.port",
+    )

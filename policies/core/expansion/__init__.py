@@ -61,8 +61,8 @@ def expand_policy(
 
     Args:
         policy: A policy without validation errors (``validate_policy``).
-        gateway: The egress gateway as the console knows it; when given, it must be the one the
-            policy names.
+        gateway: The egress gateway as the console knows it; when given, its name (rather than
+            ``spec.byEgressGateway.name``) derives the gateway Service host and pod selector.
         settings: Translation settings (gateway namespace, Service host, pod selector, port
             default, upgrade style, API version); defaults when omitted.
         authorization: Gateway authorization rules rendered as AuthorizationPolicy objects.

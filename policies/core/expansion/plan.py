@@ -15,7 +15,6 @@ from typing import TypeVar
 from policies.core.expansion.errors import (
     DUPLICATE_PORT_IN_GROUP,
     DUPLICATE_TARGET_NAME,
-    GATEWAY_MISMATCH,
     MISSING_FIELD,
     NO_GATEWAY_PORT,
     OVERLAPPING_HOSTS,
@@ -133,14 +132,10 @@ def plan_policy(
     name = _required(policy.metadata.name if policy.metadata else None, "metadata.name")
     namespace = _required(policy.metadata.namespace if policy.metadata else None, "metadata.namespace")
     gateway_name = _required(policy.gateway_name, "spec.byEgressGateway.name")
-    if gateway is not None and gateway.name != gateway_name:
-        raise ExpansionError(
-            GATEWAY_MISMATCH,
-            "spec.byEgressGateway.name",
-            _("The policy names gateway {policy_gateway}, but the gateway description is for {gateway}."),
-            policy_gateway=gateway_name,
-            gateway=gateway.name,
-        )
+    if gateway is not None:
+        # NB: the console's description names the real gateway; it wins over a slip in the policy
+        # (the seed's egressgateway vs egressgateway-a, spec §2), as the gateway-port checks do.
+        gateway_name = gateway.name
     gn = settings.gateway_namespace
     groups = _host_groups(policy, settings)
     return ExpansionPlan(
