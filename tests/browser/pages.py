@@ -57,8 +57,15 @@ def add_destination(rule: Any) -> Any:
     return rule.locator("[data-kind=to]").last
 
 
-def fill_destination(row: Any, *, name: str, hosts: list[str], port: tuple[str, int, str], gateway_port: int,
-                     upgrade_port: int | None = None) -> None:
+def fill_destination(
+    row: Any,
+    *,
+    name: str,
+    hosts: list[str],
+    port: tuple[str, int, str],
+    gateway_port: int,
+    upgrade_port: int | None = None,
+) -> None:
     """Fill a destination row: name, host tags, port (name, number, protocol), gateway port, upgrade."""
     row.locator('[data-field="name"]').fill(name)
     for host in hosts:

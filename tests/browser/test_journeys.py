@@ -38,11 +38,22 @@ def test_build_scenario_2_through_the_form(signed_in, seed_gateway_record):
     rule = pages.add_rule(page)
     pages.fill_source(rule, "mytest", {"app": "sleep-a"})
     http = rule.locator("[data-kind=to]").first
-    pages.fill_destination(http, name="httpbin-service-http", hosts=["www.httpbin.org", "httpbin.org"],
-                           port=("http", 80, "HTTP"), gateway_port=80, upgrade_port=443)
+    pages.fill_destination(
+        http,
+        name="httpbin-service-http",
+        hosts=["www.httpbin.org", "httpbin.org"],
+        port=("http", 80, "HTTP"),
+        gateway_port=80,
+        upgrade_port=443,
+    )
     https = pages.add_destination(rule)
-    pages.fill_destination(https, name="httpbin-service-https", hosts=["www.httpbin.org", "httpbin.org"],
-                           port=("https", 443, "HTTPS"), gateway_port=444)
+    pages.fill_destination(
+        https,
+        name="httpbin-service-https",
+        hosts=["www.httpbin.org", "httpbin.org"],
+        port=("https", 443, "HTTPS"),
+        gateway_port=444,
+    )
     pages.wait_for_preview(page)
     # The hop line shows the upgrade.
     assert http.locator("[data-testid=hop-line]").text_content() == (
@@ -66,7 +77,8 @@ def test_invalid_port_shows_an_inline_error(signed_in, seeded):
     pages.wait_for_preview(page)
     # The error sits under that very field, and the page says the policy has one error.
     field = number.locator("xpath=ancestor::label[contains(@class,'field')]")
-    assert field.locator(".field-msg.error").text_content() == "Port 70000 is out of range; use a number from 1 to 65535."
+    message = field.locator(".field-msg.error").text_content()
+    assert message == "Port 70000 is out of range; use a number from 1 to 65535."
     assert "is-error" in number.get_attribute("class")
     assert page.locator("[data-role=validity]").text_content() == "1 error(s)"
     # A warning (port name not matching its protocol) is shown apart from the error, in its own style.
@@ -83,7 +95,8 @@ def test_yaml_error_is_pinned_to_its_line_and_survives_switching_tabs(signed_in,
     pages.open_editor(page, EDITOR)
     pages.open_tab(page, "yaml")
     # Break the HTTPS target's port on line 34.
-    broken = seed_text("scenario-2").replace("number: 443\n        protocol: HTTPS", "number: 0\n        protocol: HTTPS")
+    https_port = "number: 443\n        protocol: HTTPS"
+    broken = seed_text("scenario-2").replace(https_port, https_port.replace("443", "0"))
     pages.type_yaml(page, broken)
     # The gutter marks line 34 and the problem list names it.
     assert page.locator(".ce-gutter .gl-error").all_text_contents() == ["34"]
@@ -122,9 +135,7 @@ def test_import_a_yaml_file(signed_in, seed_gateway_record, tmp_path):
     # It opens as the gateway's new policy, with its destination in the form.
     page.wait_for_url(f"**{EDITOR}")
     page.wait_for_selector(pages.EDITOR_READY)
-    assert page.locator(".alert-success").text_content() == (
-        f"Imported {SEED_POLICY}: a new policy with revision 1."
-    )
+    assert page.locator(".alert-success").text_content() == (f"Imported {SEED_POLICY}: a new policy with revision 1.")
     assert page.locator('[data-kind=to] [data-field="name"]').input_value() == "httpbin-service-https"
 
 
