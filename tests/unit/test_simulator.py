@@ -455,3 +455,77 @@ def test_reachability_matrix_has_one_cell_per_source_and_url() -> None:
     assert [[cell["status"] for cell in row] for row in matrix["cells"]] == [[200, "reset"], [502, "reset"]]
     assert matrix["cells"][0][0]["upstream"] == "http://httpbin.org:80/"
     assert set(matrix["cells"][0][0]) == {"status", "upstream", "reason"}
+
+
+TAGGED_ENTRIES = f"""
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {{name: api, namespace: istio-egress}}
+spec:
+  hosts: [api.example.com]
+  resolution: DNS
+  ports: [{{number: 80, name: http, protocol: HTTP}}, {{number: 8080, name: http-alt, protocol: HTTP}}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {{name: gw, namespace: istio-system}}
+spec:
+  host: {GSVC}
+  subsets:
+  - name: api
+    trafficPolicy: {{tls: {{mode: ISTIO_MUTUAL, sni: api.example.com}}}}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {{name: gw, namespace: istio-egress}}
+spec:
+  selector: {{istio: egressgateway}}
+  servers:
+  - port: {{number: 80, name: https-80, protocol: HTTPS}}
+    hosts: [api.example.com]
+    tls: {{mode: ISTIO_MUTUAL}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: api-mesh, namespace: istio-egress}}
+spec:
+  hosts: [api.example.com]
+  http:
+  - match: [{{port: 80}}]
+    headers: {{request: {{set: {{x-target: plain}}}}}}
+    route: [{{destination: {{host: {GSVC}, subset: api, port: {{number: 80}}}}}}]
+  - match: [{{port: 8080}}]
+    headers: {{request: {{set: {{x-target: alt}}}}}}
+    route: [{{destination: {{host: {GSVC}, subset: api, port: {{number: 80}}}}}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: api-gw, namespace: istio-egress}}
+spec:
+  hosts: [api.example.com]
+  gateways: [gw]
+  http:
+  - name: to-alt
+    match: [{{headers: {{x-target: {{exact: alt}}}}}}]
+    route: [{{destination: {{host: api.example.com, port: {{number: 8080}}}}}}]
+  - name: to-plain
+    match: [{{withoutHeaders: {{x-target: {{exact: alt}}}}}}]
+    route: [{{destination: {{host: api.example.com, port: {{number: 80}}}}}}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("url", "route", "port"),
+    [("http://api.example.com/", "to-plain", 80), ("http://api.example.com:8080/", "to-alt", 8080)],
+)
+def test_header_set_by_the_sidecar_route_selects_the_gateway_route(url: str, route: str, port: int) -> None:
+    # Given two entries sharing gateway port 80, told apart by a header the sidecar sets
+    objects = documents(TAGGED_ENTRIES)
+
+    # When a workload calls each port
+    result = simulate(objects, "team-a:app=x", url)
+
+    # Then the gateway route matching that header forwards to the entry's own port
+    assert (result.status, result.upstream) == (200, f"http://api.example.com:{port}/")
+    gateway_hop = f"gateway istio-system/egressgateway: server https-80 (SNI api.example.com) → route {route}"
+    assert result.hops[1] == f"{gateway_hop} → outbound|{port}||api.example.com"

@@ -17,14 +17,20 @@ from policies.core.simulator.fields import fqdn
 from policies.core.simulator.hosts import HostTable, any_host_matches, host_matches
 from policies.core.simulator.index import Catalog, NamespaceView
 from policies.core.simulator.objects import ServerRecord
-from policies.core.simulator.request import ParsedUrl
 from policies.core.simulator.result import RBAC_DENIED_BODY, RESET, Outcome, Trace
-from policies.core.simulator.routes import Destination, VirtualServiceRecord, pick_route
+from policies.core.simulator.routes import Destination, HttpRequest, VirtualServiceRecord, pick_route
 from policies.core.simulator.upstream import Hop, cluster_name, forward
 
 DEFAULT_GATEWAY_NAME = "egressgateway"
 NOT_FOUND_STATUS = 404
 FORBIDDEN_STATUS = 403
+# Which transport each server TLS mode accepts; PASSTHROUGH would hand the sidecar's mesh mTLS
+# to an external server that cannot accept it, so it fits no sidecar transport here.
+_PASSTHROUGH = "unterminated app TLS (passthrough)"
+_TRANSPORTS = {
+    **{"ISTIO_MUTUAL": "mtls", "SIMPLE": "tls", "MUTUAL": "tls", "OPTIONAL_MUTUAL": "tls"},
+    **{"PASSTHROUGH": _PASSTHROUGH, "AUTO_PASSTHROUGH": _PASSTHROUGH},
+}
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,7 @@ class GatewayProxy:
         self.identity = identity
         self.view = view
         self.proxy = f"gateway {identity.label}"
+        self.workload = (identity.namespace, identity.pod_labels)
         self.ports: dict[int, _Servers] = {}
         self.http_routes: dict[str, HostTable[VirtualServiceRecord]] = {}
         self.bound: dict[str, list[VirtualServiceRecord]] = {}
@@ -115,55 +122,45 @@ class GatewayProxy:
                 for host in service.hosts:
                     table.add(host, service)
 
-    def receive(self, arrival: Arrival, url: ParsedUrl, method: str, trace: Trace) -> Outcome:
+    def receive(self, arrival: Arrival, request: HttpRequest, trace: Trace) -> Outcome:
         """What happens to a sidecar's connection (carrying the app's request) at the gateway."""
-        servers = self.ports.get(arrival.port)
-        server = None
-        if servers is not None:
-            server = (
-                servers.by_sni.get(arrival.sni or "")
-                if arrival.transport != "plain"
-                else next(iter(servers.plaintext), None)
-            )
+        server = self._server_for(arrival)
         if server is None:
             sni = f"SNI {arrival.sni}" if arrival.sni else "plaintext"
             trace.add(f"{self.proxy}: no server on port {arrival.port} for {sni} → connection closed")
-            return Outcome(
-                RESET, f"The egress gateway has no server on port {arrival.port} for {sni} and closes the connection."
-            )
-        expected = {"ISTIO_MUTUAL": "mtls", "SIMPLE": "tls", "MUTUAL": "tls"}.get(server.tls_mode or "", "plain")
-        if (
-            server.tls_mode not in ("PASSTHROUGH", "AUTO_PASSTHROUGH", "OPTIONAL_MUTUAL")
-            and expected != arrival.transport
-        ):
+            return Outcome(RESET, f"The egress gateway has no server on port {arrival.port} for {sni} and closes it.")
+        expected = _TRANSPORTS.get(server.tls_mode or "", "plain")
+        if expected != arrival.transport:
             trace.add(f"{self.proxy}: server {server.name} expects {expected}, the sidecar sends {arrival.transport}")
-            return Outcome(RESET, f"Gateway server {server.name} expects {expected} but receives {arrival.transport}.")
-        if server.tls_mode in ("PASSTHROUGH", "AUTO_PASSTHROUGH"):
-            trace.add(
-                f"{self.proxy}: server {server.name} passes the sidecar's {arrival.transport} through unterminated"
-            )
-            return Outcome(
-                RESET,
-                "A passthrough gateway server forwards the sidecar's mesh mTLS, which no external server accepts.",
-            )
-        authz = self._authz_request(arrival, url, method, server.terminates_http)
+            return Outcome(RESET, f"Gateway server {server.name} expects {expected} but gets {arrival.transport}.")
+        authz = self._authz_request(arrival, request, server.terminates_http)
+        where = f"{self.proxy}: server {server.name}" + (f" (SNI {arrival.sni})" if arrival.sni else "")
         if server.terminates_http:
-            return self._route_http(server, arrival, (url, method, authz), trace)
-        return self._route_tcp(server, arrival, (url, method, authz), trace)
+            return self._route_http(server, where, (request, authz), trace)
+        return self._route_tcp(server, where, (request, authz), trace)
 
-    def _authz_request(self, arrival: Arrival, url: ParsedUrl, method: str, http: bool) -> AuthzRequest:
+    def _server_for(self, arrival: Arrival) -> ServerRecord | None:
+        """TLS connections pick a server by SNI; plaintext ones the port's HTTP server."""
+        servers = self.ports.get(arrival.port)
+        if servers is None:
+            return None
+        if arrival.transport == "plain":
+            return next(iter(servers.plaintext), None)
+        return servers.by_sni.get(arrival.sni or "")
+
+    def _authz_request(self, arrival: Arrival, request: HttpRequest, http: bool) -> AuthzRequest:
+        """What the RBAC filter knows: the peer identity only with mesh mTLS, HTTP fields only on HTTP chains."""
         mtls = arrival.transport == "mtls"
         namespace, account = arrival.source_namespace, arrival.service_account
-        principal = f"cluster.local/ns/{namespace}/sa/{account}" if mtls else None
         return AuthzRequest(
             namespace=namespace if mtls else None,
-            principal=principal,
+            principal=f"cluster.local/ns/{namespace}/sa/{account}" if mtls else None,
             service_account=f"{namespace}/{account}" if mtls else None,
             port=str(arrival.port),
             sni=arrival.sni,
-            host=url.host if http else None,
-            method=method if http else None,
-            path=url.path.split("?", 1)[0] if http else None,
+            host=request.url.host if http else None,
+            method=request.method if http else None,
+            path=request.url.path.split("?", 1)[0] if http else None,
         )
 
     def _denial(self, request: AuthzRequest, l4: bool) -> str | None:
@@ -175,22 +172,17 @@ class GatewayProxy:
                 note = f" on the TCP chain (HTTP-only fields {', '.join(dropped)} dropped)" if dropped else ""
                 return f"AuthorizationPolicy {policy.ref} (DENY) matches{note}"
         if self.allow and not any(p.matching_rule(request, l4) for p in self.allow):
-            names = ", ".join(p.ref for p in self.allow)
-            return f"no ALLOW AuthorizationPolicy matches ({names})"
+            return f"no ALLOW AuthorizationPolicy matches ({', '.join(p.ref for p in self.allow)})"
         return None
 
     def _route_http(
-        self, server: ServerRecord, arrival: Arrival, request: tuple[ParsedUrl, str, AuthzRequest], trace: Trace
+        self, server: ServerRecord, where: str, context: tuple[HttpRequest, AuthzRequest], trace: Trace
     ) -> Outcome:
-        url, method, authz = request
-        where = (
-            f"{self.proxy}: server {server.name} (SNI {arrival.sni})"
-            if arrival.sni
-            else f"{self.proxy}: server {server.name}"
-        )
+        request, authz = context
+        url = request.url
         if url.is_tls:
             trace.add(f"{where} runs HTTP routing but receives the app's TLS")
-            return Outcome(RESET, f"Gateway server {server.name} expects HTTP inside mTLS but receives the app's TLS.")
+            return Outcome(RESET, f"Gateway server {server.name} expects HTTP inside mTLS but gets the app's TLS.")
         denial = self._denial(authz, l4=False)
         if denial:
             trace.add(f"{where}: {denial} → 403")
@@ -200,20 +192,10 @@ class GatewayProxy:
         service = self.http_routes.get(server.gateway, HostTable()).get(url.host)
         route = None
         if service is not None and any_host_matches(server.hosts, url.host):
-            _survived, route = pick_route(
-                service.http,
-                server.gateway,
-                server.number,
-                self.identity.namespace,
-                self.identity.pod_labels,
-                url,
-                method,
-            )
+            route = pick_route(service.http, server.gateway, server.number, self.workload, request)[1]
         if route is None:
             trace.add(f"{where}: no route for Host {url.host} → 404")
-            return Outcome(
-                NOT_FOUND_STATUS, f"The egress gateway has no route for Host {url.host} on port {server.number}."
-            )
+            return Outcome(NOT_FOUND_STATUS, f"The egress gateway has no route for {url.host} on port {server.number}.")
         if route.destination is None:
             trace.add(f"{where} → route {route.label} → direct response {route.direct_status}")
             return Outcome(
@@ -225,36 +207,27 @@ class GatewayProxy:
         )
 
     def _route_tcp(
-        self, server: ServerRecord, arrival: Arrival, request: tuple[ParsedUrl, str, AuthzRequest], trace: Trace
+        self, server: ServerRecord, where: str, context: tuple[HttpRequest, AuthzRequest], trace: Trace
     ) -> Outcome:
-        url, method, authz = request
-        where = f"{self.proxy}: server {server.name} (SNI {arrival.sni})"
+        request, authz = context
         denial = self._denial(authz, l4=True)
         if denial:
             trace.add(f"{where}: {denial} → connection closed")
             return Outcome(RESET, f"The egress gateway closes the connection: {denial}.")
-        route = None
-        for service in self._tcp_services(server):
-            _survived, route = pick_route(
-                service.tcp,
-                server.gateway,
-                server.number,
-                self.identity.namespace,
-                self.identity.pod_labels,
-                url,
-                method,
-            )
-            if route is not None:
-                break
+        route = next(
+            (
+                found
+                for service in self._tcp_services(server)
+                if (found := pick_route(service.tcp, server.gateway, server.number, self.workload, request)[1])
+            ),
+            None,
+        )
         if route is None or route.destination is None:
             trace.add(f"{where}: no tcp route for port {server.number} → connection closed")
-            return Outcome(
-                RESET, f"The egress gateway has no tcp route for server {server.name} and closes the connection."
-            )
+            return Outcome(RESET, f"The egress gateway has no tcp route for server {server.name} and closes it.")
         trace.add(f"{where} → route {route.label} → {_cluster(route.destination, server.number)}")
-        return forward(
-            self.view, Hop(self.proxy, http=False, at_gateway=True), route.destination, server.number, url, trace
-        )
+        hop = Hop(self.proxy, http=False, at_gateway=True)
+        return forward(self.view, hop, route.destination, server.number, request.url, trace)
 
     def _tcp_services(self, server: ServerRecord) -> list[VirtualServiceRecord]:
         """VirtualServices bound to the server's Gateway whose hosts overlap the server's hosts."""

@@ -40,6 +40,8 @@ _HTTP_MATCH_KEYS = frozenset(
         "sourceLabels",
         "gateways",
         "sourceNamespace",
+        "headers",
+        "withoutHeaders",
         "ignoreUriCase",
         "statPrefix",
     }
@@ -96,6 +98,8 @@ class RouteMatch:
     method: StringMatch | None = None
     authority: StringMatch | None = None
     scheme: StringMatch | None = None
+    headers: tuple[tuple[str, StringMatch | None], ...] = ()
+    without_headers: tuple[tuple[str, StringMatch | None], ...] = ()
 
     def fits_proxy(self, gateway: str, port: int, namespace: str, labels: dict[str, str]) -> bool:
         """Stage 1: does istiod keep this entry for that proxy and listener port?"""
@@ -106,7 +110,7 @@ class RouteMatch:
             and all(labels.get(key) == value for key, value in self.source_labels)
         )
 
-    def fits_request(self, url: ParsedUrl, method: str) -> bool:
+    def fits_request(self, url: ParsedUrl, method: str, headers: dict[str, str]) -> bool:
         """Stage 2: does Envoy match this request?"""
         return (
             (not self.sni_hosts or any_host_matches(self.sni_hosts, url.host))
@@ -114,7 +118,15 @@ class RouteMatch:
             and (self.method is None or self.method.matches(method))
             and (self.authority is None or self.authority.matches(url.host))
             and (self.scheme is None or self.scheme.matches(url.scheme))
+            and all(_header_matches(headers, name, match) for name, match in self.headers)
+            and not any(_header_matches(headers, name, match) for name, match in self.without_headers)
         )
+
+
+def _header_matches(headers: dict[str, str], name: str, match: StringMatch | None) -> bool:
+    """An empty header match tests presence (Istio ``headers: {name: {}}``)."""
+    value = headers.get(name)
+    return value is not None and (match is None or match.matches(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +147,16 @@ class RouteRecord:
     destination: Destination | None
     direct_status: int | None = None
     direct_body: str | None = None
+    set_headers: tuple[tuple[str, str], ...] = ()
+    remove_headers: tuple[str, ...] = ()
+
+    def rewrite_headers(self, headers: dict[str, str]) -> dict[str, str]:
+        """The request headers after this route's ``headers.request`` operations."""
+        if not (self.set_headers or self.remove_headers):
+            return headers
+        out = {k: v for k, v in headers.items() if k not in self.remove_headers}
+        out.update(self.set_headers)
+        return out
 
 
 @dataclass(slots=True)
@@ -152,22 +174,34 @@ class VirtualServiceRecord:
     order: int
 
 
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    """The request as a proxy sees it: URL, method and the headers earlier proxies set."""
+
+    url: ParsedUrl
+    method: str
+    headers: dict[str, str]
+
+
 def pick_route(
-    routes: list[RouteRecord],
-    gateway: str,
-    port: int,
-    namespace: str,
-    labels: dict[str, str],
-    url: ParsedUrl,
-    method: str,
+    routes: list[RouteRecord], gateway: str, port: int, proxy: tuple[str, dict[str, str]], request: HttpRequest
 ) -> tuple[bool, RouteRecord | None]:
-    """The first route matching the request, and whether any route survived for this proxy."""
+    """The first route matching the request, and whether any route survived for this proxy.
+
+    Args:
+        routes: Routes of one kind (http, tls or tcp) of a VirtualService, in order.
+        gateway: ``mesh`` for sidecars, else the ``namespace/name`` of the Gateway.
+        port: The listener (or gateway server) port.
+        proxy: Namespace and labels of the proxy's workload.
+        request: What is matched per request.
+    """
+    namespace, labels = proxy
     survived = False
     for route in routes:
         for match in route.matches:
             if match.fits_proxy(gateway, port, namespace, labels):
                 survived = True
-                if match.fits_request(url, method):
+                if match.fits_request(request.url, request.method, request.headers):
                     return True, route
     return survived, None
 
@@ -204,6 +238,7 @@ def _route(value: Any, kind: str, index: int, context: tuple[str, str, tuple[str
     data = as_map(value, ref, path)
     if kind == "http":
         check_known(data, _HTTP_ROUTE_KEYS, ref, path)
+    operations = as_map(as_map(data.get("headers"), ref, f"{path}.headers").get("request"), ref, f"{path}.headers")
     items = as_list(data.get("match"), ref, f"{path}.match")
     matches = tuple(_match(m, kind, f"{path}.match[{i}]", context) for i, m in enumerate(items)) or (
         RouteMatch(gateways=context[2]),
@@ -214,7 +249,14 @@ def _route(value: Any, kind: str, index: int, context: tuple[str, str, tuple[str
         status = as_int(direct.get("status"), ref, f"{path}.directResponse.status") or 200
         body = as_map(direct.get("body"), ref, f"{path}.directResponse.body")
         return RouteRecord(label, matches, None, status, as_str(body.get("string"), ref, path) or None)
-    return RouteRecord(label, matches, _destination(data.get("route"), f"{path}.route", ref, namespace))
+    sets = {**as_str_map(operations.get("add"), ref, path), **as_str_map(operations.get("set"), ref, path)}
+    return RouteRecord(
+        label,
+        matches,
+        _destination(data.get("route"), f"{path}.route", ref, namespace),
+        set_headers=tuple((k.lower(), v) for k, v in sets.items()),
+        remove_headers=tuple(h.lower() for h in as_str_list(operations.get("remove"), ref, f"{path}.headers")),
+    )
 
 
 def _match(value: Any, kind: str, path: str, context: tuple[str, str, tuple[str, ...]]) -> RouteMatch:
@@ -234,7 +276,14 @@ def _match(value: Any, kind: str, path: str, context: tuple[str, str, tuple[str,
         method=_string_match(data.get("method"), ref, f"{path}.method", False),
         authority=_string_match(data.get("authority"), ref, f"{path}.authority", True),
         scheme=_string_match(data.get("scheme"), ref, f"{path}.scheme", False),
+        headers=_header_matches_of(data.get("headers"), ref, f"{path}.headers"),
+        without_headers=_header_matches_of(data.get("withoutHeaders"), ref, f"{path}.withoutHeaders"),
     )
+
+
+def _header_matches_of(value: Any, ref: str, path: str) -> tuple[tuple[str, StringMatch | None], ...]:
+    items = as_map(value, ref, path).items()
+    return tuple((name.lower(), _string_match(match, ref, f"{path}.{name}", False)) for name, match in items)
 
 
 def _string_match(value: Any, ref: str, path: str, ignore_case: bool) -> StringMatch | None:

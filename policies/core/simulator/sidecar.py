@@ -17,7 +17,14 @@ from policies.core.simulator.index import NamespaceView
 from policies.core.simulator.objects import ServiceEntryRecord
 from policies.core.simulator.request import ParsedUrl, Request, workload_name
 from policies.core.simulator.result import EXTERNAL_STATUS, RESET, Outcome, Trace
-from policies.core.simulator.routes import MESH, Destination, RouteRecord, VirtualServiceRecord, pick_route
+from policies.core.simulator.routes import (
+    MESH,
+    Destination,
+    HttpRequest,
+    RouteRecord,
+    VirtualServiceRecord,
+    pick_route,
+)
 from policies.core.simulator.upstream import UPSTREAM_FAILURE_STATUS, Hop, cluster_name, forward, matched_host
 
 if TYPE_CHECKING:
@@ -31,10 +38,12 @@ NO_ROUTE_STATUS = 404
 class SidecarWalk:
     """One request's way through its client sidecar (and on to the gateway or the external host)."""
 
-    __slots__ = ("hop", "mesh", "method", "request", "trace", "url", "view")
+    __slots__ = ("hop", "http", "mesh", "request", "trace", "url", "view", "workload")
 
     def __init__(self, mesh: Mesh, request: Request, url: ParsedUrl, method: str, trace: Trace) -> None:
-        self.mesh, self.request, self.url, self.method, self.trace = mesh, request, url, method, trace
+        self.mesh, self.request, self.url, self.trace = mesh, request, url, trace
+        self.http = HttpRequest(url, method, {})
+        self.workload = (request.source_namespace, request.source_labels)
         self.view: NamespaceView = mesh.view(request.source_namespace)
         proxy = f"sidecar {workload_name(request.source_namespace, request.source_labels)}"
         self.hop = Hop(proxy, http=not url.is_tls)
@@ -104,7 +113,7 @@ class SidecarWalk:
             if route is not None:
                 return self._follow(route)
             if survived:
-                self.trace.add(f"{proxy}: no http route matches {self.method} {url.host}{url.path} → 404")
+                self.trace.add(f"{proxy}: no http route matches {self.http.method} {url.host}{url.path} → 404")
                 return Outcome(
                     NO_ROUTE_STATUS, f"The {proxy} has a VirtualService for {url.host} but none of its routes matches."
                 )
@@ -143,10 +152,7 @@ class SidecarWalk:
         return service.http if kind == "http" else service.tls if kind == "tls" else service.tcp
 
     def _pick(self, routes: list[RouteRecord]) -> tuple[bool, RouteRecord | None]:
-        request = self.request
-        return pick_route(
-            routes, MESH, self.url.port, request.source_namespace, request.source_labels, self.url, self.method
-        )
+        return pick_route(routes, MESH, self.url.port, self.workload, self.http)
 
     def _default_route(self, service: ServiceEntryRecord, host: str | None = None) -> Outcome:
         """No VirtualService route applies: Istio's default route, straight to the ServiceEntry."""
@@ -200,7 +206,8 @@ class SidecarWalk:
             self.request.source_namespace,
             self.request.service_account,
         )
-        outcome = gateway.receive(arrival, self.url, self.method, self.trace)
+        request = HttpRequest(self.url, self.http.method, route.rewrite_headers(self.http.headers))
+        outcome = gateway.receive(arrival, request, self.trace)
         if outcome.is_reset and self.hop.http:
             self.trace.add(f"{self.hop.proxy}: upstream connection to the gateway reset → 503")
             return Outcome(UPSTREAM_FAILURE_STATUS, f"{outcome.reason} The client sidecar therefore answers 503.")

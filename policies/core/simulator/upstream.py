@@ -115,6 +115,8 @@ def _connect(
         if originated:
             return hop.fail(f"{reason}; the proxy's handshake fails.")
         return Outcome(RESET, f"{reason}, so the client aborts the handshake (curl exit 60) and gets no HTTP response.")
+    if not (originated or url.is_tls) and not any_host_matches(service.hosts, url.host):
+        trace.add(f"external {address}:{number}: receives a request for Host {url.host}, not one of its hosts")
     scheme = "https" if originated or url.is_tls else "http"
     upstream = f"{scheme}://{url.host}:{number}{url.path}"
     return Outcome(EXTERNAL_STATUS, f"{address} receives {upstream} and answers {EXTERNAL_STATUS}.", upstream)
