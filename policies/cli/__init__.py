@@ -21,6 +21,8 @@ SUBCOMMAND_MODULES = (
     "policies.cli.diff",
     "policies.cli.drift",
     "policies.cli.delete",
+    "policies.cli.simulate",
+    "policies.cli.matrix",
 )
 
 
