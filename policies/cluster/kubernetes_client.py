@@ -130,6 +130,8 @@ class KubernetesClusterApi:
         options: dict[str, Any] = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background"}
         if resource_version:
             options["preconditions"] = {"resourceVersion": resource_version}
+        if dry_run:  # NB: with a body, the server reads DeleteOptions from it and ignores ?dryRun= entirely.
+            options["dryRun"] = ["All"]
         self.transport.request(
             "DELETE",
             _path(resource, namespace, name),

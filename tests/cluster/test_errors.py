@@ -7,6 +7,7 @@ client library's exception chained behind it, and no token anywhere.
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -213,3 +214,11 @@ def test_apply_sends_server_side_apply_request(api_server, cluster):
 def test_every_error_is_a_cluster_error():
     for error_type in (ClusterUnreachable, Unauthorized, Forbidden, CrdMissing, Invalid, Conflict, NotFound):
         assert issubclass(error_type, ClusterError)
+
+
+def test_dry_run_delete_carries_dry_run_and_precondition_in_the_body(api_server, cluster):
+    # NB: the API server ignores ?dryRun= when DeleteOptions come in the body; a dry run once deleted for real.
+    api_server.queue(Reply(200, status(200, "", "")))
+    cluster.delete(resource=SERVICE_ENTRIES, namespace="team-a", name="se", resource_version="42", dry_run=True)
+    body = json.loads(api_server.seen[0].body)
+    assert (body["dryRun"], body["preconditions"]) == (["All"], {"resourceVersion": "42"})

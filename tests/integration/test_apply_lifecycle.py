@@ -113,3 +113,16 @@ def test_delete_removes_every_labelled_object(admin_cluster, namespaces):
     assert result.ok, result.errors
     assert len(result.refs("pruned")) == len(state.objects)
     assert live_keys(admin_cluster, state.scope) == []
+
+
+def test_dry_runs_of_prune_and_delete_delete_nothing(admin_cluster, namespaces):
+    full = state_of(admin_cluster, namespaces)
+    apply_objects(admin_cluster, desired=full.objects, scope=full.scope)
+    before = live_keys(admin_cluster, full.scope)
+    smaller = state_of(admin_cluster, namespaces, drop=(TCP,))
+
+    planned = apply_objects(admin_cluster, desired=smaller.objects, scope=smaller.scope, dry_run=True)
+    deleting = delete_policy(admin_cluster, scope=full.scope, dry_run=True)
+
+    assert len(planned.refs("pruned")) == 3 and len(deleting.refs("pruned")) == len(full.objects)
+    assert live_keys(admin_cluster, full.scope) == before
