@@ -56,6 +56,8 @@ def simulate(objects: list[dict[str, Any]], source: str, url: str, method: str =
         ("https://httpbin.org", ("https", "httpbin.org", 443, "/")),
         ("http://HTTPBIN.org:8080/anything?x=1", ("http", "httpbin.org", 8080, "/anything?x=1")),
         ("HTTPS://www.httpbin.org./a/b", ("https", "www.httpbin.org", 443, "/a/b")),
+        ("http://user:secret@httpbin.org:81?q=1#part", ("http", "httpbin.org", 81, "/?q=1")),
+        (" http://httpbin.org#top ", ("http", "httpbin.org", 80, "/")),
     ],
 )
 def test_url_is_split_into_scheme_host_port_and_path(url: str, expected: tuple[Any, ...]) -> None:
@@ -75,6 +77,9 @@ def test_url_is_split_into_scheme_host_port_and_path(url: str, expected: tuple[A
         ("http://bad_host!", "EGRESS-SIM03"),
         ("http://httpbin.org:99999", "EGRESS-SIM01"),
         ("http://httpbin.org:0", "EGRESS-SIM04"),
+        ("http://httpbin.org:", "EGRESS-SIM01"),
+        ("http://httpbin.org:http", "EGRESS-SIM01"),
+        ("http://[::1]/", "EGRESS-SIM03"),
     ],
 )
 def test_unreadable_url_is_refused_with_its_code(url: str, code: str) -> None:

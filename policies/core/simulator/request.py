@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from policies.core.i18n import _
 
@@ -62,33 +61,40 @@ class Request:
 
 
 def parse_url(url: str) -> ParsedUrl:
-    """Split an ``http://`` or ``https://`` URL; default ports 80/443, path ``/``.
+    """Split an ``http://`` or ``https://`` URL; default ports 80/443, path ``/``, fragment dropped.
 
     Raises:
         SimulationInputError: unsupported scheme, missing or malformed host, bad port.
     """
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError as exc:
-        raise SimulationInputError(
-            "EGRESS-SIM01", _("Cannot read URL '{url}': {problem}."), url=url, problem=exc
-        ) from exc
-    scheme = parts.scheme.lower()
-    if scheme not in DEFAULT_PORTS:
+    scheme, separator, rest = url.strip().partition("://")
+    scheme = scheme.lower()
+    if not separator or scheme not in DEFAULT_PORTS:
         raise SimulationInputError(
             "EGRESS-SIM02",
             _("Unsupported URL scheme '{scheme}' in '{url}': use http:// or https://."),
-            scheme=scheme or "(none)",
+            scheme=scheme if separator else "(none)",
             url=url,
         )
-    host = (parts.hostname or "").rstrip(".")
+    rest = rest.partition("#")[0]
+    cut = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+    authority, target = rest[:cut].rpartition("@")[2], rest[cut:]
+    host, colon, port_text = authority.rpartition(":") if ":" in authority else (authority, "", "")
+    host = host.lower().rstrip(".")
     if not host or not _HOST.match(host) or host.startswith("*"):
         raise SimulationInputError("EGRESS-SIM03", _("URL '{url}' has no valid host name."), url=url)
-    if port == 0:
+    port = _port(port_text, url) if colon else DEFAULT_PORTS[scheme]
+    path = target if target.startswith("/") else f"/{target}"
+    return ParsedUrl(scheme, host, port, path)
+
+
+def _port(text: str, url: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise SimulationInputError(
+            "EGRESS-SIM01", _("Cannot read URL '{url}': port '{port}' is not 1-65535."), url=url, port=text
+        )
+    if int(text) == 0:
         raise SimulationInputError("EGRESS-SIM04", _("URL '{url}' has port 0; use 1-65535."), url=url)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return ParsedUrl(scheme, host, port or DEFAULT_PORTS[scheme], path)
+    return int(text)
 
 
 def parse_method(method: str) -> str:
