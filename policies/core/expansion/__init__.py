@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from policies.core.authorization import AuthorizationRule, authorization_policy
 from policies.core.expansion.errors import ExpansionError
+from policies.core.expansion.labels import managed_label_selector, managed_labels
 from policies.core.expansion.objects import (
     IstioObject,
     gateway_destination_rule,
@@ -25,18 +26,10 @@ from policies.core.expansion.objects import (
     service_entry,
     upgrade_destination_rule,
 )
-from policies.core.expansion.plan import (
-    MANAGED_BY_LABEL,
-    MANAGED_BY_VALUE,
-    POLICY_LABEL,
-    POLICY_NAMESPACE_LABEL,
-    managed_labels,
-    plan_policy,
-)
+from policies.core.expansion.plan import plan_policy
 from policies.core.expansion.routes import gateway_virtual_service, mesh_virtual_service
 from policies.core.gateway import GatewayDescription, TranslationSettings
 from policies.core.model import EgressPolicy
-from policies.core.names import truncate_name
 
 APPLY_ORDER = ("ServiceEntry", "DestinationRule", "Gateway", "VirtualService", "AuthorizationPolicy")
 
@@ -96,19 +89,3 @@ def expand_deletion(policy: EgressPolicy) -> list[IstioObject]:
     """
     del policy  # NB: a deleted policy owns nothing, whatever it contained.
     return []
-
-
-def managed_label_selector(policy_name: str, policy_namespace: str | None = None) -> str:
-    """The Kubernetes label selector matching every object generated for a policy (§4.9).
-
-    Args:
-        policy_name: ``metadata.name`` of the policy.
-        policy_namespace: Narrows the selector to one policy namespace when given.
-
-    Returns:
-        E.g. ``app.kubernetes.io/managed-by=asm-egress-console,egress.console/policy=egress-by-g``.
-    """
-    parts = [f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}", f"{POLICY_LABEL}={truncate_name(policy_name)}"]
-    if policy_namespace is not None:
-        parts.append(f"{POLICY_NAMESPACE_LABEL}={policy_namespace}")
-    return ",".join(parts)

@@ -23,16 +23,12 @@ from policies.core.expansion.errors import (
     UPGRADE_NOT_HTTP,
     ExpansionError,
 )
+from policies.core.expansion.labels import managed_labels
 from policies.core.gateway import HTTP_FAMILY, STREAM_FAMILY, GatewayDescription, TranslationSettings
 from policies.core.i18n import _
 from policies.core.model import EgressPolicy, EgressRule, To
 from policies.core.names import truncate_name
 from policies.core.portplan import PlannedPort, plan_gateway_ports
-
-MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
-MANAGED_BY_VALUE = "asm-egress-console"
-POLICY_LABEL = "egress.console/policy"
-POLICY_NAMESPACE_LABEL = "egress.console/policy-namespace"
 
 _T = TypeVar("_T")
 
@@ -114,15 +110,6 @@ class ExpansionPlan:
     def security_api(self) -> str:
         """``security.istio.io/v1`` or ``/v1beta1``."""
         return f"security.istio.io/{self.settings.api_version}"
-
-
-def managed_labels(policy_name: str, policy_namespace: str) -> dict[str, str]:
-    """The labels every generated object carries, so the console can find and prune them (§4.1)."""
-    return {
-        MANAGED_BY_LABEL: MANAGED_BY_VALUE,
-        POLICY_LABEL: truncate_name(policy_name),
-        POLICY_NAMESPACE_LABEL: policy_namespace,
-    }
 
 
 def plan_policy(
