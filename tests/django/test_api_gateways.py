@@ -171,3 +171,13 @@ class TestDeleteGateway(WriteChecks):
         response = api_client.post("/api/v1/gateways/egressgateway/", data={}, format="json")
         assert response.status_code == 405
         assert codes_of(response) == ["method_not_allowed"]
+
+
+class TestPatchGatewayPorts:
+    """Found by schemathesis: a PATCH used to store ports with an empty protocol."""
+
+    def test_ports_in_a_patch_need_every_field(self, api_client, api_gateway):
+        response = send(api_client, "patch", "/api/v1/gateways/egressgateway/", {"ports": [{"name": "a", "number": 1}]})
+        assert response.status_code == 400
+        assert [(e["path"], e["code"]) for e in errors_of(response)] == [("ports[0].protocol", "required")]
+        assert list(api_gateway.ports.values_list("number", flat=True)) == [80, 443, 444]

@@ -81,10 +81,13 @@ class TestCreatePolicy(WriteChecks, BodyChecks):
     def test_a_wrong_type_is_a_schema_error(self, api_client, api_gateway):
         response = send(api_client, "post", self.path, with_http_port(seed_cr("2"), "80"))
         assert response.status_code == 400
-        assert errors_of(response) == [{
-            "code": "EGRESS-S01", "path": "spec.egressRules[0].to[0].port.number",
-            "message": "Wrong type at spec.egressRules[0].to[0].port.number: Input should be a valid integer (got '80').",
-        }]
+        assert errors_of(response) == [
+            {
+                "code": "EGRESS-S01",
+                "path": "spec.egressRules[0].to[0].port.number",
+                "message": "Wrong type at spec.egressRules[0].to[0].port.number: Input should be a valid integer (got '80').",
+            }
+        ]
 
     def test_an_unknown_gateway_gets_400(self, api_client, db):
         response = send(api_client, "post", self.path, seed_cr("2"))
@@ -130,7 +133,9 @@ class TestReplacePolicy(WriteChecks, BodyChecks):
     headers = {"If-Match": '"1"'}
 
     def test_saves_a_new_draft_version_and_returns_its_etag(self, api_client, api_objects):
-        response = send(api_client, "put", self.url(api_objects), with_http_port(seed_cr("2"), 8080), headers=self.headers)
+        response = send(
+            api_client, "put", self.url(api_objects), with_http_port(seed_cr("2"), 8080), headers=self.headers
+        )
         assert response.status_code == 200
         assert response["ETag"] == '"2"'
         assert response.json()["spec"]["egressRules"][0]["to"][0]["port"]["number"] == 8080
@@ -148,10 +153,13 @@ class TestReplacePolicy(WriteChecks, BodyChecks):
         response = send(api_client, "put", self.url(api_objects), seed_cr("2"), headers=self.headers)
         # then
         assert response.status_code == 412
-        assert errors_of(response) == [{
-            "code": "precondition_failed", "path": "If-Match",
-            "message": 'The draft is now at version 2; If-Match "1" is stale. GET it again and reapply your change.',
-        }]
+        assert errors_of(response) == [
+            {
+                "code": "precondition_failed",
+                "path": "If-Match",
+                "message": 'The draft is now at version 2; If-Match "1" is stale. GET it again and reapply your change.',
+            }
+        ]
         assert PolicyDraft.objects.get().document["spec"]["egressRules"][0]["to"][0]["port"]["number"] == 8080
 
     def test_if_match_star_overwrites_the_current_version(self, api_client, api_objects):
@@ -160,7 +168,9 @@ class TestReplacePolicy(WriteChecks, BodyChecks):
         assert response["ETag"] == '"2"'
 
     def test_an_invalid_document_gets_400_and_keeps_the_draft(self, api_client, api_objects):
-        response = send(api_client, "put", self.url(api_objects), with_http_port(seed_cr("2"), 15001), headers=self.headers)
+        response = send(
+            api_client, "put", self.url(api_objects), with_http_port(seed_cr("2"), 15001), headers=self.headers
+        )
         assert response.status_code == 400
         assert codes_of(response) == ["EGRESS-V12"]
         assert PolicyDraft.objects.get().version == 1
@@ -196,8 +206,10 @@ class TestPatchPolicy(WriteChecks, BodyChecks):
     def test_null_removes_a_key_with_the_merge_patch_media_type(self, api_client, api_objects):
         send(api_client, "patch", self.url(api_objects), self.body, headers=self.headers)
         response = api_client.patch(
-            self.url(api_objects), data=b'{"metadata": {"labels": null}}',
-            content_type="application/merge-patch+json", headers={"If-Match": '"2"'},
+            self.url(api_objects),
+            data=b'{"metadata": {"labels": null}}',
+            content_type="application/merge-patch+json",
+            headers={"If-Match": '"2"'},
         )
         assert response.status_code == 200
         assert "labels" not in response.json()["metadata"]
@@ -245,7 +257,9 @@ class TestRevisions(EndpointChecks):
         assert response.status_code == 200
         [revision] = response.json()
         assert {k: v for k, v in revision.items() if k not in ("createdAt", "contentHash")} == {
-            "number": 1, "message": "Seed scenario 2", "author": "editor",
+            "number": 1,
+            "message": "Seed scenario 2",
+            "author": "editor",
         }
         assert len(revision["contentHash"]) == 64
 

@@ -44,11 +44,16 @@ class TestValidate(EndpointChecks, BodyChecks):
         assert response.status_code == 200
         assert response.json()["valid"] is False
         errors = [f for f in response.json()["findings"] if f["severity"] == "error"]
-        assert errors == [{
-            "code": "EGRESS-V2", "severity": "error", "path": "metadata.namespace", "line": 5,
-            "message": "metadata.namespace is 'default'; ASMEgressTrafficPolicy objects must live in namespace "
-                       "istio-egress.",
-        }]
+        assert errors == [
+            {
+                "code": "EGRESS-V2",
+                "severity": "error",
+                "path": "metadata.namespace",
+                "line": 5,
+                "message": "metadata.namespace is 'default'; ASMEgressTrafficPolicy objects must live in namespace "
+                "istio-egress.",
+            }
+        ]
 
     def test_a_schema_error_is_a_finding_not_a_400(self, api_client):
         document = seed_cr("1")
@@ -86,8 +91,13 @@ class TestSimulate(EndpointChecks, BodyChecks):
         ],
     )
     def test_answers_exactly_what_the_core_simulator_answers(self, api_client, scenario, source, url, method, status):
-        body = {"policies": [seed_cr(scenario)], "source": source, "url": url, "method": method,
-                "meshMode": "REGISTRY_ONLY"}
+        body = {
+            "policies": [seed_cr(scenario)],
+            "source": source,
+            "url": url,
+            "method": method,
+            "meshMode": "REGISTRY_ONLY",
+        }
         response = send(api_client, "post", self.path, body)
         assert response.status_code == 200
         assert response.json() == core_answer(scenario, source, url, method)
@@ -113,7 +123,9 @@ class TestSimulate(EndpointChecks, BodyChecks):
         body = {"policies": [DENY_POST, document], "source": SLEEP_A, "url": "http://httpbin.org"}
         response = send(api_client, "post", self.path, body)
         assert response.status_code == 400
-        assert [(e["code"], e["path"]) for e in errors_of(response)] == [("EGRESS-V2", "policies[1].metadata.namespace")]
+        assert [(e["code"], e["path"]) for e in errors_of(response)] == [
+            ("EGRESS-V2", "policies[1].metadata.namespace")
+        ]
 
     @pytest.mark.parametrize(
         ("change", "path", "code"),

@@ -12,6 +12,7 @@ from policies.api.errors import ConflictError
 from policies.models import EgressGateway, GatewayPortRecord, dns_label
 
 MAX_PORTS = 64
+PORT_FIELDS = ("name", "number", "protocol")
 
 
 class GatewayPortSerializer(serializers.ModelSerializer):
@@ -19,7 +20,7 @@ class GatewayPortSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = GatewayPortRecord
-        fields = ["name", "number", "protocol"]
+        fields = list(PORT_FIELDS)
 
 
 class EgressGatewaySerializer(serializers.ModelSerializer):
@@ -40,6 +41,12 @@ class EgressGatewaySerializer(serializers.ModelSerializer):
         return value
 
     def validate_ports(self, ports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        # NB: a PATCH makes nested fields optional, but ports are always replaced whole.
+        missing = [
+            {field: [_("This field is required.")] for field in PORT_FIELDS if field not in port} for port in ports
+        ]
+        if any(missing):
+            raise serializers.ValidationError(missing, code="required")
         for key in ("number", "name"):
             values = [port[key] for port in ports]
             duplicates = sorted({v for v in values if values.count(v) > 1}, key=str)

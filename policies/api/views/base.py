@@ -7,12 +7,14 @@ under-declare their length.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import NotFound
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,11 +25,18 @@ from policies.api.parsers import BoundedJSONParser, YAMLParser, YAMLRenderer
 from policies.core.yamlio import MAX_INPUT_BYTES
 
 
+class AcceptHeaderNegotiation(DefaultContentNegotiation):
+    """Choose the response format from ``Accept`` only: ``?format=`` is an ordinary query string."""
+
+    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
+
+
 class ApiViewMixin:
-    """Parsers, renderers and the body-size guard of the API."""
+    """Parsers, renderers, content negotiation and the body-size guard of the API."""
 
     parser_classes = [BoundedJSONParser, YAMLParser]
     renderer_classes = [JSONRenderer, YAMLRenderer]
+    content_negotiation_class = AcceptHeaderNegotiation
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
