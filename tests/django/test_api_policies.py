@@ -85,7 +85,8 @@ class TestCreatePolicy(WriteChecks, BodyChecks):
             {
                 "code": "EGRESS-S01",
                 "path": "spec.egressRules[0].to[0].port.number",
-                "message": "Wrong type at spec.egressRules[0].to[0].port.number: Input should be a valid integer (got '80').",
+                "message": "Wrong type at spec.egressRules[0].to[0].port.number: "
+                "Input should be a valid integer (got '80').",
             }
         ]
 
@@ -157,7 +158,8 @@ class TestReplacePolicy(WriteChecks, BodyChecks):
             {
                 "code": "precondition_failed",
                 "path": "If-Match",
-                "message": 'The draft is now at version 2; If-Match "1" is stale. GET it again and reapply your change.',
+                "message": 'The draft is now at version 2; If-Match "1" is stale. '
+                "GET it again and reapply your change.",
             }
         ]
         assert PolicyDraft.objects.get().document["spec"]["egressRules"][0]["to"][0]["port"]["number"] == 8080

@@ -2,7 +2,7 @@
 
 import pytest
 
-from policies.core.document import dump_policy, parse_policy_data
+from policies.core.document import dump_policy
 from policies.core.expansion import expand_policy
 from policies.core.simulator import Request, build_mesh
 from policies.core.yamlio import load_one
