@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from policies.core.findings import Finding, Severity, json_path
+from policies.core.gcpause import paused_gc
 from policies.core.i18n import _
 from policies.core.model import EgressPolicy
 from policies.core.yamlio import LoadedDocument, YamlLoadError, dump_yaml, load_one
@@ -87,4 +88,5 @@ def policy_to_data(policy: EgressPolicy) -> dict[str, Any]:
 
 def dump_policy(policy: EgressPolicy) -> str:
     """Canonical YAML of a policy (stable key order, round-trips exactly)."""
-    return dump_yaml(policy_to_data(policy))
+    with paused_gc():  # NB: keeps dump time linear in the policy size (see gcpause).
+        return dump_yaml(policy_to_data(policy))

@@ -31,6 +31,7 @@ from typing import Any
 from policies.core.document import ParsedPolicy, parse_policy_data, parse_policy_text
 from policies.core.findings import Finding
 from policies.core.gateway import GatewayDescription, TranslationSettings, seed_gateway
+from policies.core.gcpause import paused_gc
 from policies.core.model import EgressPolicy
 from policies.core.validation_context import Rule, ValidationContext
 from policies.core.validation_document import (
@@ -125,20 +126,22 @@ def check_policy_text(
     raw: bytes | str, gateway: GatewayDescription | None = None, settings: TranslationSettings | None = None
 ) -> ParsedPolicy:
     """Parse and validate text; findings carry source lines."""
-    parsed = parse_policy_text(raw)
-    if parsed.policy is None and parsed.document is not None:
-        return _identified(parsed, parsed.document.data)
-    return _validated(parsed, gateway, settings)
+    with paused_gc():
+        parsed = parse_policy_text(raw)
+        if parsed.policy is None and parsed.document is not None:
+            return _identified(parsed, parsed.document.data)
+        return _validated(parsed, gateway, settings)
 
 
 def check_policy_data(
     data: Any, gateway: GatewayDescription | None = None, settings: TranslationSettings | None = None
 ) -> ParsedPolicy:
     """Parse and validate plain data (e.g. a JSON body)."""
-    parsed = parse_policy_data(data)
-    if parsed.policy is None:
-        return _identified(parsed, data)
-    return _validated(parsed, gateway, settings)
+    with paused_gc():
+        parsed = parse_policy_data(data)
+        if parsed.policy is None:
+            return _identified(parsed, data)
+        return _validated(parsed, gateway, settings)
 
 
 def _identified(parsed: ParsedPolicy, data: Any) -> ParsedPolicy:

@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from policies.core.findings import Finding, Severity
-from policies.core.gateway import GatewayDescription, TranslationSettings
+from policies.core.gateway import GatewayDescription, GatewayPort, TranslationSettings
 from policies.core.model import EgressPolicy, EgressRule, To
 from policies.core.portplan import PlannedPort, plan_gateway_ports
 
@@ -25,22 +25,21 @@ HTTP_FAMILY_EXTRAS = ("GRPC", "HTTP2")
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """One to-entry with its position in the document."""
+    """One to-entry with its position in the document and its JSON path (``spec.egressRules[0].to[1]``)."""
 
     rule_index: int
     index: int
     rule: EgressRule
     to: To
+    path: str = field(init=False)  # NB: built once; every rule uses it, on 10,000-entry policies too.
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", f"spec.egressRules[{self.rule_index}].to[{self.index}]")
 
     @property
     def key(self) -> tuple[int, int]:
         """(rule index, entry index): the entry's identity in indexes."""
         return (self.rule_index, self.index)
-
-    @property
-    def path(self) -> str:
-        """JSON path of the entry, e.g. ``spec.egressRules[0].to[1]``."""
-        return f"spec.egressRules[{self.rule_index}].to[{self.index}]"
 
     @property
     def protocol(self) -> str | None:
@@ -70,6 +69,14 @@ class ValidationContext:
     def gateway_ports(self) -> dict[tuple[int, int], PlannedPort]:
         """Effective gateway port of every entry (explicit, samePort or asmAuto)."""
         return plan_gateway_ports(self.policy, self.settings)
+
+    @cached_property
+    def _declared_ports(self) -> dict[int, GatewayPort]:
+        return {port.number: port for port in self.gateway.ports}
+
+    def declared_port(self, number: int) -> GatewayPort | None:
+        """The gateway Service port with this number (a dict lookup: gateways may declare thousands)."""
+        return self._declared_ports.get(number)
 
     @property
     def gateway_name(self) -> str | None:

@@ -60,7 +60,7 @@ def check_gateway_ports_exist(ctx: ValidationContext) -> Iterator[Finding]:
 
 def _membership_findings(ctx: ValidationContext, planned: PlannedPort, path: str) -> Iterator[Finding]:
     assert planned.number is not None  # NB: callers only pass decided ports.
-    if ctx.gateway.port(planned.number) is not None:
+    if ctx.declared_port(planned.number) is not None:
         return
     if planned.origin == "asmAuto":
         yield info(
@@ -96,7 +96,7 @@ def check_gateway_port_protocols(ctx: ValidationContext) -> Iterator[Finding]:
     """V18: HTTP-family entries use an HTTP gateway port, HTTPS/TLS/TCP entries a TLS-family one."""
     for target in ctx.targets:
         planned = ctx.gateway_ports[target.key]
-        declared = ctx.gateway.port(planned.number) if planned.number is not None else None
+        declared = ctx.declared_port(planned.number) if planned.number is not None else None
         family = _family(target.protocol)
         if declared is None or family is None or declared.protocol in family:
             continue

@@ -1,0 +1,155 @@
+"""Benchmark of the core's read path: load + validate + canonical dump of one policy.
+
+Prints a table (asserts nothing). For policies of 10, 100, 1,000 and 10,000 to-entries it
+measures our pipeline (hardened C-loader read, all offline rules, canonical dump) and the floor,
+a plain ``yaml.safe_load`` + ``yaml.safe_dump`` of the same text with PyYAML's default
+pure-Python loader and dumper, as issue 2 defines it. Targets: at most 3x the floor, and 10x the
+entries in at most 11x the time.
+
+Times are CPU seconds of this process (``time.process_time``), the best of several runs, so that
+other work on a shared machine does not distort them.
+
+The 10,000-entry policy is about 2 MiB, over the loader's 1 MiB input limit; the benchmark
+lifts that limit (and nothing else) for its run.
+
+Run: ``.venv/bin/python bench/core.py [--quick]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from policies.core import yamlio
+from policies.core.document import dump_policy
+from policies.core.gateway import GatewayDescription, GatewayPort
+from policies.core.gcpause import paused_gc
+from policies.core.validation import check_policy_text
+
+SIZES = (10, 100, 1_000, 10_000)
+ENTRIES_PER_RULE = 10
+FIRST_STREAM_PORT = 1000
+
+
+def to_entry(i: int) -> dict[str, Any]:
+    """Entry ``i``: HTTP, HTTP with upgrade, HTTPS or TCP in turn, own hosts, a valid gateway port."""
+    kind = i % 4
+    protocol = ("HTTP", "HTTP", "HTTPS", "TCP")[kind]
+    entry: dict[str, Any] = {
+        "name": f"target-{i}",
+        "hosts": [f"svc{i}.example.com", f"www.svc{i}.example.com"],
+        "port": {"name": protocol.lower(), "number": 443 if protocol == "HTTPS" else 80 + kind, "protocol": protocol},
+        "byEgressGateway": {"port": 80 if protocol == "HTTP" else FIRST_STREAM_PORT + i},
+    }
+    if kind == 1:
+        entry["httpsUpgrade"] = {"enabled": True, "port": 443}
+    return entry
+
+
+def policy_text(entries: int) -> str:
+    """A valid policy with ``entries`` to-entries, in rules of ten."""
+    rules = [
+        {
+            "from": [{"namespace": f"team-{r % 7}", "workloadSelector": {"app": f"client-{r}"}}],
+            "to": [to_entry(i) for i in range(r * ENTRIES_PER_RULE, min(entries, (r + 1) * ENTRIES_PER_RULE))],
+        }
+        for r in range((entries + ENTRIES_PER_RULE - 1) // ENTRIES_PER_RULE)
+    ]
+    data = {
+        "apiVersion": "istio.alibabacloud.com/v1",
+        "kind": "ASMEgressTrafficPolicy",
+        "metadata": {"name": "egress-by-egressgateway", "namespace": "istio-egress"},
+        "spec": {"byEgressGateway": {"name": "egressgateway"}, "egressRules": rules},
+    }
+    return yaml.dump(data, Dumper=yamlio.SafeDumper, sort_keys=False)
+
+
+def gateway_for(entries: int) -> GatewayDescription:
+    """The gateway declaring port 80 and one exclusive port per HTTPS/TCP entry."""
+    stream = [
+        GatewayPort(name=f"tls-{FIRST_STREAM_PORT + i}", number=FIRST_STREAM_PORT + i, protocol="TLS")
+        for i in range(entries)
+        if i % 4 >= 2
+    ]
+    return GatewayDescription(
+        name="egressgateway", ports=(GatewayPort(name="http", number=80, protocol="HTTP"), *stream)
+    )
+
+
+def ours(text: str, gateway: GatewayDescription) -> dict[str, float]:
+    """Seconds spent checking (load + validate) and dumping."""
+    t0 = time.process_time()
+    parsed = check_policy_text(text, gateway)  # the public path: load, model, every rule
+    t1 = time.process_time()
+    dump_policy(parsed.policy)
+    t2 = time.process_time()
+    assert parsed.policy is not None and not [f for f in parsed.findings if f.severity == "error"], parsed.findings[:3]
+    return {"check": t1 - t0, "dump": t2 - t1, "total": t2 - t0}
+
+
+def floor(text: str) -> dict[str, float]:
+    """Plain PyYAML, pure-Python loader and dumper (the defaults of safe_load/safe_dump)."""
+    t0 = time.process_time()
+    yaml.safe_dump(yaml.safe_load(text), sort_keys=False)
+    return {"total": time.process_time() - t0}
+
+
+def c_load(text: str) -> dict[str, float]:
+    """Reference: libyaml's C loader alone, to show how much of the growth is the parser's own."""
+    with paused_gc():  # NB: as in our pipeline, so that only the parser's own growth shows.
+        t0 = time.process_time()
+        yaml.load(text, Loader=yamlio.SafeLoader)
+        return {"total": time.process_time() - t0}
+
+
+def best(measure: Callable[[], dict[str, float]], repeats: int) -> dict[str, float]:
+    """The run with the smallest total of ``repeats`` runs."""
+    return min((measure() for _ in range(repeats)), key=lambda run: run["total"])
+
+
+def growth(now: float, before: float | None, width: int) -> str:
+    """``now / before`` formatted, or a dash for the first size."""
+    return f"{now / before:{width}.2f}" if before else f"{'-':>{width}}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions (for a smoke run)")
+    args = parser.parse_args()
+    yamlio.MAX_INPUT_BYTES = 64 * 1024 * 1024  # NB: only the 10,000-entry policy needs this.
+    print(f"python {sys.version.split()[0]}, PyYAML {yaml.__version__} (libyaml: {yaml.__with_libyaml__})")
+    print(
+        f"{'entries':>8} {'bytes':>10} {'check ms':>9} {'dump ms':>9} {'ours ms':>9} {'us/entry':>9} "
+        f"{'floor ms':>9} {'ratio':>6} {'x time/10x':>10} {'c-load ms':>10} {'x c-load/10x':>12}"
+    )
+    previous: dict[str, float] = {}
+    ratios = []
+    for size in SIZES:
+        text, gateway = policy_text(size), gateway_for(size)
+        repeats = 1 if args.quick else max(3, 3_000 // size)
+        run = best(lambda text=text, gateway=gateway: ours(text, gateway), repeats)
+        # NB: the floor is ~5x slower; one run of it is enough at the large sizes.
+        base = best(lambda text=text: floor(text), 1 if args.quick or size >= 10_000 else repeats)
+        reference = best(lambda text=text: c_load(text), repeats)
+        ratios.append(run["total"] / base["total"])
+        print(
+            f"{size:>8} {len(text.encode()):>10} {run['check'] * 1e3:9.2f} {run['dump'] * 1e3:9.2f} "
+            f"{run['total'] * 1e3:9.2f} {run['total'] / size * 1e6:9.1f} {base['total'] * 1e3:9.1f} "
+            f"{ratios[-1]:6.2f} {growth(run['total'], previous.get('ours'), 10)} {reference['total'] * 1e3:10.2f} "
+            f"{growth(reference['total'], previous.get('c'), 12)}"
+        )
+        previous = {"ours": run["total"], "c": reference["total"]}
+    print(f"targets: ratio <= 3.00 (worst {max(ratios):.2f}, median {statistics.median(ratios):.2f}); x time/10x <= 11")
+
+
+if __name__ == "__main__":
+    main()
