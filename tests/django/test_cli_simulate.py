@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from django.core.management import call_command
 
 from policies.seed import seed_text
@@ -212,3 +213,22 @@ def test_matrix_usage_error_exits_2() -> None:
     code, out, err = egress("matrix", "--sources", "Bad_NS", "--urls", "http://httpbin.org")
     assert (code, out) == (2, "")
     assert err.startswith("egress matrix: Source 'Bad_NS'")
+
+
+@pytest.mark.parametrize(
+    ("flags", "gateway_host"),
+    [
+        (("--gateway-namespace", "egress-gw"), "egressgateway.egress-gw.svc.cluster.local"),
+        (("--api-version", "v1beta1"), "egressgateway.istio-system.svc.cluster.local"),
+        (("--port-default", "asmAuto"), "egressgateway.istio-system.svc.cluster.local"),
+    ],
+)
+def test_render_settings_flags_reach_the_expansion(flags: tuple[str, str], gateway_host: str) -> None:
+    # Given scenario 1 and the seed's DENY policy (in the root namespace, so it applies in any gateway namespace)
+    result = simulate_json(
+        SCENARIO_1, DENY, "--source", SLEEP_A, "--url", "http://httpbin.org/x", "--method", "POST", *flags
+    )
+
+    # Then the request goes to the gateway the settings describe, which denies it
+    assert (result["status"], result["body"]) == (403, "RBAC: access denied")
+    assert f"|httpbin-service-http|{gateway_host} (mTLS" in result["hops"][0]

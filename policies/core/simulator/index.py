@@ -26,7 +26,8 @@ from policies.core.simulator.objects import (
     read_service_entry,
 )
 from policies.core.simulator.request import SimulationInputError
-from policies.core.simulator.routes import MESH, VirtualServiceRecord, read_virtual_service
+from policies.core.simulator.routes import MESH, VirtualServiceRecord
+from policies.core.simulator.virtual_service import read_virtual_service
 
 NETWORKING_VERSIONS = frozenset(
     {"networking.istio.io/v1", "networking.istio.io/v1beta1", "networking.istio.io/v1alpha3"}
