@@ -43,21 +43,35 @@ class HopLine:
 def hop_lines(policy: EgressPolicy, gateway: GatewayDescription, settings: TranslationSettings) -> dict[str, HopLine]:
     """The hop line of every to-entry, keyed by its JSON path (``spec.egressRules[0].to[1]``)."""
     plan = plan_gateway_ports(policy, settings)
+    words = hop_words()
     lines: dict[str, HopLine] = {}
     for rule_index, index, _rule, to in policy.iter_targets():
         path = json_path(("spec", "egressRules", rule_index, "to", index))
-        lines[path] = hop_line(to, gateway.name, plan[(rule_index, index)].number)
+        lines[path] = hop_line(to, gateway.name, plan[(rule_index, index)].number, words)
     return lines
 
 
-def hop_line(to: To, gateway_name: str, gateway_port: int | None) -> HopLine:
+def hop_words() -> dict[str, str]:
+    """The words of hop lines in the active language (translated once per policy, not per target)."""
+    return {
+        "app": _("app"),
+        "sidecar": _("sidecar"),
+        "originated": _("TLS originated"),
+        "http": _("plain HTTP"),
+        "passthrough": _("TLS passthrough"),
+        "tcp": _("TCP"),
+        "unknown": _("unknown protocol"),
+    }
+
+
+def hop_line(to: To, gateway_name: str, gateway_port: int | None, words: dict[str, str]) -> HopLine:
     """The hop line of one to-entry whose effective gateway port is ``gateway_port``."""
     client_port = _text(to.port.number if to.port else None)
-    upstream_port, transport = _upstream(to)
+    upstream_port, transport = _upstream(to, words)
     return HopLine(
         steps=(
-            (_("app"), ""),
-            (_("sidecar"), client_port),
+            (words["app"], ""),
+            (words["sidecar"], client_port),
             (gateway_name, _text(gateway_port)),
             ((to.hosts or [UNKNOWN])[0], upstream_port),
         ),
@@ -65,19 +79,19 @@ def hop_line(to: To, gateway_name: str, gateway_port: int | None) -> HopLine:
     )
 
 
-def _upstream(to: To) -> tuple[str, str]:
+def _upstream(to: To, words: dict[str, str]) -> tuple[str, str]:
     protocol = (to.port.protocol if to.port else None) or ""
     client_port = _text(to.port.number if to.port else None)
     upgrade = to.httpsUpgrade
     if protocol in HTTP_FAMILY and upgrade is not None and upgrade.enabled:
-        return _text(upgrade.port), _("TLS originated")
+        return _text(upgrade.port), words["originated"]
     if protocol in HTTP_FAMILY:
-        return client_port, _("plain HTTP")
+        return client_port, words["http"]
     if protocol in {"HTTPS", "TLS"}:
-        return client_port, _("TLS passthrough")
+        return client_port, words["passthrough"]
     if protocol == "TCP":
-        return client_port, _("TCP")
-    return client_port, _("unknown protocol")
+        return client_port, words["tcp"]
+    return client_port, words["unknown"]
 
 
 def _text(port: int | None) -> str:

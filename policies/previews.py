@@ -13,13 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from policies.core.document import dump_policy
+from policies.core.document import policy_to_data
 from policies.core.expansion import ExpansionError, expand_policy
 from policies.core.findings import Finding, has_errors
 from policies.core.gateway import GatewayDescription
 from policies.core.model import EgressPolicy
 from policies.core.validation import check_policy_data, check_policy_text
-from policies.core.yamlio import YamlLoadError, dump_yaml, dump_yaml_all, load_one
+from policies.core.yamlio import YamlLoadError, dump_yaml_all, load_one
+from policies.fastyaml import dump_with_lines, line_of
 from policies.presenters import HopLine, hop_lines
 from policies.services import translation_settings
 
@@ -48,8 +49,8 @@ class Preview:
 def preview_data(data: Any, gateway: GatewayDescription) -> Preview:
     """Preview plain data from the form; the YAML is canonical once the shape is right."""
     parsed = check_policy_data(data, gateway, translation_settings())
-    cr_yaml = dump_policy(parsed.policy) if parsed.policy is not None else dump_yaml(data)
-    findings = _pin_to_lines(parsed.findings, cr_yaml)
+    cr_yaml, lines = dump_with_lines(policy_to_data(parsed.policy) if parsed.policy is not None else data)
+    findings = _pin_to_lines(parsed.findings, cr_yaml, lines)
     return _finish(parsed.policy, data, cr_yaml, findings, gateway)
 
 
@@ -83,8 +84,12 @@ def _line_in(cr_yaml: str, path: str) -> int | None:
         return None
 
 
-def _pin_to_lines(findings: list[Finding], cr_yaml: str) -> list[Finding]:
+def _pin_to_lines(findings: list[Finding], cr_yaml: str, lines: dict[str, int]) -> list[Finding]:
     """Give findings about form data the line they have in the YAML the YAML tab will show."""
+    if not findings:
+        return findings
+    if lines:
+        return [f.with_line(line_of(lines, f.path)) for f in findings]
     try:
         document = load_one(cr_yaml)
     except YamlLoadError:

@@ -56,7 +56,8 @@ def editor_context(request, gateway, document, version, policy) -> dict:
         "document": document,
         "version": version,
         "gateway": {"name": gateway.name, "ports": [p.model_dump() for p in description.ports]},
-        "preview": preview_json(preview_data(document, description)),
+        # NB: without the Istio objects, which the script fetches at once: they would double the page's weight.
+        "preview": preview_json(preview_data(document, description), with_objects=False),
         "urls": _editor_urls(gateway, policy),
         "strings": editor_strings(),
     }

@@ -279,6 +279,11 @@
     return details;
   }
 
+  /* All objects as one YAML stream, the same text as the Istio YAML export. */
+  function istioYaml() {
+    return state.preview.objects.map((obj) => obj.yaml).join("---\n");
+  }
+
   function toolButton(label, handler) {
     const button = el("button", "btn btn-small", label);
     button.type = "button";
@@ -379,8 +384,8 @@
     else if (action === "close-dialog") $("[data-role=commit-dialog]").close();
     else if (action === "toggle-menu") menu.hidden = !menu.hidden;
     else if (action === "download-current") download(`${policyName()}.yaml`, yamlEditor.getValue());
-    else if (action === "copy-istio" && state.preview) copy(state.preview.istio_yaml, button);
-    else if (action === "download-istio" && state.preview) download(`${policyName()}-istio.yaml`, state.preview.istio_yaml);
+    else if (action === "copy-istio" && state.preview) copy(istioYaml(), button);
+    else if (action === "download-istio" && state.preview) download(`${policyName()}-istio.yaml`, istioYaml());
     else if (action === "reachability") loadMatrix();
   });
 
@@ -399,6 +404,9 @@
   form.load(config.document);
   yamlEditor.setValue(config.preview.yaml);
   applyPreview(config.preview, "form");
+  state.pending = { document: config.document };
+  document.body.dataset.previewPending = "true";
+  flush();
   const initial = location.hash.slice(1);
   if (initial && $(`[data-tab="${initial}"]`)) activate(initial);
   document.body.dataset.editorReady = "true";
