@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
+
+# NB: scripts/screenshots.py sets this to regenerate docs/screenshots/ from these same journeys.
+SCREENSHOTS = os.environ.get("EGRESS_SCREENSHOTS", "")
 
 EDITOR_READY = "body[data-editor-ready=true]"
 
@@ -121,3 +125,12 @@ def switch_language(page: Any, code: str) -> None:
     with page.expect_navigation():
         page.select_option("#language-select", code)
     page.wait_for_load_state()
+
+
+def snapshot(page: Any, name: str, full_page: bool = False) -> None:
+    """Save ``{name}.png`` for the README when screenshots are being regenerated; otherwise nothing."""
+    if not SCREENSHOTS:
+        return
+    page.wait_for_function("() => !document.body.dataset.previewPending")
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=full_page)

@@ -59,9 +59,11 @@ def test_build_scenario_2_through_the_form(signed_in, seed_gateway_record):
     assert http.locator("[data-testid=hop-line]").text_content() == (
         "app → sidecar :80 → egressgateway :80 → www.httpbin.org :443 (TLS originated)"
     )
+    pages.snapshot(page, "policy-form", full_page=True)
     # The YAML tab holds exactly the canonical fixture.
     pages.open_tab(page, "yaml")
     assert pages.yaml_text(page) == seed_text("scenario-2")
+    pages.snapshot(page, "policy-yaml")
     # Creating it stores that document.
     page.click("[data-action=create]")
     page.wait_for_url(f"**{EDITOR}")
@@ -81,6 +83,7 @@ def test_invalid_port_shows_an_inline_error(signed_in, seeded):
     assert message == "Port 70000 is out of range; use a number from 1 to 65535."
     assert "is-error" in number.get_attribute("class")
     assert page.locator("[data-role=validity]").text_content() == "1 error(s)"
+    pages.snapshot(page, "inline-error")
     # A warning (port name not matching its protocol) is shown apart from the error, in its own style.
     port_name = page.locator("[data-kind=to]").first.locator('[data-field="port.name"]')
     port_name.fill("web")
@@ -102,6 +105,8 @@ def test_yaml_error_is_pinned_to_its_line_and_survives_switching_tabs(signed_in,
     assert page.locator(".ce-gutter .gl-error").all_text_contents() == ["34"]
     problem = page.locator("[data-role=yaml-problems] .problem.error")
     assert problem.locator(".problem-where").all_text_contents() == ["Line 34"]
+    page.locator(".ce-gutter [data-line='34']").scroll_into_view_if_needed()
+    pages.snapshot(page, "yaml-error")
     # The form shows the same value with the error at the field; back in YAML nothing is lost.
     pages.open_tab(page, "form")
     number = page.locator("[data-kind=to]").nth(1).locator('[data-field="port.number"]')
@@ -113,7 +118,12 @@ def test_yaml_error_is_pinned_to_its_line_and_survives_switching_tabs(signed_in,
 
 def test_simulate_requests_from_two_workloads(signed_in, seeded):
     page = signed_in
+    # The gateway list shows the seed gateway with its policy.
+    page.goto("/gateways/")
+    pages.snapshot(page, "gateways")
     pages.open_editor(page, EDITOR)
+    pages.open_tab(page, "istio")
+    pages.snapshot(page, "istio-objects")
     pages.open_tab(page, "simulate")
     # The selected workload reaches httpbin; the gateway upgrades the request to HTTPS.
     allowed = pages.simulate(page, "mytest", "app=sleep-a", "http://httpbin.org/anything")
@@ -122,8 +132,10 @@ def test_simulate_requests_from_two_workloads(signed_in, seeded):
     # A workload in another namespace is blocked by the mesh.
     blocked = pages.simulate(page, "default", "app=nginx", "http://httpbin.org/anything")
     assert blocked["status"] == "502"
+    pages.simulate(page, "mytest", "app=sleep-a", "http://httpbin.org/anything")
     # The matrix covers the policy's source against each host.
     assert page.locator("[data-testid=matrix] td.cell.ok").count() == 4
+    pages.snapshot(page, "simulate")
 
 
 def test_import_a_yaml_file(signed_in, seed_gateway_record, tmp_path):
@@ -137,6 +149,7 @@ def test_import_a_yaml_file(signed_in, seed_gateway_record, tmp_path):
     page.wait_for_selector(pages.EDITOR_READY)
     assert page.locator(".alert-success").text_content() == (f"Imported {SEED_POLICY}: a new policy with revision 1.")
     assert page.locator('[data-kind=to] [data-field="name"]').input_value() == "httpbin-service-https"
+    pages.snapshot(page, "imported")
 
 
 def test_switch_to_chinese(signed_in, seeded):
@@ -150,6 +163,7 @@ def test_switch_to_chinese(signed_in, seeded):
     assert page.locator("[role=tab]").all_text_contents()[0].strip() == "表单"
     assert page.locator("[data-action=add-rule]").text_content().strip() == "+ 添加规则"
     assert page.locator("[data-kind=to] .field-label").first.text_content().strip() == "名称"
+    pages.snapshot(page, "policy-form-zh")
 
 
 def test_stale_save_keeps_the_edit_and_explains(signed_in, seeded, journey_user):

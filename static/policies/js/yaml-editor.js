@@ -68,7 +68,8 @@
       this.root.className = "code-editor-box";
       if (textarea.parentNode) textarea.parentNode.insertBefore(this.root, textarea);
       else container.appendChild(this.root);
-      this.root.innerHTML = '<div class="ce-gutter" aria-hidden="true"></div><div class="ce-code"><pre class="ce-highlight" aria-hidden="true"></pre></div>';
+      this.root.innerHTML = '<div class="ce-inner"><div class="ce-gutter" aria-hidden="true"></div>' +
+        '<div class="ce-code"><pre class="ce-highlight" aria-hidden="true"></pre></div></div>';
       this.gutter = this.root.querySelector(".ce-gutter");
       this.highlightBox = this.root.querySelector(".ce-highlight");
       this.textarea = textarea;
