@@ -29,7 +29,7 @@ except ImportError:  # pragma: no cover - libyaml is part of the PyYAML wheels w
 MAX_INPUT_BYTES = 1024 * 1024
 MAX_DEPTH = 50
 MAX_ALIAS_USES = 100
-MAX_NODES = 500_000
+MAX_NODES = 150_000  # NB: a 1 MiB policy of ordinary targets has about 100,000.
 _PLAIN_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
 
@@ -109,6 +109,7 @@ def load_all(raw: bytes | str) -> list[LoadedDocument]:
     loader = SafeLoader(text)
     documents: list[LoadedDocument] = []
     try:
+        _prescan(text)
         while loader.check_node():
             node = loader.get_node()
             if node is None:
@@ -118,21 +119,48 @@ def load_all(raw: bytes | str) -> list[LoadedDocument]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         if exc.problem == "exceeded maximum nesting depth":  # NB: libyaml's own cap (1000) beats ours.
-            raise YamlLoadError("EGRESS-Y05", _("Nesting is deeper than {limit} levels."), line=line,
-                                limit=MAX_DEPTH) from exc
+            raise YamlLoadError(
+                "EGRESS-Y05", _("Nesting is deeper than {limit} levels."), line=line, limit=MAX_DEPTH
+            ) from exc
         raise YamlLoadError(
             "EGRESS-Y03", _("YAML syntax error: {problem}."), line=line, problem=exc.problem or str(exc)
         ) from exc
     except yaml.reader.ReaderError as exc:  # NB: unlike the others it has a position but no mark.
         raise YamlLoadError(
-            "EGRESS-Y02", _("Input contains a character YAML does not allow (#x{char:04x}): {problem}."),
-            line=text.count("\n", 0, exc.position) + 1, char=exc.character, problem=exc.reason,
+            "EGRESS-Y02",
+            _("Input contains a character YAML does not allow (#x{char:04x}): {problem}."),
+            line=text.count("\n", 0, exc.position) + 1,
+            char=exc.character,
+            problem=exc.reason,
         ) from exc
     except yaml.YAMLError as exc:
         raise YamlLoadError("EGRESS-Y03", _("YAML syntax error: {problem}."), problem=str(exc)) from exc
     finally:
         loader.dispose()
     return documents
+
+
+_NODE_EVENTS = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent, yaml.AliasEvent)
+
+
+def _prescan(text: str) -> None:
+    """Bound the size of the node graph before composing it.
+
+    NB: libyaml's composer costs about five times its event parser per node, and our walk as
+    much again, so a flat flood of values (``[1,1,1,...]`` up to the byte limit) is refused here
+    from the cheap event stream instead of after composing it.
+    """
+    count = 0
+    for event in yaml.parse(text, Loader=SafeLoader):
+        if isinstance(event, _NODE_EVENTS):
+            count += 1
+            if count > MAX_NODES:
+                raise YamlLoadError(
+                    "EGRESS-Y04",
+                    _("The document expands to more than {limit} values."),
+                    line=event.start_mark.line + 1,
+                    limit=MAX_NODES,
+                )
 
 
 class _NodeReader:
@@ -163,8 +191,12 @@ class _NodeReader:
         if isinstance(node, yaml.ScalarNode):
             return self._loader.construct_object(node)
         if node.tag not in _PLAIN_COLLECTION_TAGS:  # NB: e.g. !!python/object/apply:…, !!set, !!omap
-            raise YamlLoadError("EGRESS-Y03", _("YAML syntax error: {problem}."), line=node.start_mark.line + 1,
-                                problem=f"the tag {node.tag} is not supported; use plain mappings and lists")
+            raise YamlLoadError(
+                "EGRESS-Y03",
+                _("YAML syntax error: {problem}."),
+                line=node.start_mark.line + 1,
+                problem=f"the tag {node.tag} is not supported; use plain mappings and lists",
+            )
         if isinstance(node, yaml.SequenceNode):
             return [self._value(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
         return self._mapping(node, path, depth)
@@ -175,7 +207,9 @@ class _NodeReader:
             key = self._value(key_node, (), depth + 1)
             if isinstance(key, list | dict):
                 raise YamlLoadError(
-                    "EGRESS-Y03", _("YAML syntax error: {problem}."), line=key_node.start_mark.line + 1,
+                    "EGRESS-Y03",
+                    _("YAML syntax error: {problem}."),
+                    line=key_node.start_mark.line + 1,
                     problem="a mapping key must be a scalar",
                 )
             if key in result:
@@ -194,13 +228,19 @@ class _NodeReader:
     def _count(self, node: yaml.Node, depth: int) -> None:
         if depth > MAX_DEPTH:
             raise YamlLoadError(
-                "EGRESS-Y05", _("Nesting is deeper than {limit} levels."), line=node.start_mark.line + 1,
+                "EGRESS-Y05",
+                _("Nesting is deeper than {limit} levels."),
+                line=node.start_mark.line + 1,
                 limit=MAX_DEPTH,
             )
         self._nodes += 1
         if self._nodes > MAX_NODES:
-            raise YamlLoadError("EGRESS-Y04", _("The document expands to more than {limit} values."),
-                                line=node.start_mark.line + 1, limit=MAX_NODES)
+            raise YamlLoadError(
+                "EGRESS-Y04",
+                _("The document expands to more than {limit} values."),
+                line=node.start_mark.line + 1,
+                limit=MAX_NODES,
+            )
         # NB: scalars count too: 300k aliases of one scalar fit in 1 MiB and multiply the walk.
         if id(node) in self._seen:
             self._alias_uses += 1

@@ -114,7 +114,7 @@ HOSTILE_INPUTS = [
     ("python-object-tag", HEADER + "spec: !!python/object/apply:os.system ['true']\n", "EGRESS-Y03", 3),
     ("python-scalar-tag", HEADER + "spec: !!python/name:os.system\n", "EGRESS-Y03", 3),
     ("billion-laughs", LAUGHS, "EGRESS-Y04", 1),
-    ("scalar-alias-flood", "a: &s x\nb: [" + ", ".join(["*s"] * 250_000) + "]\n", "EGRESS-Y04", 1),
+    ("scalar-alias-flood", "a: &s x\nb: [" + ", ".join(["*s"] * 250_000) + "]\n", "EGRESS-Y04", 2),
     ("deep-block-nesting", "".join("  " * i + "a:\n" for i in range(60)) + "  " * 60 + "b: 1\n", "EGRESS-Y05", 50),
     ("deep-flow-nesting", "a: " + "[" * 100_000 + "]" * 100_000, "EGRESS-Y05", 1),
     ("two-documents", seed_text("scenario-1") + "---\n" + seed_text("scenario-3"), "EGRESS-Y06", 26),
