@@ -9,6 +9,7 @@ import pytest
 from policies.core.document import parse_policy_text
 from policies.core.expansion import expand_policy
 from policies.core.gateway import seed_gateway
+from policies.core.yamlio import dump_yaml_all
 from policies.models import EgressPolicy, PolicyDraft
 from policies.seed import seed_text
 from tests.fixtures.console import SEED_POLICY, scenario_document
@@ -45,6 +46,7 @@ def test_preview_of_the_seed_gives_its_yaml_objects_and_hop_lines(admin_client, 
     assert body["yaml"] == seed_text("scenario-2")
     expected = expand_policy(parse_policy_text(seed_text("scenario-2")).policy, seed_gateway())
     assert [(o["kind"], o["name"]) for o in body["objects"]] == [(o["kind"], o["metadata"]["name"]) for o in expected]
+    assert "---\n".join(o["yaml"] for o in body["objects"]) == dump_yaml_all(expected)
     assert body["hops"]["spec.egressRules[0].to[0]"]["text"] == (
         "app → sidecar :80 → egressgateway :80 → www.httpbin.org :443 (TLS originated)"
     )
@@ -66,7 +68,6 @@ def test_preview_pins_a_bad_port_to_its_field_and_yaml_line(admin_client, seed_g
     assert findings_at(body, "spec.egressRules[0].to[0].port.number")[0] == (code, "error", line)
     assert body["ok"] is False
     assert body["objects"] == []
-    assert body["istio_yaml"] == ""
 
 
 def test_preview_of_text_keeps_the_text_and_reports_lines(admin_client, seed_gateway_record):
