@@ -19,7 +19,7 @@ from policies.core.findings import Finding, has_errors
 from policies.core.gateway import GatewayDescription
 from policies.core.model import EgressPolicy
 from policies.core.validation import check_policy_data, check_policy_text
-from policies.core.yamlio import YamlLoadError, dump_yaml_all, load_one
+from policies.core.yamlio import YamlLoadError, load_one
 from policies.fastyaml import dump_with_lines, line_of
 from policies.presenters import HopLine, hop_lines
 from policies.services import translation_settings
@@ -39,11 +39,6 @@ class Preview:
     def ok(self) -> bool:
         """True when nothing blocks saving."""
         return not has_errors(self.findings)
-
-    @property
-    def istio_yaml(self) -> str:
-        """All Istio objects as one multi-document YAML stream, in apply order."""
-        return dump_yaml_all(self.objects) if self.objects else ""
 
 
 def preview_data(data: Any, gateway: GatewayDescription) -> Preview:
