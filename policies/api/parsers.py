@@ -24,7 +24,6 @@ from policies.core.yamlio import (
     LoadedDocument,
     YamlLoadError,
     dump_yaml,
-    dump_yaml_all,
     load_one,
 )
 
@@ -36,10 +35,6 @@ class SourcedMapping(dict):
     """A parsed YAML body that remembers the source line of every JSON path."""
 
     source: LoadedDocument | None = None
-
-
-class YamlDocuments(list):
-    """Documents to render as one multi-document YAML stream (``---`` between them)."""
 
 
 def read_bounded(stream: Any) -> bytes:
@@ -89,7 +84,7 @@ class YAMLParser(BaseParser):
 
 
 class YAMLRenderer(BaseRenderer):
-    """YAML responses: a mapping as one document, ``YamlDocuments`` as a stream, text as is."""
+    """YAML responses: data as one document; text (already rendered YAML, e.g. manifests) as is."""
 
     media_type = YAML_MEDIA_TYPE
     format = "yaml"
@@ -100,8 +95,6 @@ class YAMLRenderer(BaseRenderer):
             return b""
         if isinstance(data, str):
             return data.encode("utf-8")
-        if isinstance(data, YamlDocuments):
-            return dump_yaml_all([_plain(d) for d in data]).encode("utf-8")
         return dump_yaml(_plain(data)).encode("utf-8")
 
 

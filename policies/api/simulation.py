@@ -2,9 +2,9 @@
 
 ``egress simulate --json`` and ``POST /api/v1/simulate/`` must agree exactly, so both end in the
 core's ``build_mesh(...).simulate(Request(...)).as_dict()``. The simulator reads Istio objects
-only; this module expands every ASMEgressTrafficPolicy of the body first (after validating it,
-each finding's path prefixed with its body path ``policies[i]``), picks the gateway description
-from the database, and maps the core's input errors to API errors.
+only; ``policies.api.rendering.simulation_mesh`` validates and expands every ASMEgressTrafficPolicy
+first. This module picks the gateway description from the database and maps refusals to API
+errors, each finding's path prefixed with its body path ``policies[i]``.
 """
 
 from __future__ import annotations
@@ -14,65 +14,49 @@ from typing import Any
 
 from policies import services
 from policies.api.errors import ApiError, BodyUnreadableError, ConflictError, FindingsInvalidError
-from policies.core.expansion import expand_policy
-from policies.core.expansion.errors import ExpansionError
-from policies.core.findings import has_errors
+from policies.api.rendering import PolicyObjectRefusedError, simulation_mesh
 from policies.core.gateway import GatewayDescription
 from policies.core.model import KIND
-from policies.core.model import EgressPolicy as PolicyModel
-from policies.core.simulator import Request, SimulationInputError, build_mesh
+from policies.core.simulator import Request, SimulationInputError
 from policies.models import EgressGateway, EgressPolicy
 
 
 def simulate_objects(validated: dict[str, Any]) -> dict[str, Any]:
     """Simulate the request of a ``SimulationSerializer`` through its ``policies``."""
-    gateway = _gateway_of(validated["policies"])
-    objects = _istio_objects(validated["policies"], gateway)
-    return _simulate(objects, validated, gateway)
+    try:
+        return _simulate(validated["policies"], validated, _gateway_of(validated["policies"]))
+    except PolicyObjectRefusedError as exc:
+        raise _refusal(exc, f"policies[{exc.index}]", BodyUnreadableError) from exc
 
 
 def simulate_draft(policy: EgressPolicy, validated: dict[str, Any]) -> dict[str, Any]:
     """Simulate the request of a ``PolicySimulationSerializer`` against a policy's draft."""
-    gateway = policy.gateway.describe()
-    model = PolicyModel.model_validate(policy.draft.document)
-    return _simulate(_expanded(model, gateway, ConflictError, ""), validated, gateway)
+    try:
+        return _simulate([policy.draft.document], validated, policy.gateway.describe())
+    except PolicyObjectRefusedError as exc:
+        # NB: a stored draft was valid when saved; a refusal means the gateway changed since.
+        raise _refusal(exc, "", ConflictError) from exc
 
 
 def _simulate(objects: list[dict[str, Any]], validated: dict[str, Any], gateway: GatewayDescription | None) -> Any:
     source = validated["source"]
     request = Request(source["namespace"], dict(source["labels"]), validated["url"], validated["method"])
     try:
-        mesh = build_mesh(
-            objects, mesh_mode=validated["meshMode"], gateway=gateway, settings=services.translation_settings()
-        )
+        mesh = simulation_mesh(objects, validated["meshMode"], gateway, services.translation_settings())
         return mesh.simulate(request).as_dict()
     except SimulationInputError as exc:
         raise BodyUnreadableError(exc.message, code=exc.code) from exc
 
 
-def _istio_objects(objects: list[dict[str, Any]], gateway: GatewayDescription | None) -> list[dict[str, Any]]:
-    """Every object of the body, each custom resource replaced by its (validated) expansion."""
-    result: list[dict[str, Any]] = []
-    for index, obj in enumerate(objects):
-        if obj.get("kind") != KIND:
-            result.append(obj)
-            continue
-        checked = services.check_document(obj)
-        if has_errors(checked.findings):
-            raise FindingsInvalidError([replace(f, path=_prefixed(index, f.path)) for f in checked.findings])
-        result.extend(_expanded(checked.policy, gateway, BodyUnreadableError, _prefixed(index, "")))
-    return result
-
-
-def _expanded(model: PolicyModel, gateway: GatewayDescription | None, refusal: type[ApiError], where: str) -> Any:
-    try:
-        return expand_policy(model, gateway, services.translation_settings())
-    except ExpansionError as exc:
-        raise refusal(exc.message, code=exc.code, path=".".join(filter(None, (where, exc.path)))) from exc
-
-
-def _prefixed(index: int, path: str) -> str:
-    return f"policies[{index}].{path}" if path else f"policies[{index}]"
+def _refusal(exc: PolicyObjectRefusedError, where: str, kind: type[ApiError]) -> ApiError:
+    if exc.expansion is not None:
+        path = ".".join(filter(None, (where, exc.expansion.path)))
+        return kind(exc.expansion.message, code=exc.expansion.code, path=path)
+    findings = [replace(f, path=".".join(filter(None, (where, f.path)))) for f in exc.findings]
+    if kind is BodyUnreadableError:
+        return FindingsInvalidError(findings)
+    first = next(f for f in findings if f.severity == "error")
+    return kind(first.message, code=first.code, path=first.path)
 
 
 def _gateway_of(objects: list[dict[str, Any]]) -> GatewayDescription | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Max
@@ -29,11 +30,11 @@ from policies.api.parsers import (
     BoundedJSONParser,
     MergePatchParser,
     SourcedMapping,
-    YamlDocuments,
     YAMLParser,
     YAMLRenderer,
 )
 from policies.api.permissions import ModelWritePermissions
+from policies.api.rendering import manifest_yaml
 from policies.api.serializers import (
     EgressPolicySummarySerializer,
     PolicyRevisionDetailSerializer,
@@ -56,23 +57,23 @@ MANIFEST_TARGETS = ("asm", "istio")
 class EgressPolicyViewSet(ApiViewMixin, viewsets.GenericViewSet):
     """Policies: create from a CR, read and edit the draft, render, simulate, list revisions."""
 
-    queryset = (
-        EgressPolicy.objects.select_related("gateway", "draft")
-        .prefetch_related("gateway__ports")
-        .annotate(latest_revision=Max("revisions__number"))
-    )
+    queryset = EgressPolicy.objects.select_related("gateway", "draft").prefetch_related("gateway__ports")
     serializer_class = EgressPolicySummarySerializer
     parser_classes = [BoundedJSONParser, MergePatchParser, YAMLParser]
     permission_classes = [ModelWritePermissions]
     read_only_actions = ("simulate",)
 
+    def summaries(self) -> Any:
+        """Policies with their latest revision number, for the summary representation."""
+        return self.get_queryset().annotate(latest_revision=Max("revisions__number"))
+
     def list(self, request: Request) -> Response:
-        return Response(self.get_serializer(self.get_queryset(), many=True).data)
+        return Response(self.get_serializer(self.summaries(), many=True).data)
 
     def create(self, request: Request) -> Response:
         with pinned_lines(request):
             created = services.create_policy(mapping_body(request), user=request.user, message=_("Created via the API"))
-        policy = self.get_queryset().get(pk=created.pk)
+        policy = self.summaries().get(pk=created.pk)
         headers = {
             "Location": reverse("api:policy-detail", kwargs={"pk": policy.pk}),
             "ETag": etag_for(policy.draft.version),
@@ -109,14 +110,16 @@ class EgressPolicyViewSet(ApiViewMixin, viewsets.GenericViewSet):
         if target not in MANIFEST_TARGETS:
             raise ValidationError({"target": [_("Use target=asm (the custom resource) or target=istio.")]})
         policy = self.get_object()
-        model = PolicyModel.model_validate(policy.draft.document)
-        if target == "asm":
-            return Response(policy_to_data(model))
+        gateway, settings = policy.gateway.describe(), services.translation_settings()
         try:
-            objects = expand_policy(model, policy.gateway.describe(), services.translation_settings())
+            if isinstance(request.accepted_renderer, YAMLRenderer):
+                return Response(manifest_yaml(policy.draft.document, target, gateway, settings))
+            model = PolicyModel.model_validate(policy.draft.document)
+            if target == "asm":
+                return Response(policy_to_data(model))
+            return Response(expand_policy(model, gateway, settings))
         except ExpansionError as exc:
             raise ConflictError(exc.message, code=exc.code, path=exc.path) from exc
-        return Response(YamlDocuments(objects))
 
     @action(detail=True, methods=["post"], parser_classes=[BoundedJSONParser, YAMLParser])
     def simulate(self, request: Request, pk: str) -> Response:
