@@ -331,8 +331,7 @@ class ControlPlane:
         try:
             self._prepare_files()
             self._start_etcd()
-            self.apiserver_port = _free_ports(1)[0]
-            self.start_apiserver()
+            self._first_apiserver_start()
             self.write_kubeconfig()
             if self.crd_files:
                 self.install_crds(self.crd_files)
@@ -341,6 +340,18 @@ class ControlPlane:
             raise
         self.startup_seconds = time.monotonic() - t0
         return self
+
+    def _first_apiserver_start(self, attempts: int = 3) -> None:
+        # a random free port can be taken by someone else before kube-apiserver binds it
+        for attempt in range(attempts):
+            self.apiserver_port = _free_ports(1)[0]
+            try:
+                self.start_apiserver()
+                return
+            except ControlPlaneError as e:
+                if attempt == attempts - 1 or "address already in use" not in str(e):
+                    raise
+                self.stop_apiserver()
 
     def stop(self) -> None:
         """Stop kube-apiserver and etcd; remove the temp dir (unless a workdir was given)."""
