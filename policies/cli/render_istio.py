@@ -13,6 +13,7 @@ import argparse
 from policies.cli.base import translation_settings
 from policies.core.expansion import expand_policy
 from policies.core.gateway import GatewayDescription, TranslationSettings
+from policies.core.gcpause import paused_gc
 from policies.core.model import EgressPolicy
 from policies.core.yamlio import dump_yaml_all
 
@@ -57,4 +58,6 @@ def render_istio(policy: EgressPolicy, gateway: GatewayDescription | None, setti
     Raises:
         ExpansionError: the policy cannot be expanded (the caller reports it as a finding).
     """
-    return dump_yaml_all(expand_policy(policy, gateway, settings))
+    objects = expand_policy(policy, gateway, settings)
+    with paused_gc():  # NB: the dump of a large expansion stays linear (see gcpause).
+        return dump_yaml_all(objects)

@@ -26,9 +26,10 @@ from policies.core.expansion.objects import (
     service_entry,
     upgrade_destination_rule,
 )
-from policies.core.expansion.plan import plan_policy
+from policies.core.expansion.plan import ExpansionPlan, plan_policy
 from policies.core.expansion.routes import gateway_virtual_service, mesh_virtual_service
 from policies.core.gateway import GatewayDescription, TranslationSettings
+from policies.core.gcpause import paused_gc
 from policies.core.model import EgressPolicy
 
 APPLY_ORDER = ("ServiceEntry", "DestinationRule", "Gateway", "VirtualService", "AuthorizationPolicy")
@@ -67,7 +68,11 @@ def expand_policy(
     Raises:
         ExpansionError: a required field is missing or entries contradict each other.
     """
-    plan = plan_policy(policy, gateway, settings or TranslationSettings())
+    with paused_gc():  # NB: keeps a 10,000-entry expansion linear (see gcpause).
+        return _expand(plan_policy(policy, gateway, settings or TranslationSettings()), authorization or [])
+
+
+def _expand(plan: ExpansionPlan, authorization: list[AuthorizationRule]) -> list[IstioObject]:
     objects: list[IstioObject] = [service_entry(plan, group) for group in plan.groups]
     objects.append(gateway_destination_rule(plan))
     objects.extend(rule for group in plan.groups if (rule := upgrade_destination_rule(plan, group)) is not None)

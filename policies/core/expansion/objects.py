@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from policies.core.expansion.plan import ExpansionPlan, HostGroup, Target
-from policies.core.names import SERVICE_ENTRY, UPGRADE_DESTINATION_RULE, derived_names, truncate_name
+from policies.core.names import SERVICE_ENTRY, UPGRADE_DESTINATION_RULE, truncate_name
 
 IstioObject = dict[str, Any]
 
@@ -59,7 +59,7 @@ def service_entry(plan: ExpansionPlan, group: HostGroup) -> IstioObject:
         "ports": _service_entry_ports(plan, group),
         "exportTo": _with(group.namespaces, plan.gateway_namespace),
     }
-    name = derived_names(plan.policy_name, group.name)[SERVICE_ENTRY]
+    name = group.object_names[SERVICE_ENTRY]
     return istio_object(plan.networking_api, "ServiceEntry", name, plan.policy_namespace, plan.labels, spec)
 
 
@@ -147,7 +147,7 @@ def upgrade_destination_rule(plan: ExpansionPlan, group: HostGroup) -> IstioObje
         spec["subsets"] = [_simple_subset(target) for target in upgraded]
     else:
         spec["trafficPolicy"] = {"portLevelSettings": [_simple_tls(target.number) for target in upgraded]}
-    name = derived_names(plan.policy_name, group.name)[UPGRADE_DESTINATION_RULE]
+    name = group.object_names[UPGRADE_DESTINATION_RULE]
     return istio_object(plan.networking_api, "DestinationRule", name, plan.policy_namespace, plan.labels, spec)
 
 

@@ -27,7 +27,7 @@ from policies.core.expansion.labels import managed_labels
 from policies.core.gateway import HTTP_FAMILY, STREAM_FAMILY, GatewayDescription, TranslationSettings
 from policies.core.i18n import _
 from policies.core.model import EgressPolicy, EgressRule, To
-from policies.core.names import truncate_name
+from policies.core.names import derived_names, truncate_name
 from policies.core.portplan import PlannedPort, plan_gateway_ports
 
 _T = TypeVar("_T")
@@ -72,6 +72,7 @@ class HostGroup:
     targets: list[Target] = field(default_factory=list)
     namespaces: list[str] = field(default_factory=list)
     has_selector: bool = False
+    object_names: dict[str, str] = field(default_factory=dict)  # NB: role → name, from names.derived_names
     port_owners: dict[int, Target] = field(default_factory=dict)
     gateway_port_owners: dict[int, Target] = field(default_factory=dict)
 
@@ -124,7 +125,7 @@ def plan_policy(
         # (the seed's egressgateway vs egressgateway-a, spec §2), as the gateway-port checks do.
         gateway_name = gateway.name
     gn = settings.gateway_namespace
-    groups = _host_groups(policy, settings)
+    groups = _host_groups(policy, name, settings)
     return ExpansionPlan(
         policy_name=name,
         policy_namespace=namespace,
@@ -139,10 +140,10 @@ def plan_policy(
     )
 
 
-def _host_groups(policy: EgressPolicy, settings: TranslationSettings) -> list[HostGroup]:
+def _host_groups(policy: EgressPolicy, policy_name: str, settings: TranslationSettings) -> list[HostGroup]:
     rules = _required(policy.spec.egressRules if policy.spec else None, "spec.egressRules")
     ports = plan_gateway_ports(policy, settings)
-    grouper = _HostGrouper()
+    grouper = _HostGrouper(policy_name)
     for rule_index, index, rule, to in policy.iter_targets():
         path = f"spec.egressRules[{rule_index}].to[{index}]"
         sources = _sources(rule, f"spec.egressRules[{rule_index}]")
@@ -215,8 +216,9 @@ def _upgrade_port(to: To, path: str, protocol: str) -> int | None:
 class _HostGrouper:
     """Groups entries by sorted host list in one pass; a host in two different lists is an error."""
 
-    def __init__(self) -> None:
+    def __init__(self, policy_name: str) -> None:
         self.groups: list[HostGroup] = []
+        self._policy_name = policy_name
         self._by_key: dict[tuple[str, ...], HostGroup] = {}
         self._owner: dict[str, tuple[str, ...]] = {}
         self._names: set[str] = set()
@@ -249,7 +251,8 @@ class _HostGrouper:
                     _("Host {host} is also listed with other hosts; host lists must be identical or disjoint."),
                     host=host,
                 )
-        group = HostGroup(name=target.name, hosts=list(target.hosts))
+        names = derived_names(self._policy_name, target.name)
+        group = HostGroup(name=target.name, hosts=list(target.hosts), object_names=names)
         self._by_key[key] = group
         self.groups.append(group)
         return group

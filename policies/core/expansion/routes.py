@@ -12,7 +12,7 @@ from typing import Any
 
 from policies.core.expansion.objects import IstioObject, deny_subset, istio_object, upgrade_subset
 from policies.core.expansion.plan import ExpansionPlan, HostGroup, Source, Target
-from policies.core.names import GATEWAY_VIRTUAL_SERVICE, MESH_VIRTUAL_SERVICE, derived_names
+from policies.core.names import GATEWAY_VIRTUAL_SERVICE, MESH_VIRTUAL_SERVICE
 
 MESH = "mesh"
 TARGET_HEADER = "x-egress-console-target"
@@ -29,7 +29,7 @@ def mesh_virtual_service(plan: ExpansionPlan, group: HostGroup) -> IstioObject:
             routes[kind].append(_catch_all_route(plan, target, kind))
     spec: dict[str, Any] = {"hosts": list(group.hosts), "gateways": [MESH], "exportTo": list(group.namespaces)}
     spec.update((kind, kind_routes) for kind, kind_routes in routes.items() if kind_routes)
-    name = derived_names(plan.policy_name, group.name)[MESH_VIRTUAL_SERVICE]
+    name = group.object_names[MESH_VIRTUAL_SERVICE]
     return istio_object(plan.networking_api, "VirtualService", name, plan.policy_namespace, plan.labels, spec)
 
 
@@ -90,7 +90,7 @@ def gateway_virtual_service(plan: ExpansionPlan, group: HostGroup) -> IstioObjec
         spec["http"] = http
     if tcp:
         spec["tcp"] = tcp
-    name = derived_names(plan.policy_name, group.name)[GATEWAY_VIRTUAL_SERVICE]
+    name = group.object_names[GATEWAY_VIRTUAL_SERVICE]
     return istio_object(plan.networking_api, "VirtualService", name, plan.policy_namespace, plan.labels, spec)
 
 
