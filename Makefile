@@ -35,7 +35,9 @@ messages: $(STAMP)
 
 testenv: setup  ## build (once) and start kube-apiserver + etcd; writes .testenv/kubeconfig
 	bash testenv/build.sh
-	$(BIN)/python -m testenv.controlplane start --kubeconfig .testenv/kubeconfig
+	mkdir -p .testenv && $(BIN)/python manage.py egress crd > .testenv/asm-egress-crd.yaml
+	$(BIN)/python -m testenv.controlplane start --kubeconfig .testenv/kubeconfig --crd .testenv/asm-egress-crd.yaml \
+		--namespace istio-system --namespace istio-egress --namespace mytest
 
 testenv-stop:
 	$(BIN)/python -m testenv.controlplane stop

@@ -718,6 +718,11 @@ def _cli_start(a: argparse.Namespace) -> int:
         ready_timeout=a.timeout,
     )
     cp.start()
+    for namespace in a.namespace:
+        status, body = cp.request("POST", "/api/v1/namespaces", {"metadata": {"name": namespace}})
+        if status not in (201, 409):
+            print(f"creating namespace {namespace}: HTTP {status} {body}", file=sys.stderr)
+            return 1
     state_dir.mkdir(parents=True, exist_ok=True)
     for name, tok in (("admin.token", cp.admin_token), ("alice.token", cp.unprivileged_token)):
         (state_dir / name).write_text(tok + "\n")
@@ -779,6 +784,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--no-default-crds", action="store_true", help="do not install the Istio CRDs from ../shared/istio-crds"
     )
     s.add_argument("--timeout", type=float, default=DEFAULT_READY_TIMEOUT)
+    s.add_argument(
+        "--namespace", action="append", default=[], metavar="NAME", help="namespace to create once ready (repeatable)"
+    )
     sub.add_parser("stop", help="stop and clean up")
     sub.add_parser("status", help="show state; exit 1 unless both processes are alive")
     sub.add_parser("build", help="build the binaries if missing and print their directory")
