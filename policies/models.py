@@ -174,7 +174,8 @@ class Cluster(models.Model):
 
     name = models.CharField(_("name"), max_length=63, unique=True, validators=[dns_label])
     in_cluster = models.BooleanField(
-        _("use the in-cluster service account"), default=False,
+        _("use the in-cluster service account"),
+        default=False,
         help_text=_("Connect with the console pod's own service account instead of a kubeconfig."),
     )
     kubeconfig_path = models.CharField(_("kubeconfig path"), max_length=500, blank=True)
@@ -210,10 +211,12 @@ class ApplyRecord(models.Model):
         DELETE = "delete", _("delete")
 
     cluster = models.ForeignKey(Cluster, on_delete=models.PROTECT, related_name="apply_records")
-    policy = models.ForeignKey(EgressPolicy, on_delete=models.SET_NULL, null=True, blank=True,
-                               related_name="apply_records")
-    revision = models.ForeignKey(PolicyRevision, on_delete=models.SET_NULL, null=True, blank=True,
-                                 related_name="apply_records")
+    policy = models.ForeignKey(
+        EgressPolicy, on_delete=models.SET_NULL, null=True, blank=True, related_name="apply_records"
+    )
+    revision = models.ForeignKey(
+        PolicyRevision, on_delete=models.SET_NULL, null=True, blank=True, related_name="apply_records"
+    )
     policy_name = models.CharField(_("policy name"), max_length=253)
     policy_namespace = models.CharField(_("policy namespace"), max_length=63)
     action = models.CharField(_("action"), max_length=10, choices=Action.choices)
@@ -222,8 +225,9 @@ class ApplyRecord(models.Model):
     error_code = models.CharField(_("error code"), max_length=20, blank=True)
     error_message = models.TextField(_("error message"), blank=True)
     outcomes = models.JSONField(_("object outcomes"), default=list)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                             related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:

@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 from policies.core.document import dump_policy, policy_to_data
 from policies.core.findings import Finding, has_errors
 from policies.core.gateway import TranslationSettings
-from policies.core.model import DEFAULT_POLICY_NAMESPACE, EgressPolicy as PolicyModel, expected_policy_name
+from policies.core.model import DEFAULT_POLICY_NAMESPACE, expected_policy_name
+from policies.core.model import EgressPolicy as PolicyModel
 from policies.core.validation import check_policy_data, check_policy_text
 from policies.models import EgressGateway, EgressPolicy, PolicyDraft, PolicyRevision, content_hash
 
@@ -109,8 +110,9 @@ def _gateway_named_in(data: Any) -> EgressGateway | None:
 def _require_valid(checked: CheckedDocument) -> dict[str, Any]:
     if not checked.ok or checked.data is None:
         errors = [f for f in checked.findings if f.severity == "error"]
-        raise PolicyInvalid(_("The policy has %(count)d error(s); nothing was saved.") % {"count": len(errors)},
-                            checked.findings)
+        raise PolicyInvalid(
+            _("The policy has %(count)d error(s); nothing was saved.") % {"count": len(errors)}, checked.findings
+        )
     return checked.data
 
 
@@ -118,13 +120,17 @@ def create_policy(data: Any, *, user: Any, message: str = "") -> EgressPolicy:
     """Create a gateway's policy from a valid CR: the policy, its draft and revision 1."""
     gateway = _gateway_named_in(data)
     if gateway is None:
-        raise GatewayUnknown(_("The policy must name a known egress gateway in spec.byEgressGateway.name."),
-                             path="spec.byEgressGateway.name")
+        raise GatewayUnknown(
+            _("The policy must name a known egress gateway in spec.byEgressGateway.name."),
+            path="spec.byEgressGateway.name",
+        )
     document = _require_valid(check_document(data, gateway))
     with transaction.atomic():
         if EgressPolicy.objects.select_for_update().filter(gateway=gateway).exists():
-            raise PolicyExists(_("Gateway %(gateway)s already has a policy; edit it instead.") % {"gateway": gateway.name},
-                               path="spec.byEgressGateway.name")
+            raise PolicyExists(
+                _("Gateway %(gateway)s already has a policy; edit it instead.") % {"gateway": gateway.name},
+                path="spec.byEgressGateway.name",
+            )
         policy = EgressPolicy.objects.create(
             gateway=gateway,
             name=document["metadata"]["name"],
@@ -132,8 +138,9 @@ def create_policy(data: Any, *, user: Any, message: str = "") -> EgressPolicy:
             created_by=_user_or_none(user),
         )
         revision = _snapshot(policy, document, user, message or _("Created"))
-        PolicyDraft.objects.create(policy=policy, document=document, base_revision=revision,
-                                   updated_by=_user_or_none(user))
+        PolicyDraft.objects.create(
+            policy=policy, document=document, base_revision=revision, updated_by=_user_or_none(user)
+        )
     return policy
 
 
@@ -155,8 +162,11 @@ def save_draft(policy: EgressPolicy, data: Any, *, expected_version: int, user: 
         draft = PolicyDraft.objects.select_for_update().get(policy=policy)
         if draft.version != expected_version:
             raise StaleDraft(
-                _("The draft was changed by someone else (now version %(now)d, you edited version %(yours)d). "
-                  "Reload to see their change; nothing was saved.") % {"now": draft.version, "yours": expected_version}
+                _(
+                    "The draft was changed by someone else (now version %(now)d, you edited version %(yours)d). "
+                    "Reload to see their change; nothing was saved."
+                )
+                % {"now": draft.version, "yours": expected_version}
             )
         draft.document = document
         draft.version += 1
@@ -166,7 +176,10 @@ def save_draft(policy: EgressPolicy, data: Any, *, expected_version: int, user: 
 
 
 def _require_same_identity(policy: EgressPolicy, document: dict[str, Any]) -> None:
-    if document["metadata"]["name"] != policy.name or document["spec"]["byEgressGateway"]["name"] != policy.gateway.name:
+    if (
+        document["metadata"]["name"] != policy.name
+        or document["spec"]["byEgressGateway"]["name"] != policy.gateway.name
+    ):
         raise PolicyInvalid(
             _("A draft cannot rename the policy or move it to another gateway (expected %(name)s on %(gateway)s).")
             % {"name": policy.name, "gateway": policy.gateway.name},
@@ -202,8 +215,12 @@ def _snapshot(policy: EgressPolicy, document: dict[str, Any], user: Any, message
     latest = policy.revisions.order_by("-number").values_list("number", flat=True).first() or 0
     canonical = dump_policy(PolicyModel.model_validate(document))
     return PolicyRevision.objects.create(
-        policy=policy, number=latest + 1, document=document, content_hash=content_hash(canonical),
-        author=_user_or_none(user), message=message,
+        policy=policy,
+        number=latest + 1,
+        document=document,
+        content_hash=content_hash(canonical),
+        author=_user_or_none(user),
+        message=message,
     )
 
 
@@ -216,8 +233,10 @@ def import_policy_text(raw: bytes | str, *, user: Any, message: str = "") -> tup
     document = _require_valid(checked)
     gateway = _gateway_named_in(document)
     if gateway is None:
-        raise GatewayUnknown(_("The policy must name a known egress gateway in spec.byEgressGateway.name."),
-                             path="spec.byEgressGateway.name")
+        raise GatewayUnknown(
+            _("The policy must name a known egress gateway in spec.byEgressGateway.name."),
+            path="spec.byEgressGateway.name",
+        )
     existing = EgressPolicy.objects.filter(gateway=gateway).select_related("draft", "gateway").first()
     if existing is None:
         return create_policy(document, user=user, message=message or _("Imported")), True

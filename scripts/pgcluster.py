@@ -50,7 +50,9 @@ def start(root: Path) -> str:
     port = free_port()
     run_as_owner([pg_bin("initdb"), "-D", str(data), "-U", "egress", "--auth=trust", "-E", "UTF8", "--no-sync"], owner)
     options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off -c synchronous_commit=off"
-    run_as_owner([pg_bin("pg_ctl"), "-D", str(data), "-l", str(root / "server.log"), "-o", options, "-w", "start"], owner)
+    run_as_owner(
+        [pg_bin("pg_ctl"), "-D", str(data), "-l", str(root / "server.log"), "-o", options, "-w", "start"], owner
+    )
     (root / "port").write_text(str(port))
     wait_ready(port)
     subprocess.run(

@@ -49,19 +49,19 @@ class ClusterError(Exception):
         return f"[{self.code}] {self.message}"
 
 
-class ClusterUnreachable(ClusterError):  # noqa: N818 - names from the HTTP status, as kopf and DRF do
+class ClusterUnreachable(ClusterError):
     """The API server did not answer (refused, timed out, TLS failure, or 5xx/429 after every retry)."""
 
     code = "CLUSTER-E001"
 
 
-class Unauthorized(ClusterError):  # noqa: N818 - names from the HTTP status, as kopf and DRF do
+class Unauthorized(ClusterError):
     """The server does not accept our credentials (HTTP 401)."""
 
     code = "CLUSTER-E002"
 
 
-class Forbidden(ClusterError):  # noqa: N818 - names from the HTTP status, as kopf and DRF do
+class Forbidden(ClusterError):
     """The credentials are valid but RBAC refuses this verb on this resource (HTTP 403)."""
 
     code = "CLUSTER-E003"
@@ -72,7 +72,7 @@ class Forbidden(ClusterError):  # noqa: N818 - names from the HTTP status, as ko
         self.resource = resource
 
 
-class CrdMissing(ClusterError):  # noqa: N818 - names from the HTTP status, as kopf and DRF do
+class CrdMissing(ClusterError):
     """The cluster does not serve the custom resource we need."""
 
     code = "CLUSTER-E004"
@@ -82,13 +82,13 @@ class CrdMissing(ClusterError):  # noqa: N818 - names from the HTTP status, as k
         self.crd = crd
 
 
-class Invalid(ClusterError):  # noqa: N818 - names from the HTTP status, as kopf and DRF do
+class Invalid(ClusterError):
     """The server rejected an object (schema, CEL or admission); ``causes`` name the fields (HTTP 422/400)."""
 
     code = "CLUSTER-E005"
 
 
-class Conflict(ClusterError):  # noqa: N818 - names from the HTTP status, as kopf and DRF do
+class Conflict(ClusterError):
     """Someone else owns the fields we set, or the object changed since we read it (HTTP 409)."""
 
     code = "CLUSTER-E006"
@@ -103,13 +103,13 @@ class Conflict(ClusterError):  # noqa: N818 - names from the HTTP status, as kop
         return tuple(c.field for c in self.causes)
 
 
-class NotFound(ClusterError):  # noqa: N818 - names from the HTTP status, as kopf and DRF do
+class NotFound(ClusterError):
     """The object, or the namespace it should live in, does not exist (HTTP 404)."""
 
     code = "CLUSTER-E007"
 
 
-class UnexpectedResponse(ClusterError):  # noqa: N818 - names from the HTTP status, as kopf and DRF do
+class UnexpectedResponse(ClusterError):
     """The server answered with a status we have no better name for."""
 
     code = "CLUSTER-E008"

@@ -47,7 +47,7 @@ class RetryPolicy:
         return max(0.0, min(wanted, self.max_delay))
 
 
-class _RetryableFailure(Exception):  # noqa: N818 - internal control flow, never escapes
+class _RetryableFailure(Exception):
     """One attempt failed in a way worth retrying; carries our error and the server's hint."""
 
     def __init__(self, error: ClusterError, retry_after: float | None) -> None:
