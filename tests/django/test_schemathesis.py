@@ -7,7 +7,9 @@ and every answer must match the documented status codes, content types and schem
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
@@ -33,6 +35,21 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_app
 # phase (the seed's policies) plus 15 generated cases keep the run bounded and deterministic.
 schema.config.phases.coverage.enabled = False
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_transaction_open():
+    """Detach Django's per-request connection recycling, as its own test client does.
+
+    NB: the WSGI app closes a connection whose autocommit differs from the settings when a
+    request ends, and inside pytest-django's test transaction it always does: on PostgreSQL the
+    next query would then fail with "the connection is closed".
+    """
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @schemathesis.deserializer(*YAML_MEDIA_TYPES)
