@@ -17,11 +17,8 @@ Run: ``.venv/bin/python bench/core.py [--quick]``
 
 from __future__ import annotations
 
-import argparse
-import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +26,22 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._timing import (
+    SIZES,
+    best,
+    gateway_for,
+    growth,
+    policy_document,
+    print_environment,
+    print_targets,
+    quick_flag,
+)
 from policies.core import yamlio
 from policies.core.document import dump_policy
-from policies.core.gateway import GatewayDescription, GatewayPort
+from policies.core.gateway import GatewayDescription
 from policies.core.gcpause import paused_gc
 from policies.core.validation import check_policy_text
 
-SIZES = (10, 100, 1_000, 10_000)
-ENTRIES_PER_RULE = 10
 FIRST_STREAM_PORT = 1000
 
 
@@ -56,33 +61,8 @@ def to_entry(i: int) -> dict[str, Any]:
 
 
 def policy_text(entries: int) -> str:
-    """A valid policy with ``entries`` to-entries, in rules of ten."""
-    rules = [
-        {
-            "from": [{"namespace": f"team-{r % 7}", "workloadSelector": {"app": f"client-{r}"}}],
-            "to": [to_entry(i) for i in range(r * ENTRIES_PER_RULE, min(entries, (r + 1) * ENTRIES_PER_RULE))],
-        }
-        for r in range((entries + ENTRIES_PER_RULE - 1) // ENTRIES_PER_RULE)
-    ]
-    data = {
-        "apiVersion": "istio.alibabacloud.com/v1",
-        "kind": "ASMEgressTrafficPolicy",
-        "metadata": {"name": "egress-by-egressgateway", "namespace": "istio-egress"},
-        "spec": {"byEgressGateway": {"name": "egressgateway"}, "egressRules": rules},
-    }
-    return yaml.dump(data, Dumper=yamlio.SafeDumper, sort_keys=False)
-
-
-def gateway_for(entries: int) -> GatewayDescription:
-    """The gateway declaring port 80 and one exclusive port per HTTPS/TCP entry."""
-    stream = [
-        GatewayPort(name=f"tls-{FIRST_STREAM_PORT + i}", number=FIRST_STREAM_PORT + i, protocol="TLS")
-        for i in range(entries)
-        if i % 4 >= 2
-    ]
-    return GatewayDescription(
-        name="egressgateway", ports=(GatewayPort(name="http", number=80, protocol="HTTP"), *stream)
-    )
+    """A valid policy with ``entries`` to-entries, in rules of ten, as YAML text."""
+    return yaml.dump(policy_document(entries, to_entry), Dumper=yamlio.SafeDumper, sort_keys=False)
 
 
 def ours(text: str, gateway: GatewayDescription) -> dict[str, float]:
@@ -111,23 +91,11 @@ def c_load(text: str) -> dict[str, float]:
         return {"total": time.process_time() - t0}
 
 
-def best(measure: Callable[[], dict[str, float]], repeats: int) -> dict[str, float]:
-    """The run with the smallest total of ``repeats`` runs."""
-    return min((measure() for _ in range(repeats)), key=lambda run: run["total"])
-
-
-def growth(now: float, before: float | None, width: int) -> str:
-    """``now / before`` formatted, or a dash for the first size."""
-    return f"{now / before:{width}.2f}" if before else f"{'-':>{width}}"
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions (for a smoke run)")
-    args = parser.parse_args()
+    quick = quick_flag(__doc__)
     yamlio.MAX_INPUT_BYTES = 64 * 1024 * 1024  # NB: only the 10,000-entry policy needs this,
     yamlio.MAX_NODES = 10_000_000  # and this.
-    print(f"python {sys.version.split()[0]}, PyYAML {yaml.__version__} (libyaml: {yaml.__with_libyaml__})")
+    print_environment()
     print(
         f"{'entries':>8} {'bytes':>10} {'check ms':>9} {'dump ms':>9} {'ours ms':>9} {'us/entry':>9} "
         f"{'floor ms':>9} {'ratio':>6} {'x time/10x':>10} {'c-load ms':>10} {'x c-load/10x':>12}"
@@ -135,11 +103,11 @@ def main() -> None:
     previous: dict[str, float] = {}
     ratios = []
     for size in SIZES:
-        text, gateway = policy_text(size), gateway_for(size)
-        repeats = 1 if args.quick else max(3, 3_000 // size)
+        text, gateway = policy_text(size), gateway_for(size, FIRST_STREAM_PORT)
+        repeats = 1 if quick else max(3, 3_000 // size)
         run = best(lambda text=text, gateway=gateway: ours(text, gateway), repeats)
         # NB: the floor is ~5x slower; one run of it is enough at the large sizes.
-        base = best(lambda text=text: floor(text), 1 if args.quick or size >= 10_000 else repeats)
+        base = best(lambda text=text: floor(text), 1 if quick or size >= 10_000 else repeats)
         reference = best(lambda text=text: c_load(text), repeats)
         ratios.append(run["total"] / base["total"])
         print(
@@ -149,7 +117,7 @@ def main() -> None:
             f"{growth(reference['total'], previous.get('c'), 12)}"
         )
         previous = {"ours": run["total"], "c": reference["total"]}
-    print(f"targets: ratio <= 3.00 (worst {max(ratios):.2f}, median {statistics.median(ratios):.2f}); x time/10x <= 11")
+    print_targets(ratios)
 
 
 if __name__ == "__main__":

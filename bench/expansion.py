@@ -15,11 +15,8 @@ Run: ``.venv/bin/python bench/expansion.py [--quick]``
 
 from __future__ import annotations
 
-import argparse
-import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +24,24 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._timing import (
+    SIZES,
+    best,
+    gateway_for,
+    growth,
+    policy_document,
+    print_environment,
+    print_targets,
+    quick_flag,
+)
 from policies.core.expansion import expand_policy
 from policies.core.findings import Severity
-from policies.core.gateway import GatewayDescription, GatewayPort
+from policies.core.gateway import GatewayDescription
 from policies.core.gcpause import paused_gc
 from policies.core.model import EgressPolicy
 from policies.core.validation import validate_policy
 from policies.core.yamlio import dump_yaml_all
 
-SIZES = (10, 100, 1_000, 10_000)
-ENTRIES_PER_RULE = 10
 FIRST_STREAM_PORT = 20_000
 
 
@@ -58,33 +63,7 @@ def to_entry(i: int) -> dict[str, Any]:
 
 def make_policy(entries: int) -> EgressPolicy:
     """A valid policy with ``entries`` to-entries, in rules of ten."""
-    rules = [
-        {
-            "from": [{"namespace": f"team-{r % 7}", "workloadSelector": {"app": f"client-{r}"}}],
-            "to": [to_entry(i) for i in range(r * ENTRIES_PER_RULE, min(entries, (r + 1) * ENTRIES_PER_RULE))],
-        }
-        for r in range((entries + ENTRIES_PER_RULE - 1) // ENTRIES_PER_RULE)
-    ]
-    return EgressPolicy.model_validate(
-        {
-            "apiVersion": "istio.alibabacloud.com/v1",
-            "kind": "ASMEgressTrafficPolicy",
-            "metadata": {"name": "egress-by-egressgateway", "namespace": "istio-egress"},
-            "spec": {"byEgressGateway": {"name": "egressgateway"}, "egressRules": rules},
-        }
-    )
-
-
-def gateway_for(entries: int) -> GatewayDescription:
-    """The gateway declaring port 80 and one exclusive port per HTTPS/TCP entry."""
-    stream = [
-        GatewayPort(name=f"tls-{FIRST_STREAM_PORT + i}", number=FIRST_STREAM_PORT + i, protocol="TLS")
-        for i in range(entries)
-        if i % 4 >= 2
-    ]
-    return GatewayDescription(
-        name="egressgateway", ports=(GatewayPort(name="http", number=80, protocol="HTTP"), *stream)
-    )
+    return EgressPolicy.model_validate(policy_document(entries, to_entry))
 
 
 def ours(policy: EgressPolicy, gateway: GatewayDescription) -> dict[str, float]:
@@ -105,21 +84,14 @@ def floor(objects: list[dict[str, Any]]) -> dict[str, float]:
     return {"total": time.process_time() - t0}
 
 
-def best(measure: Callable[[], dict[str, float]], repeats: int) -> dict[str, float]:
-    """The run with the smallest total of ``repeats`` runs."""
-    return min((measure() for _ in range(repeats)), key=lambda run: run["total"])
-
-
 def validation_errors(policy: EgressPolicy, gateway: GatewayDescription) -> int:
     """How many validation errors the generated policy has (0: it is a fair input)."""
     return sum(f.severity is Severity.ERROR for f in validate_policy(policy, gateway))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions (for a smoke run)")
-    args = parser.parse_args()
-    print(f"python {sys.version.split()[0]}, PyYAML {yaml.__version__} (libyaml: {yaml.__with_libyaml__})")
+    quick = quick_flag(__doc__)
+    print_environment()
     print(
         f"{'entries':>8} {'objects':>8} {'errors':>6} {'expand ms':>10} {'dump ms':>9} {'ours ms':>9} "
         f"{'us/entry':>9} {'floor ms':>9} {'ratio':>6} {'x time/10x':>10}"
@@ -127,21 +99,21 @@ def main() -> None:
     previous = None
     ratios = []
     for size in SIZES:
-        policy, gateway = make_policy(size), gateway_for(size)
-        repeats = 1 if args.quick or size >= 10_000 else (3 if size >= 1_000 else 20)
+        policy, gateway = make_policy(size), gateway_for(size, FIRST_STREAM_PORT)
+        repeats = 1 if quick or size >= 10_000 else (3 if size >= 1_000 else 20)
         run = best(lambda policy=policy, gateway=gateway: ours(policy, gateway), repeats)
         objects = expand_policy(policy, gateway)
         base = best(lambda objects=objects: floor(objects), max(1, repeats // 3))
         ratio = run["total"] / base["total"]
         ratios.append(ratio)
-        growth = f"{run['total'] / previous:10.2f}" if previous else f"{'-':>10}"
         print(
             f"{size:>8} {int(run['objects']):>8} {validation_errors(policy, gateway):>6} "
             f"{run['expand'] * 1e3:10.2f} {run['dump'] * 1e3:9.2f} {run['total'] * 1e3:9.2f} "
-            f"{run['total'] / size * 1e6:9.1f} {base['total'] * 1e3:9.1f} {ratio:6.2f} {growth}"
+            f"{run['total'] / size * 1e6:9.1f} {base['total'] * 1e3:9.1f} {ratio:6.2f} "
+            f"{growth(run['total'], previous, 10)}"
         )
         previous = run["total"]
-    print(f"targets: ratio <= 3.00 (worst {max(ratios):.2f}, median {statistics.median(ratios):.2f}); x time/10x <= 11")
+    print_targets(ratios)
 
 
 if __name__ == "__main__":
