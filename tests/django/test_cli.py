@@ -1,21 +1,16 @@
 """The ``egress`` management command: exit codes, output formats, flags, and import.
 
-Most tests go through ``call_command`` (non-zero exit codes surface as ``SystemExit``); the
-few that check argparse usage errors run a real process, because Django turns those into
-``CommandError`` when called in-process.
+Most tests run in-process; the few that check argparse usage errors run a real process
+(``tests.fixtures.cli`` says why).
 """
 
 from __future__ import annotations
 
-import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 
 from policies.cli import render
 from policies.core.crd import crd_manifest
@@ -23,32 +18,12 @@ from policies.core.yamlio import load_one
 from policies.management.commands.seed_demo import ensure_seed_gateway
 from policies.models import EgressPolicy
 from policies.seed import seed_text
+from tests.fixtures.cli import SEED, egress, egress_process, write_file
 
-REPO = Path(__file__).resolve().parents[2]
-SEED = REPO / "policies" / "seed"
 V10B_SCENARIO_1 = (
     "EGRESS-V10B info spec.egressRules[0].to[0].hosts: All hosts of this entry must resolve to the same addresses: "
     "traffic for each of them is sent to www.httpbin.org. This cannot be checked offline."
 )
-
-
-def egress(*args: str, stdin: str | None = None, monkeypatch: pytest.MonkeyPatch | None = None) -> tuple[int, str, str]:
-    """Run ``manage.py egress ARGS`` in-process: (exit code, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    if stdin is not None and monkeypatch is not None:
-        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
-    try:
-        call_command("egress", *args, stdout=out, stderr=err)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    return code, out.getvalue(), err.getvalue()
-
-
-def write(tmp_path: Path, name: str, text: str) -> str:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return str(path)
 
 
 def broken_policy(tmp_path: Path) -> str:
@@ -58,7 +33,7 @@ def broken_policy(tmp_path: Path) -> str:
         .replace("number: 80", "number: 15001")
         .replace("name: egress-by-egressgateway", "name: egress-x")
     )
-    return write(tmp_path, "broken.yaml", text)
+    return write_file(tmp_path, "broken.yaml", text)
 
 
 def test_validate_a_valid_file_exits_0_and_lists_infos() -> None:
@@ -96,8 +71,8 @@ def test_validate_json_lists_objects_with_the_documented_keys(tmp_path: Path) ->
     ]
 
 
-def test_validate_reads_stdin_for_dash(monkeypatch: pytest.MonkeyPatch) -> None:
-    code, out, _err = egress("validate", "--json", "-", stdin=seed_text("scenario-3"), monkeypatch=monkeypatch)
+def test_validate_reads_stdin_for_dash() -> None:
+    code, out, _err = egress("validate", "--json", "-", stdin=seed_text("scenario-3"))
     assert (code, [(r["file"], r["code"]) for r in json.loads(out)]) == (0, [("<stdin>", "EGRESS-V10B")])
 
 
@@ -110,7 +85,7 @@ def test_validate_unreadable_file_exits_2_but_checks_the_others(tmp_path: Path) 
 
 
 def test_validate_unparseable_yaml_is_invalid_input_with_a_line(tmp_path: Path) -> None:
-    path = write(tmp_path, "bad.yaml", "apiVersion: x\nkind: [\n")
+    path = write_file(tmp_path, "bad.yaml", "apiVersion: x\nkind: [\n")
     code, out, _err = egress("validate", "--json", path)
     assert (code, [(r["code"], r["line"]) for r in json.loads(out)]) == (1, [("EGRESS-Y03", 3)])
 
@@ -146,9 +121,9 @@ def test_port_default_flag_selects_asm_auto_allocation() -> None:
     )
 
 
-def test_render_asm_prints_the_canonical_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_render_asm_prints_the_canonical_policy() -> None:
     scrambled = json.dumps(dict(reversed(list(load_one(seed_text("scenario-2")).data.items()))))
-    code, out, err = egress("render", "-", "--target", "asm", stdin=scrambled, monkeypatch=monkeypatch)
+    code, out, err = egress("render", "-", "--target", "asm", stdin=scrambled)
     assert (code, out, err) == (0, seed_text("scenario-2"), "")
 
 
@@ -255,12 +230,5 @@ def test_import_of_an_invalid_policy_prints_findings_and_stores_nothing(tmp_path
     ],
 )
 def test_usage_errors_exit_2(args: tuple[str, ...], message: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "manage.py", "egress", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = egress_process(*args)
     assert (result.returncode, message in result.stderr) == (2, True), result.stderr

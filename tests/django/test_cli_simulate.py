@@ -1,51 +1,29 @@
 """``egress simulate`` and ``egress matrix``: exit codes, the JSON contract, the text forms.
 
-Runs in-process through ``call_command`` (exit codes surface as ``SystemExit``); the one
-argparse usage error runs a real process, because Django turns it into ``CommandError``.
+Runs in-process; the one argparse usage error runs a real process (``tests.fixtures.cli``
+says why).
 """
 
 from __future__ import annotations
 
-import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 
 from policies.seed import seed_text
+from tests.fixtures.cli import SEED, egress, egress_process, write_file
 
-REPO = Path(__file__).resolve().parents[2]
-SEED = REPO / "policies" / "seed"
 SCENARIO_1, SCENARIO_2, SCENARIO_2A = (str(SEED / f"scenario-{n}.yaml") for n in ("1", "2", "2a"))
 DENY = str(SEED / "authorization-deny-post.yaml")
 SLEEP_A = "mytest:app=sleep-a"
-
-
-def egress(*args: str) -> tuple[int, str, str]:
-    """Run ``manage.py egress ARGS`` in-process: (exit code, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        call_command("egress", *args, stdout=out, stderr=err)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    return code, out.getvalue(), err.getvalue()
 
 
 def simulate_json(*args: str) -> dict[str, Any]:
     code, out, err = egress("simulate", *args, "--json")
     assert (code, err) == (0, ""), err
     return json.loads(out)
-
-
-def write(tmp_path: Path, name: str, text: str) -> str:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return str(path)
 
 
 def test_upgraded_request_reaches_httpbin_over_https() -> None:
@@ -72,7 +50,7 @@ def test_deny_policy_file_rejects_post_with_403() -> None:
 
 
 def test_policy_and_istio_objects_may_share_one_file(tmp_path: Path) -> None:
-    both = write(tmp_path, "both.yaml", seed_text("scenario-1") + "\n---\n" + seed_text("authorization-deny-post"))
+    both = write_file(tmp_path, "both.yaml", seed_text("scenario-1") + "\n---\n" + seed_text("authorization-deny-post"))
     result = simulate_json(both, "--source", SLEEP_A, "--url", "http://httpbin.org/", "--method", "post")
     assert (result["status"], result["body"]) == (403, "RBAC: access denied")
 
@@ -117,7 +95,7 @@ def test_text_output_is_a_readable_summary() -> None:
 
 def test_invalid_policy_exits_1_with_located_findings(tmp_path: Path) -> None:
     # Given scenario 1 with an Envoy-reserved port
-    broken = write(tmp_path, "broken.yaml", seed_text("scenario-1").replace("number: 80", "number: 15001"))
+    broken = write_file(tmp_path, "broken.yaml", seed_text("scenario-1").replace("number: 80", "number: 15001"))
 
     # When / Then
     code, out, err = egress("simulate", broken, "--source", SLEEP_A, "--url", "http://httpbin.org")
@@ -126,14 +104,14 @@ def test_invalid_policy_exits_1_with_located_findings(tmp_path: Path) -> None:
 
 
 def test_object_the_simulator_cannot_read_exits_1(tmp_path: Path) -> None:
-    config_map = write(tmp_path, "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
+    config_map = write_file(tmp_path, "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
     code, out, err = egress("simulate", config_map, "--source", SLEEP_A, "--url", "http://httpbin.org")
     assert (code, out) == (1, "")
     assert err.startswith("egress simulate: EGRESS-SIM11: ConfigMap default/x: the simulator models")
 
 
 def test_unreadable_yaml_exits_1(tmp_path: Path) -> None:
-    bad = write(tmp_path, "bad.yaml", "kind: [unclosed\n")
+    bad = write_file(tmp_path, "bad.yaml", "kind: [unclosed\n")
     code, out, err = egress("simulate", bad, "--source", SLEEP_A, "--url", "http://httpbin.org")
     assert (code, out) == (1, "")
     assert err.startswith(f"{bad}:")
@@ -156,20 +134,14 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
 def test_policies_for_two_gateways_are_a_usage_error(tmp_path: Path) -> None:
     other = seed_text("scenario-3").replace("egressgateway", "egressgateway-a")
     code, _out, err = egress(
-        "simulate", SCENARIO_1, write(tmp_path, "other.yaml", other), "--source", SLEEP_A, "--url", "http://x.org"
+        "simulate", SCENARIO_1, write_file(tmp_path, "other.yaml", other), "--source", SLEEP_A, "--url", "http://x.org"
     )
     assert code == 2
     assert "the policies name different gateways (egressgateway, egressgateway-a)" in err
 
 
 def test_missing_source_flag_is_an_argparse_usage_error() -> None:
-    process = subprocess.run(
-        [sys.executable, "manage.py", "egress", "simulate", "--url", "http://httpbin.org"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    process = egress_process("simulate", "--url", "http://httpbin.org")
     assert process.returncode == 2
     assert "the following arguments are required: --source" in process.stderr
 

@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
 import yaml
-from django.core.management import call_command
 
 from policies.cli import render
 from policies.core.expansion import ExpansionError
 from policies.seed import seed_text
+from tests.fixtures.cli import REPO, SEED, egress, write_file
 from tests.istio_schema import assert_schema_valid
 
-REPO = Path(__file__).resolve().parents[2]
-SEED = REPO / "policies" / "seed"
 GOLDEN = REPO / "tests" / "unit" / "golden"
-
-
-def egress(*args: str) -> tuple[int, str, str]:
-    """Run ``manage.py egress ARGS`` in-process: (exit code, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        call_command("egress", *args, stdout=out, stderr=err)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.mark.parametrize(
@@ -72,11 +58,10 @@ def test_gateway_namespace_flag_moves_the_gateway_side(tmp_path: Path) -> None:
 
 def test_render_istio_refuses_an_invalid_policy(tmp_path: Path) -> None:
     # given scenario 1 with a reserved port
-    path = tmp_path / "broken.yaml"
-    path.write_text(seed_text("scenario-1").replace("number: 80", "number: 15001"), encoding="utf-8")
+    path = write_file(tmp_path, "broken.yaml", seed_text("scenario-1").replace("number: 80", "number: 15001"))
 
     # when rendered for Istio, then nothing is printed and the finding explains why
-    code, out, err = egress("render", str(path), "--target", "istio")
+    code, out, err = egress("render", path, "--target", "istio")
     assert (code, out) == (1, "")
     assert "EGRESS-V12 error spec.egressRules[0].to[0].port.number" in err
 
