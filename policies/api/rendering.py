@@ -32,15 +32,16 @@ def canonical_json(data: Any) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
-def manifest_yaml(
-    document: dict[str, Any], target: str, gateway: GatewayDescription, settings: TranslationSettings
-) -> str:
+def manifest_yaml(document_json: str, target: str, gateway: GatewayDescription, settings: TranslationSettings) -> str:
     """The draft as YAML: the canonical CR (``asm``) or its Istio objects in apply order (``istio``).
+
+    ``document_json`` is the CR as JSON text, as stored (``policies.selectors``) or from
+    ``canonical_json``; equal texts are equal documents, which is all the cache key needs.
 
     Raises:
         ExpansionError: the document cannot be expanded against this gateway.
     """
-    return _manifest_yaml(canonical_json(document), target, gateway.model_dump_json(), settings.model_dump_json())
+    return _manifest_yaml(document_json, target, gateway.model_dump_json(), settings.model_dump_json())
 
 
 @lru_cache(maxsize=CACHED_RENDERINGS)
@@ -63,16 +64,18 @@ class PolicyObjectRefusedError(Exception):
 
 
 def simulation_mesh(
-    objects: list[dict[str, Any]], mesh_mode: str, gateway: GatewayDescription | None, settings: TranslationSettings
+    objects_json: str, mesh_mode: str, gateway: GatewayDescription | None, settings: TranslationSettings
 ) -> Mesh:
     """The simulator's mesh over custom resources (validated, expanded) and Istio objects.
+
+    ``objects_json`` is the JSON text of the list of objects (see ``manifest_yaml``).
 
     Raises:
         PolicyObjectRefusedError: a custom resource has errors or cannot be expanded.
         SimulationInputError: an object the simulator cannot read, or an unknown mesh mode.
     """
     gateway_json = gateway.model_dump_json() if gateway is not None else ""
-    return _simulation_mesh(canonical_json(objects), mesh_mode, gateway_json, settings.model_dump_json())
+    return _simulation_mesh(objects_json, mesh_mode, gateway_json, settings.model_dump_json())
 
 
 @lru_cache(maxsize=CACHED_RENDERINGS)

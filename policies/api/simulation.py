@@ -9,41 +9,112 @@ errors, each finding's path prefixed with its body path ``policies[i]``.
 
 from __future__ import annotations
 
-from dataclasses import replace
+import threading
+from dataclasses import dataclass, replace
 from typing import Any
+
+from django.utils.translation import gettext as _
 
 from policies import services
 from policies.api.errors import ApiError, BodyUnreadableError, ConflictError, FindingsInvalidError
-from policies.api.rendering import PolicyObjectRefusedError, simulation_mesh
+from policies.api.rendering import PolicyObjectRefusedError, canonical_json, simulation_mesh
+from policies.api.serializers import PolicySimulationSerializer
 from policies.core.gateway import GatewayDescription
 from policies.core.model import KIND
 from policies.core.simulator import Request, SimulationInputError
-from policies.models import EgressGateway, EgressPolicy
+from policies.selectors import DraftSnapshot, gateway_description
+
+CACHED_QUERIES = 256
+_QUERIES: dict[tuple[type, str], SimulationQuery] = {}
+_QUERIES_LOCK = threading.Lock()
 
 
-def simulate_objects(validated: dict[str, Any]) -> dict[str, Any]:
-    """Simulate the request of a ``SimulationSerializer`` through its ``policies``."""
+@dataclass(frozen=True)
+class SimulationQuery:
+    """A validated simulation body as immutable values: the request, the mode and the objects.
+
+    It depends on the body alone, so ``simulation_query`` computes it once per distinct body;
+    everything read from the database (gateways, drafts) is looked up on every request.
+    """
+
+    namespace: str
+    labels: tuple[tuple[str, str], ...]
+    url: str
+    method: str
+    mesh_mode: str
+    objects_json: str = "[]"
+    gateway_names: tuple[str, ...] = ()
+
+    def request(self) -> Request:
+        """The simulator's request."""
+        return Request(self.namespace, dict(self.labels), self.url, self.method)
+
+
+def simulation_query(serializer_class: type[PolicySimulationSerializer], body: dict[str, Any]) -> SimulationQuery:
+    """Validate a simulation body with its serializer (400 when invalid), memoised by content.
+
+    Serializer validation is a pure function of the body and costs more than the rest of a
+    cached simulation; the memo is keyed by the body's canonical JSON, and a body that has
+    no JSON form (a YAML date, say) is simply validated every time.
+    """
     try:
-        return _simulate(validated["policies"], validated, _gateway_of(validated["policies"]))
+        key = (serializer_class, canonical_json(body))
+    except (TypeError, ValueError):
+        return _validated_query(serializer_class, body)
+    with _QUERIES_LOCK:
+        query = _QUERIES.get(key)
+    if query is None:
+        query = _validated_query(serializer_class, body)
+        with _QUERIES_LOCK:
+            _QUERIES[key] = query
+            if len(_QUERIES) > CACHED_QUERIES:
+                del _QUERIES[next(iter(_QUERIES))]
+    return query
+
+
+def _validated_query(serializer_class: type[PolicySimulationSerializer], body: dict[str, Any]) -> SimulationQuery:
+    serializer = serializer_class(data=body)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    objects = data.get("policies", [])
+    try:
+        objects_json = canonical_json(objects)
+    except (TypeError, ValueError) as exc:
+        raise BodyUnreadableError(
+            _("The policies must be plain JSON data (a YAML date or binary value is not)."), path="policies"
+        ) from exc
+    return SimulationQuery(
+        namespace=data["source"]["namespace"],
+        labels=tuple(data["source"]["labels"].items()),
+        url=data["url"],
+        method=data["method"],
+        mesh_mode=data["meshMode"],
+        objects_json=objects_json,
+        gateway_names=tuple(name for name in map(_gateway_name, objects) if name is not None),
+    )
+
+
+def simulate_objects(query: SimulationQuery) -> dict[str, Any]:
+    """Simulate a ``POST /simulate/`` query through its objects, against the gateway they name."""
+    try:
+        return _simulate(query, query.objects_json, _gateway_of(query.gateway_names))
     except PolicyObjectRefusedError as exc:
         raise _refusal(exc, f"policies[{exc.index}]", BodyUnreadableError) from exc
 
 
-def simulate_draft(policy: EgressPolicy, validated: dict[str, Any]) -> dict[str, Any]:
-    """Simulate the request of a ``PolicySimulationSerializer`` against a policy's draft."""
+def simulate_draft(draft: DraftSnapshot, query: SimulationQuery) -> dict[str, Any]:
+    """Simulate a ``POST /policies/{id}/simulate/`` query against a policy's draft."""
     try:
-        return _simulate([policy.draft.document], validated, policy.gateway.describe())
+        return _simulate(query, f"[{draft.document_json}]", draft.gateway)
     except PolicyObjectRefusedError as exc:
         # NB: a stored draft was valid when saved; a refusal means the gateway changed since.
         raise _refusal(exc, "", ConflictError) from exc
 
 
-def _simulate(objects: list[dict[str, Any]], validated: dict[str, Any], gateway: GatewayDescription | None) -> Any:
-    source = validated["source"]
-    request = Request(source["namespace"], dict(source["labels"]), validated["url"], validated["method"])
+def _simulate(query: SimulationQuery, objects_json: str, gateway: GatewayDescription | None) -> Any:
     try:
-        mesh = simulation_mesh(objects, validated["meshMode"], gateway, services.translation_settings())
-        return mesh.simulate(request).as_dict()
+        mesh = simulation_mesh(objects_json, query.mesh_mode, gateway, services.translation_settings())
+        return mesh.simulate(query.request()).as_dict()
     except SimulationInputError as exc:
         raise BodyUnreadableError(exc.message, code=exc.code) from exc
 
@@ -59,17 +130,19 @@ def _refusal(exc: PolicyObjectRefusedError, where: str, kind: type[ApiError]) ->
     return kind(first.message, code=first.code, path=first.path)
 
 
-def _gateway_of(objects: list[dict[str, Any]]) -> GatewayDescription | None:
-    """The stored gateway the first custom resource names (the seed's gateway when none is known)."""
-    for obj in objects:
-        name = _gateway_name(obj) if obj.get("kind") == KIND else None
-        gateway = EgressGateway.objects.prefetch_related("ports").filter(name=name).first() if name else None
+def _gateway_of(names: tuple[str, ...]) -> GatewayDescription | None:
+    """The first stored gateway a custom resource names (None when none is known)."""
+    for name in names:
+        gateway = gateway_description(name)
         if gateway is not None:
-            return gateway.describe()
+            return gateway
     return None
 
 
 def _gateway_name(obj: dict[str, Any]) -> str | None:
+    """The gateway a custom resource names (None for other objects or when it names none)."""
+    if obj.get("kind") != KIND:
+        return None
     spec = obj.get("spec")
     ref = spec.get("byEgressGateway") if isinstance(spec, dict) else None
     name = ref.get("name") if isinstance(ref, dict) else None

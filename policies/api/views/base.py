@@ -13,6 +13,7 @@ from typing import Any
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotFound
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
@@ -20,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from policies.api.authentication import CompiledTokenAuthentication
 from policies.api.errors import BodyUnreadableError, RequestTooLargeError
 from policies.api.parsers import BoundedJSONParser, YAMLParser, YAMLRenderer
 from policies.core.yamlio import MAX_INPUT_BYTES
@@ -32,8 +34,9 @@ class AcceptHeaderNegotiation(DefaultContentNegotiation):
 
 
 class ApiViewMixin:
-    """Parsers, renderers, content negotiation and the body-size guard of the API."""
+    """Authentication, parsers, renderers, content negotiation and the body-size guard of the API."""
 
+    authentication_classes = [CompiledTokenAuthentication, SessionAuthentication]
     parser_classes = [BoundedJSONParser, YAMLParser]
     renderer_classes = [JSONRenderer, YAMLRenderer]
     content_negotiation_class = AcceptHeaderNegotiation
@@ -48,15 +51,19 @@ class ApiViewMixin:
         try:
             return super().get_object()
         except Http404 as exc:
-            lookup = self.lookup_url_kwarg or self.lookup_field
-            raise NotFound(
-                _("No %(model)s with %(field)s %(value)s.")
-                % {
-                    "model": self.queryset.model._meta.verbose_name,
-                    "field": self.lookup_field,
-                    "value": self.kwargs.get(lookup),
-                }
-            ) from exc
+            raise self.not_found() from exc
+
+    def not_found(self) -> NotFound:
+        """The 404 of the addressed object, naming what was looked for."""
+        lookup = self.lookup_url_kwarg or self.lookup_field
+        return NotFound(
+            _("No %(model)s with %(field)s %(value)s.")
+            % {
+                "model": self.queryset.model._meta.verbose_name,
+                "field": self.lookup_field,
+                "value": self.kwargs.get(lookup),
+            }
+        )
 
 
 def declared_length(request: Request) -> int:

@@ -41,7 +41,7 @@ from policies.api.serializers import (
     PolicyRevisionSerializer,
     PolicySimulationSerializer,
 )
-from policies.api.simulation import simulate_draft
+from policies.api.simulation import simulate_draft, simulation_query
 from policies.api.views.base import ApiViewMixin, mapping_body
 from policies.api.views.policies_schema import policy_schema
 from policies.core.document import policy_to_data
@@ -49,6 +49,7 @@ from policies.core.expansion import expand_policy
 from policies.core.expansion.errors import ExpansionError
 from policies.core.model import EgressPolicy as PolicyModel
 from policies.models import EgressPolicy, PolicyDraft
+from policies.selectors import DraftSnapshot, draft_snapshot
 
 MANIFEST_TARGETS = ("asm", "istio")
 
@@ -66,6 +67,14 @@ class EgressPolicyViewSet(ApiViewMixin, viewsets.GenericViewSet):
     def summaries(self) -> Any:
         """Policies with their latest revision number, for the summary representation."""
         return self.get_queryset().annotate(latest_revision=Max("revisions__number"))
+
+    def get_draft(self, pk: str) -> DraftSnapshot:
+        """The addressed policy's draft and gateway in one query (what rendering and simulating read)."""
+        draft = draft_snapshot(pk)
+        if draft is None:
+            raise self.not_found()
+        self.check_object_permissions(self.request, draft)
+        return draft
 
     def list(self, request: Request) -> Response:
         return Response(self.get_serializer(self.summaries(), many=True).data)
@@ -109,23 +118,21 @@ class EgressPolicyViewSet(ApiViewMixin, viewsets.GenericViewSet):
         target = request.query_params.get("target", "asm")
         if target not in MANIFEST_TARGETS:
             raise ValidationError({"target": [_("Use target=asm (the custom resource) or target=istio.")]})
-        policy = self.get_object()
-        gateway, settings = policy.gateway.describe(), services.translation_settings()
+        draft, settings = self.get_draft(pk), services.translation_settings()
         try:
             if isinstance(request.accepted_renderer, YAMLRenderer):
-                return Response(manifest_yaml(policy.draft.document, target, gateway, settings))
-            model = PolicyModel.model_validate(policy.draft.document)
+                return Response(manifest_yaml(draft.document_json, target, draft.gateway, settings))
+            model = PolicyModel.model_validate_json(draft.document_json)
             if target == "asm":
                 return Response(policy_to_data(model))
-            return Response(expand_policy(model, gateway, settings))
+            return Response(expand_policy(model, draft.gateway, settings))
         except ExpansionError as exc:
             raise ConflictError(exc.message, code=exc.code, path=exc.path) from exc
 
     @action(detail=True, methods=["post"], parser_classes=[BoundedJSONParser, YAMLParser])
     def simulate(self, request: Request, pk: str) -> Response:
-        serializer = PolicySimulationSerializer(data=mapping_body(request))
-        serializer.is_valid(raise_exception=True)
-        return Response(simulate_draft(self.get_object(), serializer.validated_data))
+        query = simulation_query(PolicySimulationSerializer, mapping_body(request))
+        return Response(simulate_draft(self.get_draft(pk), query))
 
     @action(detail=True, methods=["get"], url_path="revisions")
     def revisions(self, request: Request, pk: str) -> Response:

@@ -13,7 +13,7 @@ from policies.api.examples import SIMULATION_EXAMPLES, VALIDATION_EXAMPLES, seed
 from policies.api.parsers import YAML_MEDIA_TYPE, SourcedMapping
 from policies.api.schema import POLICY_REF, error_responses
 from policies.api.serializers import SimulationResultSerializer, SimulationSerializer, ValidationResultSerializer
-from policies.api.simulation import simulate_objects
+from policies.api.simulation import simulate_objects, simulation_query
 from policies.api.views.base import ApiViewMixin, mapping_body
 
 
@@ -45,6 +45,4 @@ class SimulateView(ApiViewMixin, APIView):
         responses={200: SimulationResultSerializer, **error_responses(400, 413, 415)},
     )
     def post(self, request: Request) -> Response:
-        serializer = SimulationSerializer(data=mapping_body(request))
-        serializer.is_valid(raise_exception=True)
-        return Response(simulate_objects(serializer.validated_data))
+        return Response(simulate_objects(simulation_query(SimulationSerializer, mapping_body(request))))
