@@ -56,7 +56,7 @@ class BoundedJSONParser(BaseParser):
             data = json.loads(raw.decode("utf-8-sig"), parse_constant=_refuse_constant)
         except (ValueError, RecursionError) as exc:
             raise BodyUnreadableError(_("The body is not valid JSON: %(problem)s") % {"problem": _short(exc)}) from exc
-        if _depth(data) > MAX_DEPTH:
+        if _may_nest_deeper_than(raw, MAX_DEPTH) and _depth(data) > MAX_DEPTH:
             raise BodyUnreadableError(_("Nesting is deeper than %(limit)d levels.") % {"limit": MAX_DEPTH})
         return data
 
@@ -115,6 +115,15 @@ def _is_plain(value: Any) -> bool:
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _may_nest_deeper_than(raw: bytes, limit: int) -> bool:
+    """Whether JSON text could hold more than ``limit`` levels: a level needs a ``{`` or ``[``.
+
+    Counting brackets (inside strings too, hence "may") is much cheaper than walking the
+    parsed value, and settles ordinary bodies without the walk.
+    """
+    return raw.count(b"{") + raw.count(b"[") >= limit
 
 
 def _depth(value: Any) -> int:

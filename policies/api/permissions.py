@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework.permissions import DjangoModelPermissions
+from rest_framework.permissions import SAFE_METHODS, DjangoModelPermissions
 from rest_framework.request import Request
 
 
@@ -18,6 +18,7 @@ class ModelWritePermissions(DjangoModelPermissions):
     """Reads need authentication; writes need the add/change/delete permission of the model."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        if getattr(view, "action", None) in getattr(view, "read_only_actions", ()):
+        # NB: a safe method maps to no model permission, so the model check would only clone a queryset.
+        if request.method in SAFE_METHODS or getattr(view, "action", None) in getattr(view, "read_only_actions", ()):
             return bool(request.user and request.user.is_authenticated)
         return super().has_permission(request, view)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -19,7 +20,7 @@ from policies import services
 from policies.api.errors import ApiError, BodyUnreadableError, ConflictError, FindingsInvalidError
 from policies.api.rendering import PolicyObjectRefusedError, canonical_json, simulation_mesh
 from policies.api.serializers import PolicySimulationSerializer
-from policies.core.gateway import GatewayDescription
+from policies.core.gateway import GatewayDescription, TranslationSettings
 from policies.core.model import KIND
 from policies.core.simulator import Request, SimulationInputError
 from policies.selectors import DraftSnapshot, gateway_description
@@ -111,9 +112,18 @@ def simulate_draft(draft: DraftSnapshot, query: SimulationQuery) -> dict[str, An
         raise _refusal(exc, "", ConflictError) from exc
 
 
-def _simulate(query: SimulationQuery, objects_json: str, gateway: GatewayDescription | None) -> Any:
+def _simulate(query: SimulationQuery, objects_json: str, gateway: GatewayDescription | None) -> dict[str, Any]:
+    result = _simulated(query, objects_json, gateway, services.translation_settings())
+    return {**result, "hops": list(result["hops"])}
+
+
+@lru_cache(maxsize=CACHED_QUERIES)
+def _simulated(
+    query: SimulationQuery, objects_json: str, gateway: GatewayDescription | None, settings: TranslationSettings
+) -> dict[str, Any]:
+    """The simulator's answer, memoised: it depends on nothing but these arguments' values."""
     try:
-        mesh = simulation_mesh(objects_json, query.mesh_mode, gateway, services.translation_settings())
+        mesh = simulation_mesh(objects_json, query.mesh_mode, gateway, settings)
         return mesh.simulate(query.request()).as_dict()
     except SimulationInputError as exc:
         raise BodyUnreadableError(exc.message, code=exc.code) from exc

@@ -7,6 +7,7 @@ under-declare their length.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
@@ -28,9 +29,35 @@ from policies.core.yamlio import MAX_INPUT_BYTES
 
 
 class AcceptHeaderNegotiation(DefaultContentNegotiation):
-    """Choose the response format from ``Accept`` only: ``?format=`` is an ordinary query string."""
+    """Choose the response format from ``Accept`` only: ``?format=`` is an ordinary query string.
+
+    The choice depends on nothing but the view's renderer classes and the ``Accept`` header,
+    and the usual headers (none, ``*/*``, ``application/yaml``...) repeat on every request of
+    a client, so it is memoised per process for headers of ordinary length; a long header is
+    negotiated afresh each time, so clients cannot fill the memo with large strings.
+    """
 
     settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
+
+    def select_renderer(self, request: Any, renderers: list[Any], format_suffix: str | None = None) -> Any:
+        accept = request.META.get("HTTP_ACCEPT")
+        if format_suffix is not None or (accept is not None and len(accept) > MEMOISED_ACCEPT_LENGTH):
+            return super().select_renderer(request, renderers, format_suffix)
+        index, media_type = _negotiated(tuple(type(renderer) for renderer in renderers), accept)
+        return renderers[index], media_type
+
+
+MEMOISED_ACCEPT_LENGTH = 256
+
+
+@lru_cache(maxsize=256)
+def _negotiated(renderer_classes: tuple[type, ...], accept: str | None) -> tuple[int, str]:
+    """(index of the chosen renderer, accepted media type) as DRF negotiates them."""
+    renderers = [renderer_class() for renderer_class in renderer_classes]
+    headers = {} if accept is None else {"accept": accept}
+    stand_in = SimpleNamespace(query_params={}, headers=headers)
+    chosen, media_type = DefaultContentNegotiation.select_renderer(AcceptHeaderNegotiation(), stand_in, renderers)
+    return next(index for index, renderer in enumerate(renderers) if renderer is chosen), media_type
 
 
 class ApiViewMixin:
