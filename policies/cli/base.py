@@ -5,20 +5,26 @@ Exit codes are part of the interface and identical for every subcommand:
 - 0: success (a valid policy may still have warnings and infos);
 - 1: the input was read but is invalid (validation errors, unreadable YAML, refused import);
 - 2: usage error or input that cannot be read at all (missing file, bad flag value).
+
+A subcommand signals the last two by raising ``UsageError`` or ``InvalidInputError``;
+``Subcommand.execute`` prints their message as ``egress NAME: message`` and exits accordingly.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from policies.core.document import ParsedPolicy, parse_policy_text
+from policies.core.expansion import ExpansionError
 from policies.core.findings import Finding, Severity
 from policies.core.gateway import GatewayDescription, GatewayPort, TranslationSettings
+from policies.core.model import EgressPolicy
 from policies.core.validation import DEFAULT_GATEWAY_NAME, check_policy_text
 from policies.core.yamlio import MAX_INPUT_BYTES
 
@@ -31,6 +37,10 @@ GATEWAY_PROTOCOLS = ("HTTP", "HTTP2", "GRPC", "HTTPS", "TLS", "TCP")
 
 class UsageError(Exception):
     """The command cannot run as asked (exit 2); the message says why."""
+
+
+class InvalidInputError(Exception):
+    """The input was read but is refused (exit 1); its findings are already on stderr, the message (if any) follows."""
 
 
 @dataclass
@@ -59,6 +69,18 @@ class Subcommand:
     add_arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace, CommandIO], int]
 
+    def execute(self, args: argparse.Namespace, io: CommandIO) -> int:
+        """Run; a ``UsageError`` exits 2 and an ``InvalidInputError`` exits 1, their message on stderr."""
+        try:
+            return self.run(args, io)
+        except UsageError as exc:
+            io.err(f"egress {self.name}: {exc}")
+            return EXIT_USAGE
+        except InvalidInputError as exc:
+            if str(exc):
+                io.err(f"egress {self.name}: {exc}")
+            return EXIT_INVALID
+
 
 def read_input(name: str, stdin: IO[Any]) -> bytes:
     """The bytes of a file, or of stdin for ``-``; at most one byte past the loader's size limit.
@@ -74,6 +96,13 @@ def read_input(name: str, stdin: IO[Any]) -> bytes:
             return handle.read(MAX_INPUT_BYTES + 1)  # NB: the loader reports the size; never slurp a huge file.
     except OSError as exc:
         raise UsageError(f"cannot read '{name}': {exc.strerror or exc}") from exc
+
+
+def add_file_argument(parser: argparse.ArgumentParser, *, optional: bool = False) -> None:
+    """FILE, one policy YAML/JSON file (``-``: stdin); ``optional`` when a flag may name the policy instead."""
+    parser.add_argument(
+        "file", nargs="?" if optional else None, metavar="FILE", help="policy YAML/JSON file; '-' reads stdin"
+    )
 
 
 def display_name(name: str) -> str:
@@ -115,6 +144,16 @@ def add_gateway_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_gateway_namespace_argument(parser: argparse.ArgumentParser) -> None:
+    """``--gateway-namespace``: where the egress gateway and the mesh root live."""
+    parser.add_argument(
+        "--gateway-namespace",
+        default="istio-system",
+        metavar="NS",
+        help="namespace of the egress gateway and mesh root (default: istio-system)",
+    )
+
+
 def translation_settings(args: argparse.Namespace) -> TranslationSettings:
     """Translation settings from the flags."""
     return TranslationSettings(port_default=args.port_default)
@@ -136,6 +175,30 @@ def check_input(raw: bytes, args: argparse.Namespace) -> tuple[ParsedPolicy, Gat
     """Parse and validate one input against the gateway the flags describe (``None``: the seed's)."""
     gateway = gateway_from_flags(raw, args)
     return check_policy_text(raw, gateway, translation_settings(args)), gateway
+
+
+def accepted_policy(file: str, policy: EgressPolicy | None, findings: list[Finding], io: CommandIO) -> EgressPolicy:
+    """Show an input's warnings and errors on stderr (infos stay quiet); its policy when there is no error.
+
+    Raises:
+        InvalidInputError: there is no policy, or an error among the findings.
+    """
+    shown = [f for f in findings if f.severity is not Severity.INFO]
+    for finding in shown:
+        io.err(format_finding(display_name(file), finding))
+    if policy is None or any(f.severity is Severity.ERROR for f in shown):
+        raise InvalidInputError
+    return policy
+
+
+@contextmanager
+def expansion_reported(file: str, io: CommandIO) -> Iterator[None]:
+    """Report an ``ExpansionError`` of the block like a finding of ``file`` and refuse the input (exit 1)."""
+    try:
+        yield
+    except ExpansionError as exc:
+        io.err(format_finding(display_name(file), exc.as_finding()))
+        raise InvalidInputError from exc
 
 
 def finding_record(file: str, finding: Finding) -> dict[str, Any]:

@@ -10,12 +10,11 @@ from __future__ import annotations
 import argparse
 
 from policies.cli.base import (
-    EXIT_INVALID,
     EXIT_OK,
-    EXIT_USAGE,
     CommandIO,
+    InvalidInputError,
     Subcommand,
-    UsageError,
+    add_file_argument,
     display_name,
     format_finding,
     read_input,
@@ -25,7 +24,7 @@ from policies.core.document import parse_policy_text
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """FILE (``-`` is stdin) and an optional change message."""
-    parser.add_argument("file", metavar="FILE", help="policy YAML/JSON file; '-' reads stdin")
+    add_file_argument(parser)
     parser.add_argument("--message", default="", help="note recorded with the new revision")
 
 
@@ -33,19 +32,15 @@ def run(args: argparse.Namespace, io: CommandIO) -> int:
     """Import the policy; exit 1 with the reasons when it is invalid or its gateway is unknown."""
     from policies import services  # NB: imported here so that other subcommands never touch the ORM.
 
-    try:
-        raw = read_input(args.file, io.stdin)
-    except UsageError as exc:
-        io.err(f"egress import: {exc}")
-        return EXIT_USAGE
+    raw = read_input(args.file, io.stdin)
     try:
         policy, created = services.import_policy_text(raw, user=None, message=args.message)
-    except services.GatewayUnknown:
-        io.err(f"egress import: {_unknown_gateway_message(raw)}")
-        return EXIT_INVALID
+    except services.GatewayUnknown as exc:
+        raise InvalidInputError(_unknown_gateway_message(raw)) from exc
     except services.ServiceError as exc:
-        _report_refusal(args.file, exc, io)
-        return EXIT_INVALID
+        for finding in exc.findings:
+            io.err(format_finding(display_name(args.file), finding))
+        raise InvalidInputError(exc.message) from exc
     policy.refresh_from_db()  # NB: the service updated the draft through another instance.
     verb = "created" if created else "updated"
     io.out(
@@ -62,13 +57,6 @@ def _unknown_gateway_message(raw: bytes) -> str:
         f"the console has no egress gateway named '{name}' (spec.byEgressGateway.name); create it first "
         "(e.g. in the admin, or 'make run' for the seed gateway), then import again. Nothing was imported."
     )
-
-
-def _report_refusal(file: str, exc: Exception, io: CommandIO) -> None:
-    findings = getattr(exc, "findings", [])
-    for finding in findings:
-        io.err(format_finding(display_name(file), finding))
-    io.err(f"egress import: {getattr(exc, 'message', exc)}")
 
 
 COMMAND = Subcommand(

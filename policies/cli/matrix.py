@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import argparse
 
-from policies.cli.base import EXIT_INVALID, EXIT_OK, EXIT_USAGE, CommandIO, Subcommand, UsageError, to_json
-from policies.cli.simulate import InvalidInputError, add_mesh_arguments, mesh_from_files
+from policies.cli.base import EXIT_OK, CommandIO, Subcommand, UsageError, to_json
+from policies.cli.simulate import add_mesh_arguments, mesh_from_files
 from policies.core.simulator import ReachabilityMatrix, SimulationInputError, Source, parse_url, reachability_matrix
 from policies.core.simulator.request import parse_method
 
@@ -50,15 +50,8 @@ def format_matrix(matrix: ReachabilityMatrix) -> str:
 
 def run(args: argparse.Namespace, io: CommandIO) -> int:
     """Simulate every source against every URL and print the table."""
-    try:
-        sources, urls, method = _inputs(args)
-        mesh = mesh_from_files(args, io, "matrix")
-    except UsageError as exc:
-        io.err(f"egress matrix: {exc}")
-        return EXIT_USAGE
-    except InvalidInputError:
-        return EXIT_INVALID
-    matrix = reachability_matrix(mesh, sources, urls, method)
+    sources, urls, method = _inputs(args)
+    matrix = reachability_matrix(mesh_from_files(args, io), sources, urls, method)
     io.out(to_json(matrix.as_dict()) if args.json else format_matrix(matrix))
     return EXIT_OK
 

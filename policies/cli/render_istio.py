@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from policies.cli.base import translation_settings
+from policies.cli.base import add_gateway_arguments, add_gateway_namespace_argument, translation_settings
 from policies.core.expansion import expand_policy
 from policies.core.gateway import GatewayDescription, TranslationSettings
 from policies.core.gcpause import paused_gc
@@ -20,12 +20,7 @@ from policies.core.yamlio import dump_yaml_all
 
 def add_istio_arguments(parser: argparse.ArgumentParser) -> None:
     """``--gateway-namespace``, ``--api-version`` and ``--upgrade-style`` (spec §4.1 settings)."""
-    parser.add_argument(
-        "--gateway-namespace",
-        default="istio-system",
-        metavar="NS",
-        help="namespace of the egress gateway and mesh root (default: istio-system)",
-    )
+    add_gateway_namespace_argument(parser)
     parser.add_argument(
         "--api-version",
         choices=("v1", "v1beta1"),
@@ -39,6 +34,12 @@ def add_istio_arguments(parser: argparse.ArgumentParser) -> None:
         help="how httpsUpgrade is expressed: targetPort (default) or gatewayPort (ASM compatibility; "
         "declares the upgrade port to the client namespaces, spec §4.6)",
     )
+
+
+def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
+    """Every offline translation flag: the gateway's (shared with validate) and the Istio-only ones."""
+    add_gateway_arguments(parser)
+    add_istio_arguments(parser)
 
 
 def istio_settings(args: argparse.Namespace) -> TranslationSettings:

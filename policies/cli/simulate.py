@@ -16,22 +16,21 @@ import argparse
 from typing import Any
 
 from policies.cli.base import (
-    EXIT_INVALID,
     EXIT_OK,
-    EXIT_USAGE,
     CommandIO,
+    InvalidInputError,
     Subcommand,
     UsageError,
-    add_gateway_arguments,
+    accepted_policy,
     display_name,
+    expansion_reported,
     format_finding,
     read_input,
     to_json,
 )
-from policies.cli.render_istio import add_istio_arguments, istio_settings
+from policies.cli.render_istio import add_settings_arguments, istio_settings
 from policies.core.document import load_error_finding
-from policies.core.expansion import ExpansionError, expand_policy
-from policies.core.findings import Severity
+from policies.core.expansion import expand_policy
 from policies.core.gateway import GatewayDescription, TranslationSettings
 from policies.core.model import KIND
 from policies.core.simulator import MESH_MODES, Mesh, Request, SimulationInputError, SimulationResult, build_mesh
@@ -40,18 +39,13 @@ from policies.core.validation import DEFAULT_GATEWAY_NAME, check_policy_data
 from policies.core.yamlio import LoadedDocument, YamlLoadError, load_all
 
 
-class InvalidInputError(Exception):
-    """A file was read but holds an invalid policy or object; findings are already on stderr."""
-
-
 def add_mesh_arguments(parser: argparse.ArgumentParser) -> None:
     """FILEs, ``--method``, ``--mesh-mode`` and the render settings flags (shared with matrix)."""
     parser.add_argument("files", nargs="*", metavar="FILE", help="YAML with policies and Istio objects; '-' is stdin")
     parser.add_argument("--method", default="GET", help="HTTP method (default: GET)")
     parser.add_argument("--mesh-mode", choices=MESH_MODES, default="REGISTRY_ONLY", help="outbound traffic policy")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
-    add_gateway_arguments(parser)
-    add_istio_arguments(parser)
+    add_settings_arguments(parser)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,13 +55,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_mesh_arguments(parser)
 
 
-def mesh_from_files(args: argparse.Namespace, io: CommandIO, command: str) -> Mesh:
+def mesh_from_files(args: argparse.Namespace, io: CommandIO) -> Mesh:
     """Read every FILE, expand its policies and index all objects for the simulator.
 
     Args:
         args: Parsed flags (files, mesh mode, gateway and settings flags).
-        io: Where findings and errors are written.
-        command: The subcommand name, for error messages.
+        io: Where findings are written.
 
     Raises:
         UsageError: a file cannot be read, or policies name different gateways.
@@ -87,8 +80,7 @@ def mesh_from_files(args: argparse.Namespace, io: CommandIO, command: str) -> Me
     try:
         return build_mesh(objects, mesh_mode=args.mesh_mode, gateway=mesh_gateway, settings=settings)
     except SimulationInputError as exc:
-        io.err(f"egress {command}: {exc}")
-        raise InvalidInputError from exc
+        raise InvalidInputError(str(exc)) from exc
 
 
 def _documents(name: str, io: CommandIO) -> list[LoadedDocument]:
@@ -135,17 +127,10 @@ def _expanded(
 ) -> list[dict[str, Any]]:
     """A valid policy's Istio objects; findings (with lines) on stderr, and InvalidInputError on errors."""
     parsed = check_policy_data(document.data, gateway, settings)
-    shown = display_name(name)
-    findings = [f.with_line(document.line_of(f.path)) for f in parsed.findings if f.severity is not Severity.INFO]
-    for finding in findings:
-        io.err(format_finding(shown, finding))
-    if parsed.policy is None or any(f.severity is Severity.ERROR for f in findings):
-        raise InvalidInputError
-    try:
-        return expand_policy(parsed.policy, gateway, settings)
-    except ExpansionError as exc:
-        io.err(format_finding(shown, exc.as_finding()))
-        raise InvalidInputError from exc
+    findings = [f.with_line(document.line_of(f.path)) for f in parsed.findings]
+    policy = accepted_policy(name, parsed.policy, findings, io)
+    with expansion_reported(name, io):
+        return expand_policy(policy, gateway, settings)
 
 
 def request_from_args(args: argparse.Namespace) -> Request:
@@ -175,15 +160,8 @@ def format_result(request: Request, result: SimulationResult) -> str:
 
 def run(args: argparse.Namespace, io: CommandIO) -> int:
     """Simulate the request and print the result (exit 0 whatever status it gets)."""
-    try:
-        request = request_from_args(args)
-        mesh = mesh_from_files(args, io, "simulate")
-    except UsageError as exc:
-        io.err(f"egress simulate: {exc}")
-        return EXIT_USAGE
-    except InvalidInputError:
-        return EXIT_INVALID
-    result = mesh.simulate(request)
+    request = request_from_args(args)
+    result = mesh_from_files(args, io).simulate(request)
     io.out(to_json(result.as_dict()) if args.json else format_result(request, result))
     return EXIT_OK
 

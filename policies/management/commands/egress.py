@@ -33,6 +33,6 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         """Run the chosen subcommand; a non-zero result leaves through ``SystemExit``."""
         command = next(c for c in load_subcommands() if c.name == options["subcommand"])
-        code = command.run(argparse.Namespace(**options), CommandIO(self.stdout, self.stderr, sys.stdin))
+        code = command.execute(argparse.Namespace(**options), CommandIO(self.stdout, self.stderr, sys.stdin))
         if code:
             raise SystemExit(code)
