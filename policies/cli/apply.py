@@ -8,18 +8,9 @@ from __future__ import annotations
 
 import argparse
 
-from policies.cli.base import EXIT_OK, CommandIO, Subcommand
-from policies.cli.cluster_options import (
-    EXIT_FAILED,
-    Prepared,
-    add_cluster_arguments,
-    prepare,
-    print_error,
-    print_outcomes,
-    record,
-    summary_counts,
-)
-from policies.cluster.apply import apply_objects
+from policies.cli.base import Subcommand
+from policies.cli.cluster_options import Prepared, add_cluster_arguments, cluster_run, reported_write
+from policies.cluster.apply import ApplyResult, apply_objects
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,13 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace, io: CommandIO) -> int:
-    """Apply; print one row per object and a summary line."""
-    prepared = prepare(args, io, "apply")
-    if not isinstance(prepared, Prepared):
-        return prepared
+def apply_policy(prepared: Prepared, args: argparse.Namespace) -> ApplyResult:
+    """Apply the policy's objects (dry run first, then write, then prune)."""
     state = prepared.state
-    result = apply_objects(
+    return apply_objects(
         prepared.api,
         desired=state.objects,
         scope=state.scope,
@@ -47,18 +35,11 @@ def run(args: argparse.Namespace, io: CommandIO) -> int:
         dry_run=args.dry_run,
         force_conflicts=args.force_conflicts,
     )
-    print_outcomes(io, result)
-    mode = "dry run" if args.dry_run else "apply"
-    io.out(f"{mode} of {state.scope.namespace}/{state.scope.name} (target {state.target}): {summary_counts(result)}")
-    if result.error is not None:
-        print_error(io, "apply", result.error)
-    record(prepared, result, "dry-run" if args.dry_run else "apply")
-    return EXIT_OK if result.ok else EXIT_FAILED
 
 
 COMMAND = Subcommand(
     name="apply",
     help="Server-side apply a policy to a cluster (dry run first, then write, then prune); exit 1 on any failure.",
     add_arguments=add_arguments,
-    run=run,
+    run=cluster_run("apply", reported_write(apply_policy, dry_run_mode="dry run", show_target=True)),
 )

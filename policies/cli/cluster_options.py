@@ -1,39 +1,46 @@
 """What ``egress apply``, ``diff``, ``drift`` and ``delete`` share: where the policy comes from,
 which cluster to talk to (like kubectl: ``--kubeconfig``/``--context``, or a stored ``--cluster``),
-and how results print (one row per object, errors with their stable codes).
+and what happens after a write (print per object, record; the printing is ``cluster_output``).
+
+Each verb's ``run`` is a ``cluster_run``: its action gets the prepared state (policy, connection,
+expanded manifests) and returns the exit code; a cluster or expansion error on the way exits 1.
+The verbs that write (apply, delete) share their reporting through ``reported_write``.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from policies.cli.base import (
     EXIT_INVALID,
-    EXIT_USAGE,
+    EXIT_OK,
     CommandIO,
+    InvalidInputError,
     UsageError,
+    add_file_argument,
     add_gateway_arguments,
+    add_gateway_namespace_argument,
     check_input,
     format_finding,
     read_input,
 )
+from policies.cli.cluster_output import print_error, print_outcomes, scope_label, summary_counts
 from policies.cluster.apply import ApplyResult
 from policies.cluster.discovery import Target, capabilities
 from policies.cluster.errors import ClusterError
 from policies.cluster.interface import ClusterApi
 from policies.cluster.kubernetes_client import KubernetesClusterApi
 from policies.cluster.targets import DesiredState, desired_state
-from policies.core.diff import Change
 from policies.core.document import parse_policy_data
+from policies.core.expansion import ExpansionError
 from policies.core.findings import Severity
 from policies.core.gateway import GatewayDescription, TranslationSettings
 from policies.core.model import EgressPolicy
 
-
-class PolicyRefusedError(Exception):
-    """The policy could not be loaded or is invalid; the findings were already printed (exit 1)."""
+EXIT_FAILED = EXIT_INVALID
 
 
 @dataclass
@@ -48,7 +55,7 @@ class PolicySource:
 
 def add_cluster_arguments(parser: argparse.ArgumentParser, *, target: bool = True) -> None:
     """FILE | --policy NAME, the cluster flags and (optionally) --target."""
-    parser.add_argument("file", nargs="?", metavar="FILE", help="policy YAML/JSON file ('-' reads stdin)")
+    add_file_argument(parser, optional=True)
     parser.add_argument("--policy", metavar="NAME", help="a stored policy (its latest revision) instead of FILE")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--cluster", metavar="NAME", help="a cluster stored in the console")
@@ -61,17 +68,12 @@ def add_cluster_arguments(parser: argparse.ArgumentParser, *, target: bool = Tru
             help="apply the CR (asm) or its Istio expansion (istio); default: asm when the "
             "cluster serves our CRD, else istio",
         )
-    parser.add_argument(
-        "--gateway-namespace",
-        default="istio-system",
-        metavar="NS",
-        help="namespace of the egress gateway and mesh root (default: istio-system)",
-    )
+    add_gateway_namespace_argument(parser)
     add_gateway_arguments(parser)
 
 
-def load_source(args: argparse.Namespace, io: CommandIO, verb: str) -> PolicySource:
-    """The policy from FILE or ``--policy``; prints the findings and raises PolicyRefusedError when invalid."""
+def load_source(args: argparse.Namespace, io: CommandIO) -> PolicySource:
+    """The policy from FILE or ``--policy``; prints the errors and raises InvalidInputError when invalid."""
     if bool(args.file) == bool(args.policy):
         raise UsageError("give exactly one of FILE or --policy NAME")
     if args.policy:
@@ -81,7 +83,7 @@ def load_source(args: argparse.Namespace, io: CommandIO, verb: str) -> PolicySou
     for finding in errors:
         io.err(format_finding(args.file, finding))
     if errors or parsed.policy is None:
-        raise PolicyRefusedError(f"egress {verb}: {args.file} is invalid; nothing was sent to the cluster.")
+        raise InvalidInputError(f"{args.file} is invalid; nothing was sent to the cluster.")
     return PolicySource(parsed.policy, gateway)
 
 
@@ -119,86 +121,68 @@ def desired_for(api: ClusterApi, source: PolicySource, args: argparse.Namespace)
     return desired_state(source.policy, capabilities(api), target=target, gateway=source.gateway, settings=settings)
 
 
-def print_error(io: CommandIO, verb: str, error: ClusterError) -> None:
-    """``egress VERB: error CODE: message`` on stderr."""
-    io.err(f"egress {verb}: error {error.code}: {error.message}")
-
-
-def print_outcomes(io: CommandIO, result: ApplyResult, *, changes: bool = False) -> None:
-    """One row per object (kind, namespace/name, outcome, error or changed fields)."""
-    rows = [("KIND", "NAMESPACE/NAME", "OUTCOME", "DETAILS")]
-    for o in result.outcomes:
-        detail = f"{o.error.code} {o.error.message}" if o.error else ", ".join(c.dotted_path for c in o.changes)
-        rows.append((o.ref.kind, f"{o.ref.namespace}/{o.ref.name}", o.outcome, detail))
-        if changes and not o.error:
-            rows += [("", "", "", line) for line in change_lines(o.changes)]
-    print_table(io, rows)
-
-
-def print_table(io: CommandIO, rows: list[tuple[str, ...]]) -> None:
-    """Left-aligned columns; the last column is not padded."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    for row in rows:
-        io.out("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1])
-
-
-def change_lines(changes: list[Change], limit: int = 60) -> list[str]:
-    """``~ spec.hosts: ['a'] -> ['b']`` lines (+ added, - removed), values shortened to ``limit``."""
-    sign = {"add": "+", "remove": "-", "change": "~"}
-    lines = []
-    for c in changes:
-        values = {
-            "add": _short(c.new, limit),
-            "remove": _short(c.old, limit),
-            "change": f"{_short(c.old, limit)} -> {_short(c.new, limit)}",
-        }[c.operation]
-        lines.append(f"{sign[c.operation]} {c.dotted_path or '(object)'}: {values}")
-    return lines
-
-
-def _short(value: Any, limit: int) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def summary_counts(result: ApplyResult) -> str:
-    """``2 created, 1 configured, ...`` for the outcomes present."""
-    order = ("created", "configured", "unchanged", "pruned", "failed", "skipped")
-    counts = {name: sum(o.outcome == name for o in result.outcomes) for name in order}
-    return ", ".join(f"{n} {name}" for name, n in counts.items() if n) or "no objects"
-
-
-EXIT_FAILED = EXIT_INVALID
-
-
 @dataclass
 class Prepared:
-    """Everything a cluster subcommand needs before it acts."""
+    """Everything a cluster subcommand (``verb``) needs before it acts."""
 
+    verb: str
     source: PolicySource
     api: ClusterApi
     cluster: Any
     state: DesiredState
 
 
-def prepare(args: argparse.Namespace, io: CommandIO, verb: str) -> Prepared | int:
-    """Load the policy, connect, discover and expand; on failure print why and return the exit code."""
-    from policies.core.expansion import ExpansionError
+def prepare(args: argparse.Namespace, io: CommandIO, verb: str) -> Prepared:
+    """Load the policy, connect, discover and expand.
 
-    try:
-        source = load_source(args, io, verb)
-        api, cluster = connect(args)
-        return Prepared(source, api, cluster, desired_for(api, source, args))
-    except UsageError as exc:
-        io.err(f"egress {verb}: {exc}")
-        return EXIT_USAGE
-    except PolicyRefusedError as exc:
-        io.err(str(exc))
-    except ExpansionError as exc:
-        io.err(f"egress {verb}: error {exc.code}: {exc.message}")
-    except ClusterError as exc:
-        print_error(io, verb, exc)
-    return EXIT_FAILED
+    Raises:
+        UsageError, InvalidInputError: as ``Subcommand.execute`` reports them.
+        ExpansionError, ClusterError: as ``cluster_run`` reports them.
+    """
+    source = load_source(args, io)
+    api, cluster = connect(args)
+    return Prepared(verb, source, api, cluster, desired_for(api, source, args))
+
+
+ClusterAction = Callable[[Prepared, argparse.Namespace, CommandIO], int]
+
+
+def cluster_run(verb: str, act: ClusterAction) -> Callable[[argparse.Namespace, CommandIO], int]:
+    """The ``run`` of a cluster verb: prepare, then ``act``; an expansion or cluster error exits 1 with its code."""
+
+    def run(args: argparse.Namespace, io: CommandIO) -> int:
+        try:
+            return act(prepare(args, io, verb), args, io)
+        except ExpansionError as exc:
+            io.err(f"egress {verb}: error {exc.code}: {exc.message}")
+        except ClusterError as exc:
+            print_error(io, verb, exc)
+        return EXIT_FAILED
+
+    return run
+
+
+def reported_write(
+    write: Callable[[Prepared, argparse.Namespace], ApplyResult], *, dry_run_mode: str, show_target: bool = False
+) -> ClusterAction:
+    """The action of a verb that writes (honouring ``--dry-run``): write, print, record; exit 1 on any failure.
+
+    Prints one row per object, then ``MODE of NS/NAME[ (target T)]: counts`` (MODE is the verb, or
+    ``dry_run_mode``), then the error that stopped the run, if any.
+    """
+
+    def act(prepared: Prepared, args: argparse.Namespace, io: CommandIO) -> int:
+        result, state = write(prepared, args), prepared.state
+        print_outcomes(io, result)
+        mode = dry_run_mode if args.dry_run else prepared.verb
+        target = f" (target {state.target})" if show_target else ""
+        io.out(f"{mode} of {scope_label(state.scope)}{target}: {summary_counts(result)}")
+        if result.error is not None:
+            print_error(io, prepared.verb, result.error)
+        record(prepared, result, "dry-run" if args.dry_run else prepared.verb)
+        return EXIT_OK if result.ok else EXIT_FAILED
+
+    return act
 
 
 def record(prepared: Prepared, result: ApplyResult, action: str) -> None:

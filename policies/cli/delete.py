@@ -1,24 +1,16 @@
 """``egress delete FILE|--policy NAME``: remove every object labelled for a policy from a cluster.
 
 Dry-run deletes of every object come first, so a missing permission deletes nothing. Exit 0
-when every object is gone, 1 when anything failed.
+when every object is gone, 1 when anything failed (outcome ``pruned`` means deleted).
 """
 
 from __future__ import annotations
 
 import argparse
 
-from policies.cli.base import EXIT_OK, CommandIO, Subcommand
-from policies.cli.cluster_options import (
-    EXIT_FAILED,
-    Prepared,
-    add_cluster_arguments,
-    prepare,
-    print_error,
-    print_outcomes,
-    record,
-    summary_counts,
-)
+from policies.cli.base import Subcommand
+from policies.cli.cluster_options import Prepared, add_cluster_arguments, cluster_run, reported_write
+from policies.cluster.apply import ApplyResult
 from policies.cluster.delete import delete_policy
 
 
@@ -28,25 +20,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="only check what would be deleted")
 
 
-def run(args: argparse.Namespace, io: CommandIO) -> int:
-    """Delete; print one row per object (outcome ``pruned`` means deleted)."""
-    prepared = prepare(args, io, "delete")
-    if not isinstance(prepared, Prepared):
-        return prepared
+def delete_objects(prepared: Prepared, args: argparse.Namespace) -> ApplyResult:
+    """Delete every object labelled for the policy."""
     state = prepared.state
-    result = delete_policy(prepared.api, scope=state.scope, target=state.target, dry_run=args.dry_run)
-    print_outcomes(io, result)
-    mode = "dry-run delete" if args.dry_run else "delete"
-    io.out(f"{mode} of {state.scope.namespace}/{state.scope.name}: {summary_counts(result)}")
-    if result.error is not None:
-        print_error(io, "delete", result.error)
-    record(prepared, result, "dry-run" if args.dry_run else "delete")
-    return EXIT_OK if result.ok else EXIT_FAILED
+    return delete_policy(prepared.api, scope=state.scope, target=state.target, dry_run=args.dry_run)
 
 
 COMMAND = Subcommand(
     name="delete",
     help="Delete every object of a policy from a cluster (by label); exit 1 on any failure.",
     add_arguments=add_arguments,
-    run=run,
+    run=cluster_run("delete", reported_write(delete_objects, dry_run_mode="dry-run delete")),
 )

@@ -10,39 +10,19 @@ from __future__ import annotations
 import argparse
 
 from policies.cli.base import EXIT_OK, CommandIO, Subcommand
-from policies.cli.cluster_options import (
-    EXIT_FAILED,
-    Prepared,
-    add_cluster_arguments,
-    change_lines,
-    prepare,
-    print_error,
-    print_table,
-)
+from policies.cli.cluster_options import EXIT_FAILED, Prepared, add_cluster_arguments, cluster_run, desired_for
+from policies.cli.cluster_output import error_detail, print_objects, scope_label
 from policies.cluster.drift import DriftReport, detect_drift
-from policies.cluster.errors import ClusterError
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The policy, cluster and target flags."""
-    add_cluster_arguments(parser)
-
-
-def run(args: argparse.Namespace, io: CommandIO) -> int:
+def show_drift(prepared: Prepared, args: argparse.Namespace, io: CommandIO) -> int:
     """Compare live objects with the last applied revision; print one row per object."""
-    prepared = prepare(args, io, "drift")
-    if not isinstance(prepared, Prepared):
-        return prepared
     _use_last_applied(prepared, args, io)
     state = prepared.state
-    try:
-        report = detect_drift(prepared.api, desired=state.objects, scope=state.scope)
-    except ClusterError as exc:
-        print_error(io, "drift", exc)
-        return EXIT_FAILED
+    report = detect_drift(prepared.api, desired=state.objects, scope=state.scope)
     _print_report(io, report)
     io.out(
-        f"drift of {state.scope.namespace}/{state.scope.name}: {len(report.drifted)} of {len(report.items)} "
+        f"drift of {scope_label(state.scope)}: {len(report.drifted)} of {len(report.items)} "
         f"object(s) differ from the last applied revision"
     )
     return EXIT_FAILED if report.drifted else EXIT_OK
@@ -51,7 +31,6 @@ def run(args: argparse.Namespace, io: CommandIO) -> int:
 def _use_last_applied(prepared: Prepared, args: argparse.Namespace, io: CommandIO) -> None:
     if prepared.cluster is None or prepared.source.stored is None:
         return
-    from policies.cli.cluster_options import desired_for
     from policies.cluster.records import last_applied_revision
     from policies.core.document import parse_policy_data
 
@@ -65,20 +44,16 @@ def _use_last_applied(prepared: Prepared, args: argparse.Namespace, io: CommandI
 
 
 def _print_report(io: CommandIO, report: DriftReport) -> None:
-    rows = [("KIND", "NAMESPACE/NAME", "STATE", "DETAILS")]
+    rows = []
     for item in report.items:
-        detail = f"{item.error.code} {item.error.message}" if item.error else ""
-        if item.managers:
-            detail = f"also managed by {', '.join(item.managers)}"
-        rows.append((item.ref.kind, f"{item.ref.namespace}/{item.ref.name}", item.state, detail))
-        if item.state == "modified":
-            rows += [("", "", "", line) for line in change_lines(item.changes)]
-    print_table(io, rows)
+        detail = f"also managed by {', '.join(item.managers)}" if item.managers else error_detail(item.error)
+        rows.append((item.ref, item.state, detail, item.changes if item.state == "modified" else []))
+    print_objects(io, "STATE", rows)
 
 
 COMMAND = Subcommand(
     name="drift",
     help="Report out-of-band edits of a policy's objects on a cluster; exit 1 when anything drifted.",
-    add_arguments=add_arguments,
-    run=run,
+    add_arguments=add_cluster_arguments,
+    run=cluster_run("drift", show_drift),
 )
