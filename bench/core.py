@@ -26,16 +26,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._timing import (
-    SIZES,
-    best,
-    gateway_for,
-    growth,
-    policy_document,
-    print_environment,
-    print_targets,
-    quick_flag,
-)
+from bench import _timing
 from policies.core import yamlio
 from policies.core.document import dump_policy
 from policies.core.gateway import GatewayDescription
@@ -62,7 +53,7 @@ def to_entry(i: int) -> dict[str, Any]:
 
 def policy_text(entries: int) -> str:
     """A valid policy with ``entries`` to-entries, in rules of ten, as YAML text."""
-    return yaml.dump(policy_document(entries, to_entry), Dumper=yamlio.SafeDumper, sort_keys=False)
+    return yaml.dump(_timing.policy_document(entries, to_entry), Dumper=yamlio.SafeDumper, sort_keys=False)
 
 
 def ours(text: str, gateway: GatewayDescription) -> dict[str, float]:
@@ -92,32 +83,33 @@ def c_load(text: str) -> dict[str, float]:
 
 
 def main() -> None:
-    quick = quick_flag(__doc__)
+    quick = _timing.quick_flag(__doc__)
     yamlio.MAX_INPUT_BYTES = 64 * 1024 * 1024  # NB: only the 10,000-entry policy needs this,
     yamlio.MAX_NODES = 10_000_000  # and this.
-    print_environment()
+    _timing.print_environment()
     print(
         f"{'entries':>8} {'bytes':>10} {'check ms':>9} {'dump ms':>9} {'ours ms':>9} {'us/entry':>9} "
         f"{'floor ms':>9} {'ratio':>6} {'x time/10x':>10} {'c-load ms':>10} {'x c-load/10x':>12}"
     )
     previous: dict[str, float] = {}
     ratios = []
-    for size in SIZES:
-        text, gateway = policy_text(size), gateway_for(size, FIRST_STREAM_PORT)
+    for size in _timing.SIZES:
+        text, gateway = policy_text(size), _timing.gateway_for(size, FIRST_STREAM_PORT)
         repeats = 1 if quick else max(3, 3_000 // size)
-        run = best(lambda text=text, gateway=gateway: ours(text, gateway), repeats)
+        run = _timing.best(lambda text=text, gateway=gateway: ours(text, gateway), repeats)
         # NB: the floor is ~5x slower; one run of it is enough at the large sizes.
-        base = best(lambda text=text: floor(text), 1 if quick or size >= 10_000 else repeats)
-        reference = best(lambda text=text: c_load(text), repeats)
+        base = _timing.best(lambda text=text: floor(text), 1 if quick or size >= 10_000 else repeats)
+        reference = _timing.best(lambda text=text: c_load(text), repeats)
         ratios.append(run["total"] / base["total"])
         print(
             f"{size:>8} {len(text.encode()):>10} {run['check'] * 1e3:9.2f} {run['dump'] * 1e3:9.2f} "
             f"{run['total'] * 1e3:9.2f} {run['total'] / size * 1e6:9.1f} {base['total'] * 1e3:9.1f} "
-            f"{ratios[-1]:6.2f} {growth(run['total'], previous.get('ours'), 10)} {reference['total'] * 1e3:10.2f} "
-            f"{growth(reference['total'], previous.get('c'), 12)}"
+            f"{ratios[-1]:6.2f} {_timing.growth(run['total'], previous.get('ours'), 10)} "
+            f"{reference['total'] * 1e3:10.2f} "
+            f"{_timing.growth(reference['total'], previous.get('c'), 12)}"
         )
         previous = {"ours": run["total"], "c": reference["total"]}
-    print_targets(ratios)
+    _timing.print_targets(ratios)
 
 
 if __name__ == "__main__":

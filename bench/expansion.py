@@ -24,16 +24,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._timing import (
-    SIZES,
-    best,
-    gateway_for,
-    growth,
-    policy_document,
-    print_environment,
-    print_targets,
-    quick_flag,
-)
+from bench import _timing
 from policies.core.expansion import expand_policy
 from policies.core.findings import Severity
 from policies.core.gateway import GatewayDescription
@@ -63,7 +54,7 @@ def to_entry(i: int) -> dict[str, Any]:
 
 def make_policy(entries: int) -> EgressPolicy:
     """A valid policy with ``entries`` to-entries, in rules of ten."""
-    return EgressPolicy.model_validate(policy_document(entries, to_entry))
+    return EgressPolicy.model_validate(_timing.policy_document(entries, to_entry))
 
 
 def ours(policy: EgressPolicy, gateway: GatewayDescription) -> dict[str, float]:
@@ -90,30 +81,30 @@ def validation_errors(policy: EgressPolicy, gateway: GatewayDescription) -> int:
 
 
 def main() -> None:
-    quick = quick_flag(__doc__)
-    print_environment()
+    quick = _timing.quick_flag(__doc__)
+    _timing.print_environment()
     print(
         f"{'entries':>8} {'objects':>8} {'errors':>6} {'expand ms':>10} {'dump ms':>9} {'ours ms':>9} "
         f"{'us/entry':>9} {'floor ms':>9} {'ratio':>6} {'x time/10x':>10}"
     )
     previous = None
     ratios = []
-    for size in SIZES:
-        policy, gateway = make_policy(size), gateway_for(size, FIRST_STREAM_PORT)
+    for size in _timing.SIZES:
+        policy, gateway = make_policy(size), _timing.gateway_for(size, FIRST_STREAM_PORT)
         repeats = 1 if quick or size >= 10_000 else (3 if size >= 1_000 else 20)
-        run = best(lambda policy=policy, gateway=gateway: ours(policy, gateway), repeats)
+        run = _timing.best(lambda policy=policy, gateway=gateway: ours(policy, gateway), repeats)
         objects = expand_policy(policy, gateway)
-        base = best(lambda objects=objects: floor(objects), max(1, repeats // 3))
+        base = _timing.best(lambda objects=objects: floor(objects), max(1, repeats // 3))
         ratio = run["total"] / base["total"]
         ratios.append(ratio)
         print(
             f"{size:>8} {int(run['objects']):>8} {validation_errors(policy, gateway):>6} "
             f"{run['expand'] * 1e3:10.2f} {run['dump'] * 1e3:9.2f} {run['total'] * 1e3:9.2f} "
             f"{run['total'] / size * 1e6:9.1f} {base['total'] * 1e3:9.1f} {ratio:6.2f} "
-            f"{growth(run['total'], previous, 10)}"
+            f"{_timing.growth(run['total'], previous, 10)}"
         )
         previous = run["total"]
-    print_targets(ratios)
+    _timing.print_targets(ratios)
 
 
 if __name__ == "__main__":
