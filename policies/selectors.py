@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -119,7 +120,7 @@ def draft_snapshot(policy_id: int | str) -> DraftSnapshot | None:
     if not rows or rows[0][2] is None:
         return None
     policy_id, name, version, document_json = rows[0][:4]
-    return DraftSnapshot(policy_id, name, version, document_json, _gateway_from_rows([row[4:] for row in rows]))
+    return DraftSnapshot(policy_id, name, version, document_json, _gateway_from_rows(tuple(row[4:] for row in rows)))
 
 
 def _as_id(value: int | str) -> int | None:
@@ -133,11 +134,15 @@ def _as_id(value: int | str) -> int | None:
 def gateway_description(name: str) -> GatewayDescription | None:
     """The core's description of the gateway called ``name``, or None when there is none."""
     rows = GATEWAY_QUERY.rows(name)
-    return _gateway_from_rows(rows) if rows else None
+    return _gateway_from_rows(tuple(rows)) if rows else None
 
 
-def _gateway_from_rows(rows: list[tuple[Any, ...]]) -> GatewayDescription:
-    """A gateway from (name, namespace, mtls, port name, number, protocol) rows, one per port."""
+@lru_cache(maxsize=64)
+def _gateway_from_rows(rows: tuple[tuple[Any, ...], ...]) -> GatewayDescription:
+    """A gateway from (name, namespace, mtls, port name, number, protocol) rows, one per port.
+
+    Memoised by the rows themselves (the description is immutable): equal rows, equal gateway.
+    """
     name, namespace, mtls = rows[0][:3]
     ports = sorted((number, port_name, protocol) for _, _, _, port_name, number, protocol in rows if number is not None)
     return GatewayDescription(

@@ -83,6 +83,17 @@ class YAMLParser(BaseParser):
         return data
 
 
+def mapping_body(request: Any) -> dict[str, Any]:
+    """The parsed body of a DRF request, which must be an object (a custom resource or a tool request)."""
+    data = request.data
+    if not isinstance(data, dict):
+        raise BodyUnreadableError(
+            _("The body must be a JSON object or a YAML mapping, not %(kind)s.") % {"kind": type(data).__name__},
+            code="not_an_object",
+        )
+    return data
+
+
 class YAMLRenderer(BaseRenderer):
     """YAML responses: data as one document; text (already rendered YAML, e.g. manifests) as is."""
 

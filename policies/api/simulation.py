@@ -9,6 +9,7 @@ errors, each finding's path prefixed with its body path ``policies[i]``.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -18,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from policies import services
 from policies.api.errors import ApiError, BodyUnreadableError, ConflictError, FindingsInvalidError
+from policies.api.parsers import mapping_body
 from policies.api.rendering import PolicyObjectRefusedError, canonical_json, simulation_mesh
 from policies.api.serializers import PolicySimulationSerializer
 from policies.core.gateway import GatewayDescription, TranslationSettings
@@ -26,7 +28,7 @@ from policies.core.simulator import Request, SimulationInputError
 from policies.selectors import DraftSnapshot, gateway_description
 
 CACHED_QUERIES = 256
-_QUERIES: dict[tuple[type, str], SimulationQuery] = {}
+_QUERIES: dict[tuple[type, str, bytes], SimulationQuery] = {}
 _QUERIES_LOCK = threading.Lock()
 
 
@@ -51,21 +53,19 @@ class SimulationQuery:
         return Request(self.namespace, dict(self.labels), self.url, self.method)
 
 
-def simulation_query(serializer_class: type[PolicySimulationSerializer], body: dict[str, Any]) -> SimulationQuery:
-    """Validate a simulation body with its serializer (400 when invalid), memoised by content.
+def simulation_query(serializer_class: type[PolicySimulationSerializer], request: Any) -> SimulationQuery:
+    """The request body validated by its serializer (400 when invalid), memoised by the body's bytes.
 
-    Serializer validation is a pure function of the body and costs more than the rest of a
-    cached simulation; the memo is keyed by the body's canonical JSON, and a body that has
-    no JSON form (a YAML date, say) is simply validated every time.
+    Parsing and validating depend on nothing but the body and its media type, and cost more
+    than the rest of a cached simulation, so the result is kept per process under the body's
+    SHA-256 digest; a body that differs by one byte is parsed and validated afresh, and a
+    refused body is never kept.
     """
-    try:
-        key = (serializer_class, canonical_json(body))
-    except (TypeError, ValueError):
-        return _validated_query(serializer_class, body)
+    key = (serializer_class, request.content_type, hashlib.sha256(request.body).digest())
     with _QUERIES_LOCK:
         query = _QUERIES.get(key)
     if query is None:
-        query = _validated_query(serializer_class, body)
+        query = _validated_query(serializer_class, mapping_body(request))
         with _QUERIES_LOCK:
             _QUERIES[key] = query
             if len(_QUERIES) > CACHED_QUERIES:

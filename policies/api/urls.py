@@ -12,9 +12,10 @@ router.register("gateways", EgressGatewayViewSet, basename="gateway")
 router.register("policies", EgressPolicyViewSet, basename="policy")
 router.include_root_view = False
 
+# NB: the tools come before the router's dozen patterns only because resolving tries them in order.
 urlpatterns = [
-    *router.urls,
     path("validate/", ValidateView.as_view(), name="validate"),
     path("simulate/", SimulateView.as_view(), name="simulate"),
+    *router.urls,
     re_path(r"^.*$", NotFoundView.as_view(), name="not-found"),
 ]

@@ -23,9 +23,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from policies.api.authentication import CompiledTokenAuthentication
-from policies.api.errors import BodyUnreadableError, RequestTooLargeError
-from policies.api.parsers import BoundedJSONParser, YAMLParser, YAMLRenderer
+from policies.api.errors import RequestTooLargeError
+from policies.api.parsers import BoundedJSONParser, YAMLParser, YAMLRenderer, mapping_body
 from policies.core.yamlio import MAX_INPUT_BYTES
+
+__all__ = ["ApiViewMixin", "NotFoundView", "declared_length", "mapping_body"]
 
 
 class AcceptHeaderNegotiation(DefaultContentNegotiation):
@@ -99,17 +101,6 @@ def declared_length(request: Request) -> int:
         return max(int(request.META.get("CONTENT_LENGTH") or 0), 0)
     except ValueError:
         return 0
-
-
-def mapping_body(request: Request) -> dict[str, Any]:
-    """The parsed body, which must be an object (a custom resource or a tool request)."""
-    data = request.data
-    if not isinstance(data, dict):
-        raise BodyUnreadableError(
-            _("The body must be a JSON object or a YAML mapping, not %(kind)s.") % {"kind": type(data).__name__},
-            code="not_an_object",
-        )
-    return data
 
 
 @extend_schema(exclude=True)

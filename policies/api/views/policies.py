@@ -131,7 +131,7 @@ class EgressPolicyViewSet(ApiViewMixin, viewsets.GenericViewSet):
 
     @action(detail=True, methods=["post"], parser_classes=[BoundedJSONParser, YAMLParser])
     def simulate(self, request: Request, pk: str) -> Response:
-        query = simulation_query(PolicySimulationSerializer, mapping_body(request))
+        query = simulation_query(PolicySimulationSerializer, request)
         return Response(simulate_draft(self.get_draft(pk), query))
 
     @action(detail=True, methods=["get"], url_path="revisions")

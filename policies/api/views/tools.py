@@ -45,4 +45,4 @@ class SimulateView(ApiViewMixin, APIView):
         responses={200: SimulationResultSerializer, **error_responses(400, 413, 415)},
     )
     def post(self, request: Request) -> Response:
-        return Response(simulate_objects(simulation_query(SimulationSerializer, mapping_body(request))))
+        return Response(simulate_objects(simulation_query(SimulationSerializer, request)))
