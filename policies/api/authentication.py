@@ -3,8 +3,9 @@
 DRF's ``TokenAuthentication`` builds and compiles an ORM query on every request, which costs
 more than the rest of a cached manifests request. This subclass keeps its header parsing, its
 errors and its semantics (an unknown token or an inactive user is refused) and only swaps the
-lookup for ``policies.selectors.token_user`` (and reads the one header it needs directly). Nothing is cached between requests: a deleted
-token or a deactivated user is refused on the very next one.
+lookup for ``policies.selectors.token_user`` (and reads the one header it needs directly).
+Nothing is cached between requests: a deleted token or a deactivated user is refused on the
+very next one.
 """
 
 from __future__ import annotations
