@@ -7,6 +7,7 @@ policy per gateway) and writes the same history.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,8 @@ from policies.core.model import DEFAULT_POLICY_NAMESPACE, expected_policy_name
 from policies.core.model import EgressPolicy as PolicyModel
 from policies.core.validation import check_policy_data, check_policy_text
 from policies.models import EgressGateway, EgressPolicy, PolicyDraft, PolicyRevision, content_hash
+
+logger = logging.getLogger(__name__)
 
 
 class ServiceError(Exception):
@@ -185,6 +188,23 @@ def _require_same_identity(policy: EgressPolicy, document: dict[str, Any]) -> No
             % {"name": policy.name, "gateway": policy.gateway.name},
             path="metadata.name",
         )
+
+
+def delete_policy(policy: EgressPolicy, *, user: Any, expected_version: int | None = None) -> None:
+    """Delete a policy with its draft and revisions, atomically.
+
+    With ``expected_version``, the draft is locked first and a draft that moved on since the
+    caller read it is refused (StaleDraft), as an edit would be; the gateway stays, now free.
+    """
+    with transaction.atomic():
+        draft = PolicyDraft.objects.select_for_update().filter(policy=policy).first()
+        if expected_version is not None and draft is not None and draft.version != expected_version:
+            raise StaleDraft(
+                _("The draft is now at version %(now)d, not %(yours)d; nothing was deleted.")
+                % {"now": draft.version, "yours": expected_version}
+            )
+        policy.delete()
+    logger.info("policy %s deleted by %s", policy, getattr(user, "username", None) or "anonymous")
 
 
 def commit_revision(policy: EgressPolicy, *, user: Any, message: str) -> PolicyRevision:

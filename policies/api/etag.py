@@ -46,3 +46,14 @@ def expected_version(request: Request, current: int, *, required: bool = True) -
         % {"now": current, "sent": header.strip()[:40]},
         path="If-Match",
     )
+
+
+def optional_version(request: Request, current: int) -> int | None:
+    """The draft version an optional ``If-Match`` names: None when absent or ``*`` (no condition).
+
+    A stale tag is refused here already (412); the service re-checks under its row lock.
+    """
+    header = request.headers.get("If-Match")
+    if header is None or not header.strip() or "*" in (tag.strip() for tag in header.split(",")):
+        return None
+    return expected_version(request, current)

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Max
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -24,7 +23,7 @@ from rest_framework.response import Response
 
 from policies import services
 from policies.api.errors import ConflictError
-from policies.api.etag import etag_for, expected_version
+from policies.api.etag import etag_for, expected_version, optional_version
 from policies.api.merge_patch import apply_merge_patch
 from policies.api.parsers import (
     BoundedJSONParser,
@@ -108,9 +107,8 @@ class EgressPolicyViewSet(ApiViewMixin, viewsets.GenericViewSet):
 
     def destroy(self, request: Request, pk: str) -> Response:
         policy = self.get_object()
-        expected_version(request, policy.draft.version, required=False)
-        with transaction.atomic():
-            policy.delete()
+        version = optional_version(request, policy.draft.version)
+        services.delete_policy(policy, user=request.user, expected_version=version)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @action(detail=True, methods=["get"], renderer_classes=[YAMLRenderer, JSONRenderer])
