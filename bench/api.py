@@ -17,7 +17,7 @@ workers spent per request (from ``/proc``, so on Linux only), which other proces
 
 Target: each API operation at >= 60% of the floor's throughput. Prints figures, asserts nothing.
 
-Run: ``.venv/bin/python bench/api.py [--requests 2000] [--rounds 5] [--threads 4]``
+Run: ``.venv/bin/python bench/api.py [--requests 3000] [--rounds 6] [--threads 4]``
 """
 
 from __future__ import annotations
@@ -224,8 +224,8 @@ def cases(policy_id: int, token: str) -> list[tuple[str, str, str, bytes | None,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=2000, help="requests per operation (default 2000)")
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per operation (default 5)")
+    parser.add_argument("--requests", type=int, default=3000, help="requests per operation (default 3000)")
+    parser.add_argument("--rounds", type=int, default=6, help="interleaved rounds per operation (default 6)")
     parser.add_argument("--threads", type=int, default=4, help="client threads (default 4)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="egress-bench-api-") as tmp:

@@ -165,4 +165,10 @@ def token_user(key: str) -> Any | None:
     if not rows:
         return None
     values = [bool(value) if index in USER_FLAGS else value for index, value in enumerate(rows[0])]
-    return get_user_model().from_db(DEFAULT_DB_ALIAS, list(USER_COLUMNS), values)
+    return _user_model().from_db(DEFAULT_DB_ALIAS, list(USER_COLUMNS), values)
+
+
+@lru_cache(maxsize=1)
+def _user_model() -> Any:
+    """The user model class; the setting cannot change while the process runs."""
+    return get_user_model()

@@ -10,10 +10,12 @@ very next one.
 
 from __future__ import annotations
 
+from functools import partial
 from types import SimpleNamespace
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
@@ -25,7 +27,7 @@ from policies.selectors import token_user
 class CompiledTokenAuthentication(TokenAuthentication):
     """Token authentication reading the token's user in one compiled query."""
 
-    def authenticate(self, request: Any) -> tuple[Any, Token] | None:
+    def authenticate(self, request: Any) -> tuple[Any, Any] | None:
         header = request.META.get("HTTP_AUTHORIZATION")
         if not header:
             return None
@@ -33,11 +35,11 @@ class CompiledTokenAuthentication(TokenAuthentication):
         # first; handing it just this one keeps DRF's parsing and error messages without that copy.
         return super().authenticate(SimpleNamespace(headers={"authorization": header}))
 
-    def authenticate_credentials(self, key: str) -> tuple[Any, Token]:
+    def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
         user = token_user(key)
         if user is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        # NB: request.auth stays a Token, as with DRF's class, without reading the token row again.
-        return user, Token.from_db(DEFAULT_DB_ALIAS, ["key", "user_id"], [key, user.pk])
+        # NB: request.auth stays a Token, as with DRF's class, built only if something reads it.
+        return user, SimpleLazyObject(partial(Token.from_db, DEFAULT_DB_ALIAS, ["key", "user_id"], [key, user.pk]))
