@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from policies.cluster.diff import FATAL, Plan, PlannedObject, plan_changes
+from policies.cluster.diff import FATAL, Action, Plan, PlannedObject, plan_changes
 from policies.cluster.discovery import Capabilities, Target
 from policies.cluster.errors import ClusterError, NotFound
 from policies.cluster.interface import ClusterApi, Object, ObjectRef
@@ -33,7 +33,12 @@ from policies.cluster.scope import PolicyScope
 from policies.core.diff import Change
 
 Outcome = Literal["created", "configured", "unchanged", "pruned", "failed", "skipped"]
-_DONE = {"create": "created", "change": "configured", "unchanged": "unchanged", "prune": "pruned"}
+_DONE: dict[Action, Outcome] = {
+    "create": "created",
+    "change": "configured",
+    "unchanged": "unchanged",
+    "prune": "pruned",
+}
 
 
 @dataclass
@@ -115,7 +120,7 @@ def apply_objects(
 def _planned_outcome(planned: PlannedObject) -> ObjectOutcome:
     if planned.error is not None:
         return ObjectOutcome(planned.ref, "failed", planned.changes, planned.error)
-    return ObjectOutcome(planned.ref, _DONE[planned.action], planned.changes)  # type: ignore[arg-type]
+    return ObjectOutcome(planned.ref, _DONE[planned.action], planned.changes)
 
 
 def _execute(api: ClusterApi, plan: Plan, result: ApplyResult, force: bool, progress: Progress) -> None:
@@ -139,7 +144,7 @@ def _write(api: ClusterApi, planned: PlannedObject, force: bool) -> ObjectOutcom
         stored = api.apply(resource=planned.resource, manifest=_guarded(planned), force=force)
     except ClusterError as exc:
         return ObjectOutcome(planned.ref, "failed", planned.changes, exc)
-    return ObjectOutcome(planned.ref, _DONE[planned.action], planned.changes, resource_version=_rv(stored))  # type: ignore[arg-type]
+    return ObjectOutcome(planned.ref, _DONE[planned.action], planned.changes, resource_version=_rv(stored))
 
 
 def _prune(api: ClusterApi, planned: PlannedObject) -> ObjectOutcome:

@@ -134,7 +134,8 @@ class ServerStatus:
             return cls(message=truncate_body(body.strip()))
         if not isinstance(data, dict):
             return cls(message=truncate_body(body.strip()))
-        details = data.get("details") if isinstance(data.get("details"), dict) else {}
+        raw_details = data.get("details")
+        details: dict[str, Any] = raw_details if isinstance(raw_details, dict) else {}
         causes = tuple(
             FieldCause(str(c.get("field", "")), str(c.get("reason", "")), truncate_body(str(c.get("message", ""))))
             for c in details.get("causes") or ()

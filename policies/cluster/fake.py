@@ -208,10 +208,12 @@ def _content(obj: Object) -> Any:
     return {**{k: v for k, v in obj.items() if k not in ("metadata", "apiVersion")}, "metadata": meta}
 
 
-def _paths(manifest: Object) -> dict[str, Any]:
+def _paths(manifest: Object) -> dict[str, list[str] | bool]:
     """A stand-in for managedFields' fieldsV1: the top-level fields and their keys (no resourceVersion)."""
-    owned = {k: sorted(v) if isinstance(v, dict) else True for k, v in manifest.items() if k != "apiVersion"}
-    owned["metadata"] = [k for k in owned.get("metadata", []) if k != "resourceVersion"]
+    owned: dict[str, list[str] | bool] = {
+        k: sorted(v) if isinstance(v, dict) else True for k, v in manifest.items() if k != "apiVersion"
+    }
+    owned["metadata"] = sorted(k for k in manifest.get("metadata", {}) if k != "resourceVersion")
     return owned
 
 

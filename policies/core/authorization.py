@@ -29,6 +29,7 @@ _DNS_SUBDOMAIN = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
 _FQDN = re.compile(rf"^{_LABEL}(?:\.{_LABEL})+$")
 _WILDCARD_HOST = re.compile(rf"^\*(?:\.{_LABEL})+$")
 _PATH = re.compile(r"^/[^*\s]*\*?$")
+RuleAction = Literal["ALLOW", "DENY"]
 
 
 class AuthorizationRule(BaseModel):
@@ -38,9 +39,7 @@ class AuthorizationRule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(description="Name of the AuthorizationPolicy object (DNS-1123 subdomain).")
-    action: Literal["ALLOW", "DENY"] = Field(
-        description="DENY is evaluated first; with ALLOW rules, the rest is denied."
-    )
+    action: RuleAction = Field(description="DENY is evaluated first; with ALLOW rules, the rest is denied.")
     hosts: tuple[str, ...] = Field((), description="Host headers (FQDN or `*.domain`) the rule applies to.")
     methods: tuple[str, ...] = Field((), description="Upper-case HTTP methods, e.g. POST.")
     paths: tuple[str, ...] = Field((), description="Request paths; a trailing `*` is a prefix match.")
@@ -151,14 +150,14 @@ def _expect_kind(obj: dict[str, Any]) -> None:
         )
 
 
-def _rule(item: Any, name: str, action: str, path: str) -> AuthorizationRule:
+def _rule(item: Any, name: str, action: RuleAction, path: str) -> AuthorizationRule:
     body = _mapping(item, path)
     _only(body, ("from", "to"), path)
     source = _single_part(body.get("from"), "source", ("namespaces",), f"{path}.from")
     operation = _single_part(body.get("to"), "operation", ("hosts", "methods", "paths"), f"{path}.to")
     return AuthorizationRule(
         name=name,
-        action=action,  # type: ignore[arg-type]  # NB: checked against ALLOW/DENY by the caller
+        action=action,
         hosts=tuple(operation.get("hosts", ())),
         methods=tuple(operation.get("methods", ())),
         paths=tuple(operation.get("paths", ())),

@@ -24,7 +24,7 @@ try:  # NB: the C loader/dumper are 4-5x faster; YAML I/O is the preview hot pat
     from yaml import CSafeDumper as SafeDumper
     from yaml import CSafeLoader as SafeLoader
 except ImportError:  # pragma: no cover - libyaml is part of the PyYAML wheels we pin
-    from yaml import SafeDumper, SafeLoader  # type: ignore[assignment]
+    from yaml import SafeDumper, SafeLoader  # type: ignore[assignment]  # NB: pure-Python stand-ins for the C classes
 
 MAX_INPUT_BYTES = 1024 * 1024
 MAX_DEPTH = 50
@@ -158,7 +158,8 @@ def _prescan(text: str) -> None:
                 raise YamlLoadError(
                     "EGRESS-Y04",
                     _("The document expands to more than {limit} values."),
-                    line=event.start_mark.line + 1,
+                    # NB: parser events always carry a mark; the stubs allow None.
+                    line=event.start_mark.line + 1 if event.start_mark else None,
                     limit=MAX_NODES,
                 )
 
@@ -199,6 +200,7 @@ class _NodeReader:
             )
         if isinstance(node, yaml.SequenceNode):
             return [self._value(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        assert isinstance(node, yaml.MappingNode)  # NB: the composer builds only scalar, sequence and mapping nodes
         return self._mapping(node, path, depth)
 
     def _mapping(self, node: yaml.MappingNode, path: tuple[str | int, ...], depth: int) -> dict[Any, Any]:
