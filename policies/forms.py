@@ -34,7 +34,7 @@ class PolicyImportForm(forms.Form):
         return upload
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or self.cleaned_data  # NB: Form.clean returns cleaned_data; the stubs allow None
         if not cleaned.get("file") and not (cleaned.get("text") or "").strip():
             raise forms.ValidationError(_("Paste a policy or choose a file to upload."), code="empty")
         return cleaned

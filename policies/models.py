@@ -9,13 +9,14 @@ number for optimistic locking.
 from __future__ import annotations
 
 import hashlib
+from typing import cast
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from policies.core.gateway import GatewayDescription, GatewayPort
+from policies.core.gateway import GatewayDescription, GatewayPort, GatewayProtocol
 from policies.core.model import DEFAULT_POLICY_NAMESPACE, expected_policy_name
 
 dns_label = RegexValidator(
@@ -47,7 +48,8 @@ class EgressGateway(models.Model):
             namespace=self.namespace,
             mtls=self.mtls,
             ports=tuple(
-                GatewayPort(name=p.name, number=p.number, protocol=p.protocol)
+                # NB: the column's choices are the gateway protocols, and pydantic re-checks the value.
+                GatewayPort(name=p.name, number=p.number, protocol=cast(GatewayProtocol, p.protocol))
                 for p in sorted(self.ports.all(), key=lambda p: p.number)
             ),
         )

@@ -115,12 +115,12 @@ def draft_snapshot(policy_id: int | str) -> DraftSnapshot | None:
 
     ``policy_id`` may come straight from a URL: anything but a positive 64-bit integer is None.
     """
-    policy_id = _as_id(policy_id)
-    rows = DRAFT_QUERY.rows(policy_id) if policy_id is not None else []
+    key = _as_id(policy_id)
+    rows = DRAFT_QUERY.rows(key) if key is not None else []
     if not rows or rows[0][2] is None:
         return None
-    policy_id, name, version, document_json = rows[0][:4]
-    return DraftSnapshot(policy_id, name, version, document_json, _gateway_from_rows(tuple(row[4:] for row in rows)))
+    row_id, name, version, document_json = rows[0][:4]
+    return DraftSnapshot(row_id, name, version, document_json, _gateway_from_rows(tuple(row[4:] for row in rows)))
 
 
 def _as_id(value: int | str) -> int | None:

@@ -49,7 +49,7 @@ def reachability(data: Any, gateway: GatewayDescription) -> dict[str, Any]:
 def policy_sources(policy: EgressPolicy) -> list[Source]:
     """Distinct sources (namespace + labels) named in the policy's ``from`` entries, in order."""
     seen: dict[tuple[str, tuple[tuple[str, str], ...]], Source] = {}
-    for rule in policy.spec.egressRules or []:
+    for rule in (policy.spec.egressRules if policy.spec else None) or []:
         for source in rule.from_ or []:
             labels = dict(source.workloadSelector or {})
             key = (source.namespace or "", tuple(sorted(labels.items())))
@@ -61,6 +61,8 @@ def policy_urls(policy: EgressPolicy) -> list[str]:
     """One URL per host and target port: ``http://`` for HTTP-family targets, ``https://`` otherwise."""
     urls: list[str] = []
     for _r, _t, _rule, to in policy.iter_targets():
+        if to.port is None:  # NB: a valid policy has a port on every target; this only narrows the type.
+            continue
         scheme, default = ("http", 80) if to.port.protocol in HTTP_FAMILY else ("https", 443)
         suffix = "" if to.port.number == default else f":{to.port.number}"
         urls.extend(f"{scheme}://{host}{suffix}/" for host in to.hosts or [] if "*" not in host)

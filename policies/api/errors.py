@@ -104,11 +104,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.PermissionDenied(*exc.args)
     if not isinstance(exc, exceptions.APIException):
         return None
-    headers = {}
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
-    if getattr(exc, "wait", None):
-        headers["Retry-After"] = str(int(exc.wait))
+    headers: dict[str, str] = {}
+    if auth_header := getattr(exc, "auth_header", None):  # NB: set by NotAuthenticated/AuthenticationFailed
+        headers["WWW-Authenticate"] = auth_header
+    if wait := getattr(exc, "wait", None):  # NB: set by Throttled
+        headers["Retry-After"] = str(int(wait))
     errors = exc.errors if isinstance(exc, ApiError) else list(_flatten(exc.detail, ()))
     _json_unless_yaml_asked(context.get("request"))
     return _response(exc.status_code, errors, headers)

@@ -10,7 +10,6 @@ app_name = "api"
 router = SimpleRouter()
 router.register("gateways", EgressGatewayViewSet, basename="gateway")
 router.register("policies", EgressPolicyViewSet, basename="policy")
-router.include_root_view = False
 
 # NB: the tools come before the router's dozen patterns only because resolving tries them in order.
 urlpatterns = [

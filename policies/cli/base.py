@@ -18,12 +18,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from policies.core.document import ParsedPolicy, parse_policy_text
 from policies.core.expansion import ExpansionError
 from policies.core.findings import Finding, Severity
-from policies.core.gateway import GatewayDescription, GatewayPort, TranslationSettings
+from policies.core.gateway import GatewayDescription, GatewayPort, GatewayProtocol, TranslationSettings
 from policies.core.model import EgressPolicy
 from policies.core.validation import DEFAULT_GATEWAY_NAME, check_policy_text
 from policies.core.yamlio import MAX_INPUT_BYTES
@@ -120,7 +120,8 @@ def parse_gateway_ports(value: str) -> tuple[GatewayPort, ...]:
             raise argparse.ArgumentTypeError(
                 f"'{item}' is not NUMBER/PROTOCOL (1-65535, one of {', '.join(GATEWAY_PROTOCOLS)}), e.g. 80/HTTP"
             )
-        ports.append(GatewayPort(name=f"{protocol.lower()}-{number}", number=int(number), protocol=protocol))
+        port_protocol = cast(GatewayProtocol, protocol)  # NB: checked against GATEWAY_PROTOCOLS just above
+        ports.append(GatewayPort(name=f"{protocol.lower()}-{number}", number=int(number), protocol=port_protocol))
     if not ports:
         raise argparse.ArgumentTypeError("list at least one port, e.g. 80/HTTP,443/HTTPS,444/HTTPS")
     return tuple(ports)

@@ -6,7 +6,7 @@ the stable error codes, which every row and error line carries.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from policies.cli.base import CommandIO
@@ -38,7 +38,7 @@ def print_objects(io: CommandIO, state_title: str, rows: Iterable[tuple[ObjectRe
 
 def print_outcomes(io: CommandIO, result: ApplyResult) -> None:
     """One row per object written: kind, namespace/name, outcome, and its error or changed fields."""
-    rows = [
+    rows: list[tuple[ObjectRef, str, str, list[Change]]] = [
         (o.ref, o.outcome, error_detail(o.error) or ", ".join(c.dotted_path for c in o.changes), [])
         for o in result.outcomes
     ]
@@ -50,7 +50,7 @@ def scope_label(scope: PolicyScope) -> str:
     return f"{scope.namespace}/{scope.name}"
 
 
-def print_table(io: CommandIO, rows: list[tuple[str, ...]]) -> None:
+def print_table(io: CommandIO, rows: Sequence[tuple[str, ...]]) -> None:
     """Left-aligned columns; the last column is not padded."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:

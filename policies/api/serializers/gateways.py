@@ -27,8 +27,11 @@ class EgressGatewaySerializer(serializers.ModelSerializer):
     """An egress gateway; ``ports`` is replaced whole on write. The name cannot change."""
 
     name = serializers.CharField(max_length=63, validators=[dns_label])
-    ports = GatewayPortSerializer(many=True, max_length=MAX_PORTS)
-    policy = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True, help_text="Id of its policy, if any.")
+    # NB: many=True hands max_length on to the ListSerializer; the stubs do not know that keyword.
+    ports = GatewayPortSerializer(many=True, max_length=MAX_PORTS)  # type: ignore[call-arg]
+    policy: serializers.PrimaryKeyRelatedField[Any] = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="Id of its policy, if any."
+    )
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)  # noqa: N815 - API field name
 
     class Meta:

@@ -13,13 +13,15 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from policies.api.schema import POLICY_REF
-from policies.models import EgressPolicy, PolicyRevision
+from policies.models import EgressGateway, EgressPolicy, PolicyRevision
 
 
 class EgressPolicySummarySerializer(serializers.ModelSerializer):
     """What a list of policies shows: identity, gateway, draft version, latest revision."""
 
-    gateway = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    gateway: serializers.SlugRelatedField[EgressGateway] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True
+    )
     draftVersion = serializers.IntegerField(source="draft.version", read_only=True)  # noqa: N815 - API field name
     latestRevision = serializers.IntegerField(  # noqa: N815 - API field name
         source="latest_revision", read_only=True, allow_null=True
@@ -49,7 +51,9 @@ class EgressPolicySummarySerializer(serializers.ModelSerializer):
 class PolicyRevisionSerializer(serializers.ModelSerializer):
     """An immutable snapshot of a policy's custom resource, as listed (without the document)."""
 
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    author: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     contentHash = serializers.CharField(source="content_hash", read_only=True)  # noqa: N815 - API field name
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)  # noqa: N815 - API field name
 

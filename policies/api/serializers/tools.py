@@ -50,7 +50,8 @@ class SourceSerializer(serializers.Serializer):
 class PolicySimulationSerializer(serializers.Serializer):
     """A request to simulate: who sends it, to which URL, with which method, in which mesh mode."""
 
-    source = SourceSerializer()
+    # NB: the API field shadows Field.source only in the stubs: DRF's metaclass moves declared fields off the class.
+    source = SourceSerializer()  # type: ignore[assignment]
     url = serializers.CharField(max_length=2048, help_text="http:// or https:// URL, e.g. http://httpbin.org/anything")
     method = serializers.ChoiceField(choices=METHODS, default="GET")
     meshMode = serializers.ChoiceField(choices=MESH_MODES, default="REGISTRY_ONLY")  # noqa: N815 - API field name

@@ -7,17 +7,20 @@ under-declare their length.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
-from rest_framework.authentication import SessionAuthentication
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.exceptions import NotFound
-from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.renderers import JSONRenderer
+from rest_framework.generics import GenericAPIView
+from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
+from rest_framework.parsers import BaseParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -39,9 +42,11 @@ class AcceptHeaderNegotiation(DefaultContentNegotiation):
     negotiated afresh each time, so clients cannot fill the memo with large strings.
     """
 
-    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
+    # NB: the ignores below: DRF reads only URL_FORMAT_OVERRIDE from these settings, and it always passes
+    # select_renderer the view's renderer list, which is indexed here (the stubs promise only an Iterable).
+    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)  # type: ignore[assignment]
 
-    def select_renderer(self, request: Any, renderers: list[Any], format_suffix: str | None = None) -> Any:
+    def select_renderer(self, request: Any, renderers: list[Any], format_suffix: str | None = None) -> Any:  # type: ignore[override]
         accept = request.META.get("HTTP_ACCEPT")
         if format_suffix is not None or (accept is not None and len(accept) > MEMOISED_ACCEPT_LENGTH):
             return super().select_renderer(request, renderers, format_suffix)
@@ -57,18 +62,25 @@ def _negotiated(renderer_classes: tuple[type, ...], accept: str | None) -> tuple
     """(index of the chosen renderer, accepted media type) as DRF negotiates them."""
     renderers = [renderer_class() for renderer_class in renderer_classes]
     headers = {} if accept is None else {"accept": accept}
-    stand_in = SimpleNamespace(query_params={}, headers=headers)
-    chosen, media_type = DefaultContentNegotiation.select_renderer(AcceptHeaderNegotiation(), stand_in, renderers)
+    stand_in = SimpleNamespace(query_params={}, headers=headers)  # NB: all of the request DRF's negotiation reads
+    negotiation = AcceptHeaderNegotiation()
+    chosen, media_type = DefaultContentNegotiation.select_renderer(negotiation, stand_in, renderers)  # type: ignore[arg-type]
     return next(index for index, renderer in enumerate(renderers) if renderer is chosen), media_type
 
 
-class ApiViewMixin:
+if TYPE_CHECKING:  # NB: the mixin is always combined with an APIView; the checker sees it as a generic one.
+    _ApiViewBase = GenericAPIView[Any]
+else:
+    _ApiViewBase = object
+
+
+class ApiViewMixin(_ApiViewBase):
     """Authentication, parsers, renderers, content negotiation and the body-size guard of the API."""
 
-    authentication_classes = [CompiledTokenAuthentication, SessionAuthentication]
-    parser_classes = [BoundedJSONParser, YAMLParser]
-    renderer_classes = [JSONRenderer, YAMLRenderer]
-    content_negotiation_class = AcceptHeaderNegotiation
+    authentication_classes: Sequence[type[BaseAuthentication]] = [CompiledTokenAuthentication, SessionAuthentication]
+    parser_classes: Sequence[type[BaseParser]] = [BoundedJSONParser, YAMLParser]
+    renderer_classes: Sequence[type[BaseRenderer]] = [JSONRenderer, YAMLRenderer]
+    content_negotiation_class: type[BaseContentNegotiation] = AcceptHeaderNegotiation
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
@@ -88,7 +100,7 @@ class ApiViewMixin:
         return NotFound(
             _("No %(model)s with %(field)s %(value)s.")
             % {
-                "model": self.queryset.model._meta.verbose_name,
+                "model": self.get_queryset().model._meta.verbose_name,
                 "field": self.lookup_field,
                 "value": self.kwargs.get(lookup),
             }

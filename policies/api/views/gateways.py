@@ -9,6 +9,7 @@ from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
+from rest_framework.serializers import BaseSerializer
 
 from policies.api.errors import ConflictError
 from policies.api.examples import GATEWAY_EXAMPLE, GATEWAY_RESPONSE_EXAMPLE
@@ -60,7 +61,7 @@ class EgressGatewayViewSet(ApiViewMixin, viewsets.ModelViewSet):
     lookup_value_regex = "[^/]+"
     permission_classes = [ModelWritePermissions]
 
-    def get_serializer(self, *args: Any, **kwargs: Any) -> EgressGatewaySerializer:
+    def get_serializer(self, *args: Any, **kwargs: Any) -> BaseSerializer[EgressGateway]:
         if "data" in kwargs:
             kwargs["data"] = mapping_body(self.request)
         return super().get_serializer(*args, **kwargs)
