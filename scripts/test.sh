@@ -12,6 +12,7 @@ echo "== static checks"
 $BIN/ruff check . || fail "ruff check"
 $BIN/ruff format --check . || fail "ruff format (run: .venv/bin/ruff format .)"
 $BIN/lint-imports || fail "import contract (policies.core must stay pure Python)"
+$BIN/mypy || fail "mypy (policies.core and policies.cluster are checked strictly)"
 $BIN/python manage.py check --fail-level WARNING || fail "manage.py check"
 $BIN/python manage.py makemigrations --check --dry-run >/dev/null || fail "missing migrations (run makemigrations)"
 
