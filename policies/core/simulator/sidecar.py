@@ -10,6 +10,7 @@ ALLOW_ANY.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from policies.core.simulator.gateway import Arrival
@@ -135,6 +136,8 @@ class SidecarWalk:
 
     def _tcp_chain(self, service: ServiceEntryRecord, chain: str) -> Outcome:
         self.trace.add(f"{self.hop.proxy}: {chain}")
+        # NB: a TCP chain runs tcp_proxy even for plain HTTP: a failure closes, never answers 503.
+        self.hop = replace(self.hop, http=False)
         routes = self._mesh_routes(service.hosts, "tcp")
         route = self._pick(routes)[1] if routes is not None else None
         if route is not None:
