@@ -112,7 +112,7 @@ def load_all(raw: bytes | str) -> list[LoadedDocument]:
         _prescan(text)
         while loader.check_node():
             node = loader.get_node()
-            if node is None:
+            if node is None or _is_empty_document(node):
                 continue
             documents.append(_NodeReader(loader).read(node))
     except yaml.MarkedYAMLError as exc:
@@ -141,6 +141,11 @@ def load_all(raw: bytes | str) -> list[LoadedDocument]:
 
 
 _NODE_EVENTS = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent, yaml.AliasEvent)
+
+
+def _is_empty_document(node: yaml.Node) -> bool:
+    """A document with no content (a bare '---', as kubectl and helm leave at the end), not '~' or 'null'."""
+    return isinstance(node, yaml.ScalarNode) and not node.value and not node.style and node.tag.endswith(":null")
 
 
 def _prescan(text: str) -> None:
