@@ -53,7 +53,7 @@ def parse_policy_data(data: Any, document: LoadedDocument | None = None) -> Pars
 
 def load_error_finding(exc: YamlLoadError) -> Finding:
     """A document-level finding for text that is not readable YAML."""
-    return Finding(exc.code, Severity.ERROR, "", exc.template, exc.params, exc.line)
+    return Finding(exc.code, Severity.ERROR, exc.path, exc.template, exc.params, exc.line)
 
 
 def _schema_finding(error: Any) -> Finding:

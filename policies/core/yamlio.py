@@ -38,6 +38,7 @@ class YamlLoadError(Exception):
 
     def __init__(self, code: str, template: str, line: int | None = None, **params: Any) -> None:
         self.code = code
+        self.path = str(params.get("path", ""))  # NB: the field at fault, when the error names one (Y09)
         self.template = template
         self.params = params
         self.line = line

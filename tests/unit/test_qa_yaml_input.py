@@ -49,3 +49,14 @@ def test_an_explicit_null_document_between_objects_is_still_refused() -> None:
     # When / Then
     with pytest.raises(YamlLoadError, match="found a scalar value"):
         load_all(SCENARIO_2 + "---\n~\n")
+
+
+def test_a_duplicate_key_finding_carries_the_field_path_and_line() -> None:
+    # Given: metadata.namespace twice, the second on line 6
+    text = SCENARIO_2.replace("  namespace: istio-egress\n", "  namespace: istio-egress\n  namespace: other\n", 1)
+
+    # When
+    parsed = parse_policy_text(text)
+
+    # Then
+    assert [(f.code, f.path, f.line) for f in parsed.findings] == [("EGRESS-Y09", "metadata.namespace", 6)]
