@@ -1,4 +1,4 @@
-"""``python manage.py egress SUBCOMMAND``: validate, render, crd, import (and whatever registers).
+"""``python manage.py egress SUBCOMMAND``: validate, render, crd, import, simulate, matrix, apply, diff, drift, delete.
 
 A thin dispatcher: the subcommands live in ``policies.cli`` (one module each) and are listed in
 ``policies.cli.SUBCOMMAND_MODULES``. The exit code is the subcommand's (0 ok, 1 invalid,
@@ -20,7 +20,10 @@ from policies.cli.base import CommandIO
 class Command(BaseCommand):
     """Entry point of the egress command line."""
 
-    help = "Egress policy tools: validate, render, crd, import."
+    help = (
+        "Egress policy tools: validate, render, crd, import, simulate, matrix, "
+        "and the cluster verbs apply, diff, drift, delete."
+    )
     requires_system_checks: list[str] = []  # NB: validate/render/crd must work without a configured database.
 
     def add_arguments(self, parser: CommandParser) -> None:
