@@ -120,6 +120,8 @@ def parse_gateway_ports(value: str) -> tuple[GatewayPort, ...]:
             raise argparse.ArgumentTypeError(
                 f"'{item}' is not NUMBER/PROTOCOL (1-65535, one of {', '.join(GATEWAY_PROTOCOLS)}), e.g. 80/HTTP"
             )
+        if any(port.number == int(number) for port in ports):
+            raise argparse.ArgumentTypeError(f"port {int(number)} is listed twice in '{value}'; list each port once")
         port_protocol = cast(GatewayProtocol, protocol)  # NB: checked against GATEWAY_PROTOCOLS just above
         ports.append(GatewayPort(name=f"{protocol.lower()}-{number}", number=int(number), protocol=port_protocol))
     if not ports:
