@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
+from django.db import DatabaseError
+
 from policies.core.document import ParsedPolicy, parse_policy_text
 from policies.core.expansion import ExpansionError
 from policies.core.findings import Finding, Severity
@@ -80,6 +82,12 @@ class Subcommand:
             if str(exc):
                 io.err(f"egress {self.name}: {exc}")
             return EXIT_INVALID
+        except DatabaseError as exc:  # NB: import, --policy and --cluster read the console's database.
+            io.err(
+                f"egress {self.name}: the console database is not usable ({exc}); "
+                "check DATABASE_URL and run 'python manage.py migrate' (or 'make run') first."
+            )
+            return EXIT_USAGE
 
 
 def read_input(name: str, stdin: IO[Any]) -> bytes:
