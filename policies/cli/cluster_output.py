@@ -80,4 +80,6 @@ def summary_counts(result: ApplyResult) -> str:
     """``2 created, 1 configured, ...`` for the outcomes present."""
     order = ("created", "configured", "unchanged", "pruned", "failed", "skipped")
     counts = {name: sum(o.outcome == name for o in result.outcomes) for name in order}
+    if not result.outcomes and result.error is not None:
+        return "nothing done (stopped by the error below)"  # NB: "no objects" would claim the cluster has none.
     return ", ".join(f"{n} {name}" for name, n in counts.items() if n) or "no objects"
