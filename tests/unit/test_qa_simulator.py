@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from policies.core.expansion import expand_policy
-from policies.core.simulator import RESET, Request, build_mesh
+from policies.core.simulator import RESET, Request, SimulationInputError, build_mesh, parse_source
 from policies.core.yamlio import load_all
 from policies.seed import seed_text
 from tests.fixtures.seed import seed_policy
@@ -43,3 +43,15 @@ def test_plain_http_on_a_tcp_chain_that_the_gateway_closes_is_a_reset_not_a_503(
     # Then: the client sidecar is a TCP proxy there (no HTTP connection manager to answer 503)
     assert result.status == RESET
     assert "503" not in result.reason
+
+
+@pytest.mark.parametrize("text", ["mytest:app=sleep-a,app=sleep-b", "mytest:app=a, app=a"])
+def test_a_source_naming_a_label_key_twice_is_refused(text: str) -> None:
+    # Given: a pod has one value per label key, so which one is meant is unknown
+    # When
+    with pytest.raises(SimulationInputError) as caught:
+        parse_source(text)
+
+    # Then
+    assert caught.value.code == "EGRESS-SIM09"
+    assert caught.value.message == f"Source '{text}': label key 'app' appears twice; give each key once."

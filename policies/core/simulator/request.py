@@ -109,7 +109,7 @@ def parse_source(text: str) -> tuple[str, dict[str, str]]:
     """``"mytest:app=sleep-a,version=v1"`` → ``("mytest", {"app": "sleep-a", "version": "v1"})``.
 
     Raises:
-        SimulationInputError: empty or invalid namespace, or a label without ``=``.
+        SimulationInputError: empty or invalid namespace, a label without ``=``, or a key given twice.
     """
     namespace, _sep, label_text = text.strip().partition(":")
     if not _NAMESPACE.match(namespace):
@@ -125,6 +125,13 @@ def parse_source(text: str) -> tuple[str, dict[str, str]]:
         if not sep or not key.strip():
             raise SimulationInputError(
                 "EGRESS-SIM07", _("Source '{source}': label '{pair}' must be key=value."), source=text, pair=pair
+            )
+        if key.strip() in labels:  # NB: a pod has one value per key; last-wins would hide a typo.
+            raise SimulationInputError(
+                "EGRESS-SIM09",
+                _("Source '{source}': label key '{key}' appears twice; give each key once."),
+                source=text,
+                key=key.strip(),
             )
         labels[key.strip()] = value.strip()
     return namespace, labels
