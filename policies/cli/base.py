@@ -113,6 +113,16 @@ def add_file_argument(parser: argparse.ArgumentParser, *, optional: bool = False
     )
 
 
+def read_stdin_once(names: list[str]) -> None:
+    """Refuse ``-`` given more than once: stdin can be read once, so a second ``-`` would read nothing.
+
+    Raises:
+        UsageError: ``-`` appears twice or more.
+    """
+    if (count := names.count(STDIN)) > 1:
+        raise UsageError(f"'-' (stdin) is given {count} times; it can be read only once.")
+
+
 def display_name(name: str) -> str:
     """How a file is named in output: stdin shows as ``<stdin>``."""
     return "<stdin>" if name == STDIN else name

@@ -26,6 +26,7 @@ from policies.cli.base import (
     expansion_reported,
     format_finding,
     read_input,
+    read_stdin_once,
     to_json,
 )
 from policies.cli.render_istio import add_settings_arguments, istio_settings
@@ -67,6 +68,7 @@ def mesh_from_files(args: argparse.Namespace, io: CommandIO) -> Mesh:
         InvalidInputError: a policy, YAML document or Istio object is invalid (reported on stderr).
     """
     settings = istio_settings(args)
+    read_stdin_once(args.files)
     documents = [(name, document) for name in args.files for document in _documents(name, io)]
     policies = [(name, doc) for name, doc in documents if _is_policy(doc.data)]
     gateway_name = _gateway_name(args, [doc.data for _name, doc in policies])

@@ -17,6 +17,7 @@ from policies.cli.base import (
     finding_record,
     format_finding,
     read_input,
+    read_stdin_once,
     to_json,
 )
 from policies.core.findings import Finding
@@ -33,6 +34,7 @@ def run(args: argparse.Namespace, io: CommandIO) -> int:
     """Validate each file; exit 0 (valid, warnings allowed), 1 (any error) or 2 (a file unreadable)."""
     results: list[tuple[str, Finding]] = []
     code, checked = 0, 0
+    read_stdin_once(args.files)
     for name in args.files:
         try:
             raw = read_input(name, io.stdin)

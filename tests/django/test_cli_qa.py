@@ -13,7 +13,8 @@ import pytest
 from policies.cli import load_subcommands
 from policies.cli.base import parse_gateway_ports
 from policies.management.commands.egress import Command
-from tests.fixtures.cli import REPO, SEED
+from policies.seed import seed_text
+from tests.fixtures.cli import REPO, SEED, egress
 
 
 def test_the_egress_help_names_every_subcommand() -> None:
@@ -56,3 +57,21 @@ def test_a_console_database_without_tables_is_a_clear_error_not_a_traceback(argv
     assert "Traceback" not in done.stderr
     assert done.stderr.startswith(f"egress {argv[0]}: the console database is not usable (")
     assert done.stderr.rstrip().endswith("check DATABASE_URL and run 'python manage.py migrate' (or 'make run') first.")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["validate", "-", "-"],
+        ["simulate", "-", "-", "--source", "mytest", "--url", "http://httpbin.org"],
+        ["matrix", "-", "-", "--sources", "mytest", "--urls", "http://httpbin.org"],
+    ],
+)
+def test_stdin_named_twice_is_a_usage_error_not_an_empty_second_file(argv: list[str]) -> None:
+    # Given: stdin can be read once; the second '-' would read nothing
+    # When
+    code, out, err = egress(*argv, stdin=seed_text("scenario-2"))
+
+    # Then
+    assert (code, out) == (2, "")
+    assert err == f"egress {argv[0]}: '-' (stdin) is given 2 times; it can be read only once.\n"
