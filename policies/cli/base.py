@@ -130,7 +130,7 @@ def display_name(name: str) -> str:
 
 def parse_gateway_ports(value: str) -> tuple[GatewayPort, ...]:
     """``80/HTTP,443/HTTPS`` → gateway ports (an argparse ``type``: errors become usage errors)."""
-    ports = []
+    ports: list[GatewayPort] = []
     for item in filter(None, (part.strip() for part in value.split(","))):
         number, _, protocol = item.partition("/")
         protocol = protocol.upper()
