@@ -19,13 +19,24 @@ from policies.core.validation import check_policy_data
 from policies.services import PolicyInvalid, ServiceError, translation_settings
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+# The request field each simulator input error is about, so every refusal names its field.
+INPUT_FIELDS = {
+    "EGRESS-SIM01": "url",
+    "EGRESS-SIM02": "url",
+    "EGRESS-SIM03": "url",
+    "EGRESS-SIM04": "url",
+    "EGRESS-SIM05": "method",
+    "EGRESS-SIM06": "source",
+    "EGRESS-SIM07": "source",
+    "EGRESS-SIM08": "meshMode",
+}
 
 
 class SimulationRequestError(ServiceError):
     """The simulator cannot take the request (bad URL, source or object); ``code`` is the simulator's."""
 
     def __init__(self, error: SimulationInputError) -> None:
-        super().__init__(_(error.template).format(**error.params))
+        super().__init__(_(error.template).format(**error.params), path=INPUT_FIELDS.get(error.code, ""))
         self.code = error.code
 
 

@@ -18,6 +18,7 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.utils.encoders import JSONEncoder
 
 from policies.api.errors import BodyUnreadableError, RequestTooLargeError
+from policies.core.findings import json_path
 from policies.core.yamlio import (
     MAX_DEPTH,
     MAX_INPUT_BYTES,
@@ -53,12 +54,13 @@ class BoundedJSONParser(BaseParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         raw = read_bounded(stream)
         try:
-            data = json.loads(raw.decode("utf-8-sig"), parse_constant=_refuse_constant)
+            data = json.loads(raw.decode("utf-8-sig"), parse_constant=_refuse_constant, object_pairs_hook=_KeyedObject)
         except (ValueError, RecursionError) as exc:
             raise BodyUnreadableError(_("The body is not valid JSON: %(problem)s") % {"problem": _short(exc)}) from exc
         if _may_nest_deeper_than(raw, MAX_DEPTH) and _depth(data) > MAX_DEPTH:
             raise BodyUnreadableError(_("Nesting is deeper than %(limit)d levels.") % {"limit": MAX_DEPTH})
-        return data
+        _refuse_repeated_keys(data, ())
+        return _plain(data)
 
 
 class MergePatchParser(BoundedJSONParser):
@@ -77,10 +79,43 @@ class YAMLParser(BaseParser):
             document = load_one(read_bounded(stream))
         except YamlLoadError as exc:
             where = _(" (line %(line)d)") % {"line": exc.line} if exc.line else ""
-            raise BodyUnreadableError(_(exc.template).format(**exc.params) + where, code=exc.code) from exc
+            message = _(exc.template).format(**exc.params) + where
+            raise BodyUnreadableError(message, code=exc.code, path=exc.path) from exc
         data = SourcedMapping(document.data)
         data.source = document
         return data
+
+
+class _KeyedObject(dict):
+    """A JSON object that remembers the first key its text repeats (``json`` keeps the last value)."""
+
+    repeated: str | None = None
+
+    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
+        super().__init__(pairs)
+        if len(self) < len(pairs):
+            keys = [key for key, _value in pairs]
+            self.repeated = next(key for index, key in enumerate(keys) if key in keys[:index])
+
+
+def _refuse_repeated_keys(data: Any, path: tuple[str | int, ...]) -> None:
+    """Refuse a repeated key as the YAML loader does (EGRESS-Y09): its second value would hide the first."""
+    if isinstance(data, _KeyedObject) and data.repeated is not None:
+        where = json_path((*path, data.repeated))
+        message = _("Duplicate key '{key}' at {path}: the second value would silently replace the first.")
+        raise BodyUnreadableError(message.format(key=data.repeated, path=where), code="EGRESS-Y09", path=where)
+    children = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in children:
+        _refuse_repeated_keys(value, (*path, key))
+
+
+def _plain(data: Any) -> Any:
+    """The parsed body with plain dicts (the C YAML dumper and the serializers expect exact types)."""
+    if isinstance(data, dict):
+        return {key: _plain(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_plain(value) for value in data]
+    return data
 
 
 def mapping_body(request: Any) -> dict[str, Any]:

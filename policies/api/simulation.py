@@ -26,6 +26,7 @@ from policies.core.gateway import GatewayDescription, TranslationSettings
 from policies.core.model import KIND
 from policies.core.simulator import Request, SimulationInputError
 from policies.selectors import DraftSnapshot, gateway_description
+from policies.simulation import INPUT_FIELDS
 
 CACHED_QUERIES = 256
 _QUERIES: dict[tuple[type, str, bytes], SimulationQuery] = {}
@@ -126,7 +127,8 @@ def _simulated(
         mesh = simulation_mesh(objects_json, query.mesh_mode, gateway, settings)
         return mesh.simulate(query.request()).as_dict()
     except SimulationInputError as exc:
-        raise BodyUnreadableError(exc.message, code=exc.code) from exc
+        message = _(exc.template).format(**exc.params)
+        raise BodyUnreadableError(message, code=exc.code, path=INPUT_FIELDS.get(exc.code, "")) from exc
 
 
 def _refusal(exc: PolicyObjectRefusedError, where: str, kind: type[ApiError]) -> ApiError:

@@ -21,6 +21,19 @@ class BadRequestError(ServiceError):
     code = "EGRESS-E010"
 
 
+class PermissionRefused(ServiceError):
+    """The signed-in user lacks the model permission the console action needs (as in the API)."""
+
+    code = "EGRESS-E403"
+    status = 403
+
+
+def require_perms(request, *perms: str) -> None:
+    """Raise ``PermissionRefused`` unless the user holds every ``app.codename`` permission."""
+    if not request.user.has_perms(perms):
+        raise PermissionRefused(_("You do not have permission to change egress policies."))
+
+
 def json_body(request) -> dict[str, Any]:
     """The request's JSON object, or ``BadRequestError`` with a specific message."""
     try:

@@ -9,7 +9,10 @@ from django.utils.translation import gettext as _
 from policies import services
 from policies.forms import PolicyImportForm
 from policies.services import ServiceError
-from policies.views.common import findings_json
+from policies.views.common import PermissionRefused, findings_json, require_perms
+
+# NB: an import may create the policy or replace its draft; both permissions, as it cannot know in advance.
+IMPORT_PERMS = ("policies.add_egresspolicy", "policies.change_egresspolicy")
 
 
 def import_policy(request):
@@ -19,6 +22,7 @@ def import_policy(request):
     if request.method == "POST" and form.is_valid():
         raw = form.policy_bytes()
         try:
+            require_perms(request, *IMPORT_PERMS)
             policy, created = services.import_policy_text(raw, user=request.user)
         except ServiceError as exc:
             text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
@@ -26,7 +30,13 @@ def import_policy(request):
         else:
             messages.success(request, _import_message(policy, created))
             return redirect("policies:policy-edit", policy.name)
-    return render(request, "policies/import.html", context, status=400 if context["refusal"] else 200)
+    return render(request, "policies/import.html", context, status=_status(context["refusal"]))
+
+
+def _status(refusal: Exception | None) -> int:
+    if refusal is None:
+        return 200
+    return 403 if isinstance(refusal, PermissionRefused) else 400
 
 
 def _import_message(policy, created: bool) -> str:

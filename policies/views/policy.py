@@ -18,9 +18,12 @@ from policies import services
 from policies.models import EgressPolicy
 from policies.previews import preview_data
 from policies.services import ServiceError
-from policies.views.common import error_response, get_gateway, get_policy, json_body
+from policies.views.common import error_response, get_gateway, get_policy, json_body, require_perms
 from policies.views.preview import preview_json
 from policies.views.strings import editor_strings
+
+ADD_POLICY = "policies.add_egresspolicy"
+CHANGE_POLICY = "policies.change_egresspolicy"
 
 
 def policy_list(request):
@@ -61,7 +64,8 @@ def editor_context(request, gateway, document, version, policy) -> dict:
         "urls": _editor_urls(gateway, policy),
         "strings": editor_strings(),
     }
-    return {"gateway": gateway, "editor_config": config}
+    needed = (CHANGE_POLICY,) if policy is not None else (ADD_POLICY,)
+    return {"gateway": gateway, "editor_config": config, "can_edit": request.user.has_perms(needed)}
 
 
 def _editor_urls(gateway, policy) -> dict[str, str]:
@@ -81,6 +85,7 @@ def _editor_urls(gateway, policy) -> dict[str, str]:
 def policy_create(request, gateway_name: str):
     """Create the gateway's policy from the editor's document (must be valid)."""
     try:
+        require_perms(request, ADD_POLICY)
         body = json_body(request)
         policy = services.create_policy(body.get("document"), user=request.user, message=body.get("message") or "")
     except ServiceError as exc:
@@ -99,6 +104,7 @@ def policy_save(request, name: str):
     """Save the editor's document as the new draft version, if the draft is still at ``version``."""
     policy = get_policy(name)
     try:
+        require_perms(request, CHANGE_POLICY)
         body = json_body(request)
         draft = services.save_draft(policy, body.get("document"), expected_version=_version(body), user=request.user)
     except ServiceError as exc:
@@ -113,6 +119,7 @@ def policy_commit(request, name: str):
     """Save the editor's document and snapshot it as a revision with the user's message."""
     policy = get_policy(name)
     try:
+        require_perms(request, CHANGE_POLICY)
         body = json_body(request)
         draft, revision = services.save_revision(
             policy,

@@ -45,7 +45,7 @@ def test_simulate_answers_like_the_seed(admin_client, seed_gateway_record, names
         ({"namespace": "mytest", "url": "ftp://httpbin.org/"}, "EGRESS-E010", "url"),
         ({"namespace": "mytest", "url": "http://httpbin.org/", "method": "BREW"}, "EGRESS-E010", "method"),
         ({"namespace": "mytest", "url": "http://httpbin.org/", "labels": {"app": 1}}, "EGRESS-E010", "labels"),
-        ({"namespace": "mytest", "url": "http://bad_host:99999/"}, "EGRESS-SIM", ""),
+        ({"namespace": "mytest", "url": "http://bad_host:99999/"}, "EGRESS-SIM", "url"),
     ],
 )
 def test_simulate_refuses_a_request_it_cannot_read(admin_client, seed_gateway_record, request_fields, code, path):
