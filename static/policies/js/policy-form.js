@@ -409,11 +409,20 @@
     }
 
     commitHosts(input) {
+      // Typed hosts are DNS names: lower case, no trailing dot, each once per destination (a repeat
+      // would only earn a validation error). Hosts loaded from YAML are shown exactly as written.
       const row = input.closest("[data-kind=to]");
-      input.value.split(/[\s,]+/).filter(Boolean).forEach((host) => this.addHost(row, host));
+      const listed = new Set(Array.from(row.querySelectorAll("[data-kind=host]"), (tag) => tag.dataset.value));
+      input.value.split(/[\s,]+/).map(normalHost).filter(Boolean).forEach((host) => {
+        if (!listed.has(host)) { listed.add(host); this.addHost(row, host); }
+      });
       input.value = "";
       this.changed();
     }
+  }
+
+  function normalHost(text) {
+    return text.trim().toLowerCase().replace(/\.+$/, "");
   }
 
   function parseText(input) {

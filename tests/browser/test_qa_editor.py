@@ -1,0 +1,54 @@
+"""QA regressions found by exploratory testing of the policy editor, one journey each."""
+
+from __future__ import annotations
+
+import pytest
+
+from policies import services
+from tests.browser import pages
+from tests.browser.conftest import PASSWORD
+from tests.fixtures.console import SEED_POLICY, scenario_document
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+EDITOR = f"/policies/{SEED_POLICY}/"
+
+
+@pytest.fixture
+def signed_in(page, journey_user):
+    """The journey's page, signed in."""
+    pages.sign_in(page, journey_user.username, PASSWORD)
+    return page
+
+
+@pytest.fixture
+def seeded(seed_gateway_record, journey_user):
+    """The seed gateway with its scenario-2 policy."""
+    return services.create_policy(scenario_document("2"), user=journey_user, message="Seed scenario 2")
+
+
+def host_tags(row) -> list[str]:
+    """The host tags of a destination row, in order."""
+    return [tag.get_attribute("data-value") for tag in row.locator("[data-kind=host]").all()]
+
+
+def test_typed_hosts_are_normalised_and_never_duplicated(signed_in, seeded):
+    page = signed_in
+    pages.open_editor(page, EDITOR)
+    row = page.locator("[data-kind=to]").first
+    host_input = row.locator("[data-role=host-input]")
+    # Type an upper-case host, a host with a trailing dot, a host already listed, and a pasted list
+    # that repeats itself.
+    for text in ["API.Example.COM", "b.example.com.", "httpbin.org", "c.example.com, c.example.com d.example.com"]:
+        host_input.fill(text)
+        host_input.press("Enter")
+    pages.wait_for_preview(page)
+    # The tags are lower case, without trailing dots, each host once; the policy stays valid.
+    assert host_tags(row) == [
+        "www.httpbin.org",
+        "httpbin.org",
+        "api.example.com",
+        "b.example.com",
+        "c.example.com",
+        "d.example.com",
+    ]
+    assert host_input.input_value() == ""
