@@ -52,3 +52,17 @@ def test_typed_hosts_are_normalised_and_never_duplicated(signed_in, seeded):
         "d.example.com",
     ]
     assert host_input.input_value() == ""
+
+
+def test_a_single_preview_problem_is_shown_whole_next_to_a_long_yaml(signed_in, seeded):
+    page = signed_in
+    pages.open_editor(page, EDITOR)
+    # Break the YAML so the preview lists one problem while the CR preview stays long.
+    pages.open_tab(page, "yaml")
+    pages.type_yaml(page, pages.yaml_text(page).replace("spec:", "spec: [", 1))
+    pages.open_tab(page, "form")
+    # The problem list is not squeezed by the long YAML: its one entry is fully visible.
+    problems = page.locator(".preview-pane .problems")
+    clipped = problems.evaluate("box => box.scrollHeight - box.clientHeight")
+    assert problems.locator(".problem").count() == 1
+    assert clipped == 0
