@@ -30,13 +30,14 @@ def import_policy(request):
         else:
             messages.success(request, _import_message(policy, created))
             return redirect("policies:policy-edit", policy.name)
-    return render(request, "policies/import.html", context, status=_status(context["refusal"]))
+    refused_form = request.method == "POST" and not form.is_valid()
+    return render(request, "policies/import.html", context, status=_status(context["refusal"], refused_form))
 
 
-def _status(refusal: Exception | None) -> int:
-    if refusal is None:
-        return 200
-    return 403 if isinstance(refusal, PermissionRefused) else 400
+def _status(refusal: Exception | None, refused_form: bool) -> int:
+    if isinstance(refusal, PermissionRefused):
+        return 403
+    return 400 if refusal is not None or refused_form else 200
 
 
 def _import_message(policy, created: bool) -> str:

@@ -53,5 +53,5 @@ def test_empty_import_asks_for_input(admin_client, db):
     # when
     response = admin_client.post(IMPORT, {"text": "   "})
     # then
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.context["form"].non_field_errors() == ["Paste a policy or choose a file to upload."]
