@@ -66,3 +66,35 @@ def test_a_single_preview_problem_is_shown_whole_next_to_a_long_yaml(signed_in, 
     clipped = problems.evaluate("box => box.scrollHeight - box.clientHeight")
     assert problems.locator(".problem").count() == 1
     assert clipped == 0
+
+
+def selected_tab(page) -> tuple[str, str]:
+    """(selected tab, focused tab) of the editor."""
+    return page.evaluate(
+        "() => [document.querySelector('[role=tab][aria-selected=true]').dataset.tab, document.activeElement.dataset.tab]"
+    )
+
+
+def test_editor_tabs_follow_the_keyboard_pattern_for_tabs(signed_in, seeded):
+    page = signed_in
+    pages.open_editor(page, EDITOR)
+    # Only the selected tab is a Tab stop; its panel is labelled by it.
+    tabindexes = page.eval_on_selector_all("[role=tab]", "tabs => tabs.map(t => [t.dataset.tab, t.tabIndex])")
+    assert tabindexes == [["form", 0], ["yaml", -1], ["istio", -1], ["simulate", -1], ["history", -1]]
+    assert page.locator("[data-panel=form]").get_attribute("role") == "tabpanel"
+    assert page.locator("[data-panel=form]").get_attribute("aria-labelledby") == "tab-form"
+    # Arrow keys, Home and End move the selection and the focus together, wrapping at the ends.
+    page.focus("[role=tab][data-tab=form]")
+    moves = []
+    for key in ["ArrowRight", "ArrowRight", "End", "ArrowRight", "ArrowLeft", "Home"]:
+        page.keyboard.press(key)
+        moves.append(selected_tab(page))
+    assert moves == [
+        ["yaml", "yaml"],
+        ["istio", "istio"],
+        ["history", "history"],
+        ["form", "form"],
+        ["history", "history"],
+        ["form", "form"],
+    ]
+    assert page.locator("[data-panel=form]").is_visible()

@@ -223,6 +223,7 @@
       const on = tab.dataset.tab === name;
       tab.classList.toggle("active", on);
       tab.setAttribute("aria-selected", String(on));
+      tab.tabIndex = on ? 0 : -1;
     });
     $$("[data-panel]").forEach((panel) => { panel.hidden = panel.dataset.panel !== name; });
     history.replaceState(null, "", `#${name}`);
@@ -390,6 +391,17 @@
   });
 
   $$("[role=tab]").forEach((tab) => tab.addEventListener("click", () => activate(tab.dataset.tab)));
+  $("[role=tablist]").addEventListener("keydown", (event) => {
+    // The WAI-ARIA tabs pattern: arrows move between tabs (wrapping), Home/End jump to the ends.
+    const tabs = $$("[role=tab]");
+    const at = tabs.indexOf(event.target);
+    const step = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: tabs.length - 1 }[event.key];
+    if (at < 0 || step === undefined) return;
+    event.preventDefault();
+    const next = tabs[(step + tabs.length) % tabs.length];
+    next.focus();
+    activate(next.dataset.tab);
+  });
   $("[data-role=commit-form]").addEventListener("submit", (event) => {
     const message = new FormData(event.target).get("message");
     commit(message);
