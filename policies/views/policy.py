@@ -8,6 +8,7 @@ editor keeps the user's work on screen.
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -118,6 +119,7 @@ def policy_save(request, name: str):
 def policy_commit(request, name: str):
     """Save the editor's document and snapshot it as a revision with the user's message."""
     policy = get_policy(name)
+    latest_before = policy.revisions.order_by("-number").values_list("number", flat=True).first()
     try:
         require_perms(request, CHANGE_POLICY)
         body = json_body(request)
@@ -130,13 +132,17 @@ def policy_commit(request, name: str):
         )
     except ServiceError as exc:
         return error_response(exc)
-    return JsonResponse(
-        {
-            "version": draft.version,
-            "revision": revision.number,
-            "message": _("Saved as revision %(number)d.") % {"number": revision.number},
+    # NB: the service answers the latest revision when nothing changed; the user's message is then not recorded.
+    created = revision.number != latest_before
+    if created:
+        message = _("Saved as revision %(number)d.") % {"number": revision.number}
+    else:
+        message = _("Nothing changed since revision %(number)d, so no new revision was made.") % {
+            "number": revision.number
         }
-    )
+    # The editor reloads the page after a commit: the message is shown there.
+    messages.add_message(request, messages.SUCCESS if created else messages.INFO, message)
+    return JsonResponse({"version": draft.version, "revision": revision.number, "created": created, "message": message})
 
 
 def _version(body: dict) -> int:

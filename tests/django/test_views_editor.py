@@ -152,7 +152,7 @@ def test_save_as_revision_records_message_and_author(admin_client, admin_user, s
     response = post(admin_client, COMMIT, {"document": document, "version": 1, "message": "Use 8080"})
     # then
     revision = seed_policy_record.revisions.get(number=2)
-    assert response.json() == {"version": 2, "revision": 2, "message": "Saved as revision 2."}
+    assert response.json() == {"version": 2, "revision": 2, "created": True, "message": "Saved as revision 2."}
     assert (revision.message, revision.author, revision.document) == ("Use 8080", admin_user, document)
 
 
