@@ -9,13 +9,14 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from policies.api.errors import ConflictError
+from policies.api.serializers.strict import StrictFieldsMixin
 from policies.models import EgressGateway, GatewayPortRecord, dns_label
 
 MAX_PORTS = 64
 PORT_FIELDS = ("name", "number", "protocol")
 
 
-class GatewayPortSerializer(serializers.ModelSerializer):
+class GatewayPortSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """One port of the gateway Service."""
 
     class Meta:
@@ -23,7 +24,7 @@ class GatewayPortSerializer(serializers.ModelSerializer):
         fields = list(PORT_FIELDS)
 
 
-class EgressGatewaySerializer(serializers.ModelSerializer):
+class EgressGatewaySerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """An egress gateway; ``ports`` is replaced whole on write. The name cannot change."""
 
     name = serializers.CharField(max_length=63, validators=[dns_label])

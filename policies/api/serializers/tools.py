@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from policies.api.serializers.strict import StrictFieldsMixin
 from policies.models import dns_label
 
 MAX_SIMULATED_OBJECTS = 200
@@ -33,7 +34,7 @@ class ValidationResultSerializer(serializers.Serializer):
     findings = FindingSerializer(many=True)
 
 
-class SourceSerializer(serializers.Serializer):
+class SourceSerializer(StrictFieldsMixin, serializers.Serializer):
     """The client workload: its namespace and pod labels."""
 
     namespace = serializers.CharField(max_length=63, validators=[dns_label])
@@ -47,7 +48,7 @@ class SourceSerializer(serializers.Serializer):
         return labels
 
 
-class PolicySimulationSerializer(serializers.Serializer):
+class PolicySimulationSerializer(StrictFieldsMixin, serializers.Serializer):
     """A request to simulate: who sends it, to which URL, with which method, in which mesh mode."""
 
     # NB: the API field shadows Field.source only in the stubs: DRF's metaclass moves declared fields off the class.
