@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from policies import services
 from policies.api.errors import ConflictError
 from policies.api.serializers.strict import StrictFieldsMixin
 from policies.models import EgressGateway, GatewayPortRecord, dns_label
@@ -82,7 +83,24 @@ class EgressGatewaySerializer(StrictFieldsMixin, serializers.ModelSerializer):
             instance.save()
             if ports is not None:
                 _replace_ports(instance, ports)
+            _refuse_breaking_the_draft(instance, changed="ports" if ports is not None else "")
         return instance
+
+
+def _refuse_breaking_the_draft(gateway: EgressGateway, changed: str) -> None:
+    """409 (rolling the update back) when the gateway's policy draft would no longer validate against it."""
+    policy = getattr(gateway, "policy", None)
+    if policy is None:
+        return
+    checked = services.check_document(policy.draft.document, gateway)
+    error = next((f for f in checked.findings if f.severity == "error"), None)
+    if error is not None:
+        raise ConflictError(
+            _("Policy %(policy)s would no longer be valid (%(path)s: %(problem)s); change the policy first.")
+            % {"policy": policy.name, "path": error.path, "problem": error.render(_)},
+            code=error.code,
+            path=changed,
+        )
 
 
 def _replace_ports(gateway: EgressGateway, ports: list[dict[str, Any]]) -> None:
