@@ -70,9 +70,8 @@ def test_a_single_preview_problem_is_shown_whole_next_to_a_long_yaml(signed_in, 
 
 def selected_tab(page) -> tuple[str, str]:
     """(selected tab, focused tab) of the editor."""
-    return page.evaluate(
-        "() => [document.querySelector('[role=tab][aria-selected=true]').dataset.tab, document.activeElement.dataset.tab]"
-    )
+    selected = "document.querySelector('[role=tab][aria-selected=true]').dataset.tab"
+    return page.evaluate(f"() => [{selected}, document.activeElement.dataset.tab]")
 
 
 def test_editor_tabs_follow_the_keyboard_pattern_for_tabs(signed_in, seeded):
