@@ -60,7 +60,7 @@ class BoundedJSONParser(BaseParser):
         if _may_nest_deeper_than(raw, MAX_DEPTH) and _depth(data) > MAX_DEPTH:
             raise BodyUnreadableError(_("Nesting is deeper than %(limit)d levels.") % {"limit": MAX_DEPTH})
         _refuse_repeated_keys(data, ())
-        return _plain(data)
+        return _plain_dicts(data)
 
 
 class MergePatchParser(BoundedJSONParser):
@@ -109,12 +109,12 @@ def _refuse_repeated_keys(data: Any, path: tuple[str | int, ...]) -> None:
         _refuse_repeated_keys(value, (*path, key))
 
 
-def _plain(data: Any) -> Any:
+def _plain_dicts(data: Any) -> Any:
     """The parsed body with plain dicts (the C YAML dumper and the serializers expect exact types)."""
     if isinstance(data, dict):
-        return {key: _plain(value) for key, value in data.items()}
+        return {key: _plain_dicts(value) for key, value in data.items()}
     if isinstance(data, list):
-        return [_plain(value) for value in data]
+        return [_plain_dicts(value) for value in data]
     return data
 
 
