@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 
 from policies.core.findings import Finding
 from policies.models import EgressGateway, EgressPolicy
 from policies.services import ServiceError
-
-MAX_JSON_BYTES = 2 * 1024 * 1024
 
 
 class BadRequestError(ServiceError):
@@ -28,6 +28,13 @@ class PermissionRefused(ServiceError):
     status = 403
 
 
+class BodyTooLarge(ServiceError):
+    """The request body is over Django's upload limit (the editor sends whole documents as JSON)."""
+
+    code = "EGRESS-E413"
+    status = 413
+
+
 def require_perms(request, *perms: str) -> None:
     """Raise ``PermissionRefused`` unless the user holds every ``app.codename`` permission."""
     if not request.user.has_perms(perms):
@@ -37,7 +44,14 @@ def require_perms(request, *perms: str) -> None:
 def json_body(request) -> dict[str, Any]:
     """The request's JSON object, or ``BadRequestError`` with a specific message."""
     try:
-        body = json.loads(request.body or b"{}")
+        raw = request.body
+    except RequestDataTooBig as exc:
+        raise BodyTooLarge(
+            _("The request is over the limit of %(limit)d bytes; nothing was saved.")
+            % {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
+        ) from exc
+    try:
+        body = json.loads(raw or b"{}")
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequestError(_("The request body is not valid JSON: %(error)s") % {"error": exc}) from exc
     if not isinstance(body, dict):
