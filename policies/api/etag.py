@@ -41,11 +41,26 @@ def expected_version(request: Request, current: int, *, required: bool = True) -
         return current
     if etag_for(current) in tags:
         return current
-    raise PreconditionFailedError(
-        _("The draft is now at version %(now)d; If-Match %(sent)s is stale. GET it again and reapply your change.")
-        % {"now": current, "sent": header.strip()[:40]},
-        path="If-Match",
-    )
+    raise PreconditionFailedError(_mismatch_message(tags, current, header.strip()[:40]), path="If-Match")
+
+
+def _mismatch_message(tags: list[str], current: int, sent: str) -> str:
+    """Why If-Match failed: a weak or unquoted form of the current tag is a client mistake, not a stale copy."""
+    if f"W/{etag_for(current)}" in tags:
+        return _(
+            "If-Match %(sent)s is a weak entity tag, which never matches; send the ETag as returned: %(etag)s."
+        ) % {
+            "sent": sent,
+            "etag": etag_for(current),
+        }
+    if str(current) in tags:
+        return _("If-Match %(sent)s is not a quoted entity tag; send the ETag as returned: %(etag)s.") % {
+            "sent": sent,
+            "etag": etag_for(current),
+        }
+    return _(
+        "The draft is now at version %(now)d; If-Match %(sent)s is stale. GET it again and reapply your change."
+    ) % {"now": current, "sent": sent}
 
 
 def optional_version(request: Request, current: int) -> int | None:
