@@ -158,7 +158,10 @@ def new_policy_document(gateway: EgressGateway) -> dict[str, Any]:
 
 
 def save_draft(policy: EgressPolicy, data: Any, *, expected_version: int, user: Any) -> PolicyDraft:
-    """Replace the working draft if it is still at ``expected_version`` and ``data`` is valid."""
+    """Replace the working draft if it is still at ``expected_version`` and ``data`` is valid.
+
+    Saving the document the draft already holds changes nothing, not even the version.
+    """
     document = _require_valid(check_document(data, policy.gateway))
     _require_same_identity(policy, document)
     with transaction.atomic():
@@ -171,6 +174,9 @@ def save_draft(policy: EgressPolicy, data: Any, *, expected_version: int, user: 
                 )
                 % {"now": draft.version, "yours": expected_version}
             )
+        if draft.document == document:
+            # NB: an unchanged save keeps the version, so other clients' ETags stay current.
+            return draft
         draft.document = document
         draft.version += 1
         draft.updated_by = _user_or_none(user)

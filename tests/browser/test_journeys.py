@@ -173,8 +173,8 @@ def test_stale_save_keeps_the_edit_and_explains(signed_in, seeded, journey_user)
     namespace = page.locator("[data-kind=from] [data-field=namespace]")
     namespace.fill("mytest-2")
     pages.wait_for_preview(page)
-    # ...while someone else saves the draft.
-    services.save_draft(seeded, scenario_document("2"), expected_version=1, user=journey_user)
+    # ...while someone else saves a change to the draft.
+    services.save_draft(seeded, scenario_document("3"), expected_version=1, user=journey_user)
     page.click("[data-action=save]")
     # The save is refused with a clear message, and the edit is still on the page.
     banner = page.locator("[data-role=banner]")

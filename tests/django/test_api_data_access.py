@@ -38,8 +38,8 @@ class TestDeletePolicyService:
         assert not EgressPolicy.objects.exists()
 
     def test_a_stale_version_is_refused_and_nothing_is_deleted(self, api_policy, editor):
-        # given the draft moved on to version 2
-        services.save_draft(api_policy, seed_cr("2"), expected_version=1, user=editor)
+        # given the draft moved on to version 2 (a changed document)
+        services.save_draft(api_policy, seed_cr("3"), expected_version=1, user=editor)
         # when / then
         with pytest.raises(services.StaleDraft) as refused:
             services.delete_policy(api_policy, user=editor, expected_version=1)

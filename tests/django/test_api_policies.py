@@ -165,9 +165,17 @@ class TestReplacePolicy(WriteChecks, BodyChecks):
         assert PolicyDraft.objects.get().document["spec"]["egressRules"][0]["to"][0]["port"]["number"] == 8080
 
     def test_if_match_star_overwrites_the_current_version(self, api_client, api_objects):
-        response = send(api_client, "put", self.url(api_objects), seed_cr("2"), headers={"If-Match": "*"})
+        changed = with_http_port(seed_cr("2"), 8080)
+        response = send(api_client, "put", self.url(api_objects), changed, headers={"If-Match": "*"})
         assert response.status_code == 200
         assert response["ETag"] == '"2"'
+
+    def test_an_unchanged_put_keeps_the_etag(self, api_client, api_objects):
+        # given the draft at version 1 / when the same CR is PUT again
+        response = send(api_client, "put", self.url(api_objects), seed_cr("2"), headers=self.headers)
+        # then nothing changed, so other clients' ETags stay current
+        assert response.status_code == 200
+        assert response["ETag"] == '"1"'
 
     def test_an_invalid_document_gets_400_and_keeps_the_draft(self, api_client, api_objects):
         response = send(
