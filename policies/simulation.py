@@ -2,7 +2,8 @@
 
 The simulator works on the Istio objects the policy expands to, so what it answers is what the
 generated configuration would do (spec §5), not a reading of the CR. Only a policy without
-errors expands; an invalid one is refused with its findings.
+errors expands; an invalid one is refused with its findings. Results are rendered with Django's
+``gettext``, so reasons and hops follow the console's language (the API and CLI keep English).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class SimulationRequestError(ServiceError):
 def simulate_request(data: Any, gateway: GatewayDescription, request: Request) -> dict[str, Any]:
     """The outcome of one request from a workload under the policy ``data``: status, upstream, hops."""
     try:
-        return _mesh(_valid_policy(data, gateway), gateway).simulate(request).as_dict()
+        return _mesh(_valid_policy(data, gateway), gateway).simulate(request).as_dict(translate=_)
     except SimulationInputError as exc:
         raise SimulationRequestError(exc) from exc
 
@@ -52,7 +53,8 @@ def reachability(data: Any, gateway: GatewayDescription) -> dict[str, Any]:
     """Every source of the policy against every URL it names: ``{sources, urls, cells}``."""
     policy = _valid_policy(data, gateway)
     try:
-        return reachability_matrix(_mesh(policy, gateway), policy_sources(policy), policy_urls(policy)).as_dict()
+        matrix = reachability_matrix(_mesh(policy, gateway), policy_sources(policy), policy_urls(policy))
+        return matrix.as_dict(translate=_)
     except SimulationInputError as exc:
         raise SimulationRequestError(exc) from exc
 

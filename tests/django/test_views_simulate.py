@@ -84,3 +84,51 @@ def test_reachability_matrix_covers_sources_and_hosts(admin_client, seed_gateway
         "https://httpbin.org/",
     ]
     assert [cell["status"] for cell in body["cells"][0]] == [200, 200, 200, 200]
+
+
+@pytest.mark.parametrize(
+    ("namespace", "labels", "url", "reason", "first_hop"),
+    [
+        (
+            "default",
+            {"app": "nginx"},
+            "http://httpbin.org/anything",
+            "在 REGISTRY_ONLY 模式下，Sidecar default/nginx 不认识 httpbin.org:80，因此由 block_all 返回 502。",
+            "Sidecar default/nginx：httpbin.org:80 不在其服务注册表中 → 虚拟主机 block_all（直接响应 502）",
+        ),
+        (
+            "mytest",
+            {"app": "sleep-a"},
+            "http://httpbin.org/anything",
+            "经出口网关放行：www.httpbin.org 收到 https://httpbin.org:443/anything 并返回 200。",
+            "Sidecar mytest/sleep-a：路由 via-egressgateway → "
+            "outbound|80|httpbin-service-http|egressgateway.istio-system.svc.cluster.local"
+            "（mTLS，SNI www.httpbin.org）",
+        ),
+    ],
+)
+def test_simulate_explains_in_the_console_language(
+    admin_client, seed_gateway_record, namespace, labels, url, reason, first_hop
+):
+    # given
+    body = {"document": scenario_document("2"), "method": "GET", "namespace": namespace, "labels": labels, "url": url}
+    # when
+    result = admin_client.post(
+        SIMULATE, data=json.dumps(body), content_type="application/json", HTTP_ACCEPT_LANGUAGE="zh-hans"
+    ).json()
+    # then
+    assert result["reason"] == reason
+    assert result["hops"][0] == first_hop
+    assert [hop for hop in result["hops"] if " is not " in hop or " route " in hop] == []
+
+
+def test_reachability_cells_explain_in_the_console_language(admin_client, seed_gateway_record):
+    # when
+    body = admin_client.post(
+        MATRIX,
+        data=json.dumps({"document": scenario_document("2")}),
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    ).json()
+    # then
+    assert [cell["reason"].startswith("经出口网关放行：") for cell in body["cells"][0]] == [True, True, True, True]

@@ -534,3 +534,21 @@ def test_header_set_by_the_sidecar_route_selects_the_gateway_route(url: str, rou
     assert (result.status, result.upstream) == (200, f"http://api.example.com:{port}/")
     gateway_hop = f"gateway istio-system/egressgateway: server https-80 (SNI api.example.com) → route {route}"
     assert result.hops[1] == f"{gateway_hop} → outbound|{port}||api.example.com"
+
+
+def test_result_renders_reason_and_hops_with_a_translator_and_english_by_default():
+    # given
+    mesh = build_mesh([], mesh_mode="REGISTRY_ONLY")
+    result = mesh.simulate(Request("team-a", {"app": "x"}, "http://api.example.com/"))
+    block_all = "The {proxy} does not know {host}:{port} under REGISTRY_ONLY, so block_all answers 502."
+    shout = {"sidecar {workload}": "SIDECAR {workload}", block_all: "{proxy} {host} {port}"}
+    # when
+    translated = result.as_dict(translate=lambda message: shout.get(message, message))
+    # then
+    assert translated["reason"] == "SIDECAR team-a/x api.example.com 80"
+    assert translated["hops"] == [
+        "SIDECAR team-a/x: api.example.com:80 is not in its registry → virtual host block_all (direct response 502)"
+    ]
+    assert result.as_dict()["reason"] == (
+        "The sidecar team-a/x does not know api.example.com:80 under REGISTRY_ONLY, so block_all answers 502."
+    )

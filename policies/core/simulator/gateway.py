@@ -12,12 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from policies.core.gateway import GatewayDescription, TranslationSettings
+from policies.core.i18n import _
 from policies.core.simulator.authz import AuthzRequest
 from policies.core.simulator.fields import fqdn
 from policies.core.simulator.hosts import HostTable, any_host_matches, host_matches
 from policies.core.simulator.index import Catalog, NamespaceView
 from policies.core.simulator.objects import ServerRecord
-from policies.core.simulator.result import RBAC_DENIED_BODY, RESET, Outcome, Trace
+from policies.core.simulator.result import RBAC_DENIED_BODY, RESET, Outcome, Text, Trace, text
 from policies.core.simulator.routes import Destination, HttpRequest, VirtualServiceRecord, pick_route
 from policies.core.simulator.upstream import Hop, cluster_name, forward
 
@@ -85,7 +86,7 @@ class GatewayProxy:
     def __init__(self, catalog: Catalog, identity: GatewayIdentity, view: NamespaceView) -> None:
         self.identity = identity
         self.view = view
-        self.proxy = f"gateway {identity.label}"
+        self.proxy = text(_("gateway {name}"), name=identity.label)
         self.workload = (identity.namespace, identity.pod_labels)
         self.ports: dict[int, _Servers] = {}
         self.http_routes: dict[str, HostTable[VirtualServiceRecord]] = {}
@@ -126,15 +127,23 @@ class GatewayProxy:
         """What happens to a sidecar's connection (carrying the app's request) at the gateway."""
         server = self._server_for(arrival)
         if server is None:
-            sni = f"SNI {arrival.sni}" if arrival.sni else "plaintext"
-            trace.add(f"{self.proxy}: no server on port {arrival.port} for {sni} → connection closed")
-            return Outcome(RESET, f"The egress gateway has no server on port {arrival.port} for {sni} and closes it.")
+            sni = text(_("SNI {sni}"), sni=arrival.sni) if arrival.sni else text(_("plaintext"))
+            at = {"proxy": self.proxy, "port": arrival.port, "sni": sni}
+            trace.add(text(_("{proxy}: no server on port {port} for {sni} → connection closed"), **at))
+            return Outcome(
+                RESET, text(_("The egress gateway has no server on port {port} for {sni} and closes it."), **at)
+            )
         expected = _TRANSPORTS.get(server.tls_mode or "", "plain")
         if expected != arrival.transport:
-            trace.add(f"{self.proxy}: server {server.name} expects {expected}, the sidecar sends {arrival.transport}")
-            return Outcome(RESET, f"Gateway server {server.name} expects {expected} but gets {arrival.transport}.")
+            at = {"proxy": self.proxy, "server": server.name, "expected": expected, "sent": arrival.transport}
+            trace.add(text(_("{proxy}: server {server} expects {expected}, the sidecar sends {sent}"), **at))
+            return Outcome(RESET, text(_("Gateway server {server} expects {expected} but gets {sent}."), **at))
         authz = self._authz_request(arrival, request, server.terminates_http)
-        where = f"{self.proxy}: server {server.name}" + (f" (SNI {arrival.sni})" if arrival.sni else "")
+        where = (
+            text(_("{proxy}: server {server} (SNI {sni})"), proxy=self.proxy, server=server.name, sni=arrival.sni)
+            if arrival.sni
+            else text(_("{proxy}: server {server}"), proxy=self.proxy, server=server.name)
+        )
         if server.terminates_http:
             return self._route_http(server, where, (request, authz), trace)
         return self._route_tcp(server, where, (request, authz), trace)
@@ -163,57 +172,86 @@ class GatewayProxy:
             path=request.url.path.split("?", 1)[0] if http else None,
         )
 
-    def _denial(self, request: AuthzRequest, l4: bool) -> str | None:
+    def _denial(self, request: AuthzRequest, l4: bool) -> Text | None:
         """Why authorization rejects the request, or None when it passes (DENY first, then ALLOW)."""
         for policy in self.deny:
             rule = policy.matching_rule(request, l4)
             if rule is not None:
                 dropped = rule.http_only_fields() if l4 else []
-                note = f" on the TCP chain (HTTP-only fields {', '.join(dropped)} dropped)" if dropped else ""
-                return f"AuthorizationPolicy {policy.ref} (DENY) matches{note}"
+                if dropped:
+                    return text(
+                        _(
+                            "AuthorizationPolicy {policy} (DENY) matches on the TCP chain "
+                            "(HTTP-only fields {fields} dropped)"
+                        ),
+                        policy=policy.ref,
+                        fields=", ".join(dropped),
+                    )
+                return text(_("AuthorizationPolicy {policy} (DENY) matches"), policy=policy.ref)
         if self.allow and not any(p.matching_rule(request, l4) for p in self.allow):
-            return f"no ALLOW AuthorizationPolicy matches ({', '.join(p.ref for p in self.allow)})"
+            return text(
+                _("no ALLOW AuthorizationPolicy matches ({policies})"), policies=", ".join(p.ref for p in self.allow)
+            )
         return None
 
     def _route_http(
-        self, server: ServerRecord, where: str, context: tuple[HttpRequest, AuthzRequest], trace: Trace
+        self, server: ServerRecord, where: Text, context: tuple[HttpRequest, AuthzRequest], trace: Trace
     ) -> Outcome:
         request, authz = context
         url = request.url
         if url.is_tls:
-            trace.add(f"{where} runs HTTP routing but receives the app's TLS")
-            return Outcome(RESET, f"Gateway server {server.name} expects HTTP inside mTLS but gets the app's TLS.")
+            trace.add(text(_("{where} runs HTTP routing but receives the app's TLS"), where=where))
+            return Outcome(
+                RESET,
+                text(_("Gateway server {server} expects HTTP inside mTLS but gets the app's TLS."), server=server.name),
+            )
         denial = self._denial(authz, l4=False)
         if denial:
-            trace.add(f"{where}: {denial} → 403")
+            trace.add(text(_("{where}: {denial} → 403"), where=where, denial=denial))
             return Outcome(
-                FORBIDDEN_STATUS, f"The egress gateway rejects the request: {denial}.", body=RBAC_DENIED_BODY
+                FORBIDDEN_STATUS,
+                text(_("The egress gateway rejects the request: {denial}."), denial=denial),
+                body=RBAC_DENIED_BODY,
             )
         service = self.http_routes.get(server.gateway, HostTable()).get(url.host)
         route = None
         if service is not None and any_host_matches(server.hosts, url.host):
             route = pick_route(service.http, server.gateway, server.number, self.workload, request)[1]
         if route is None:
-            trace.add(f"{where}: no route for Host {url.host} → 404")
-            return Outcome(NOT_FOUND_STATUS, f"The egress gateway has no route for {url.host} on port {server.number}.")
-        if route.destination is None:
-            trace.add(f"{where} → route {route.label} → direct response {route.direct_status}")
+            trace.add(text(_("{where}: no route for Host {host} → 404"), where=where, host=url.host))
             return Outcome(
-                route.direct_status or 200, f"Gateway route {route.label} answers directly.", body=route.direct_body
+                NOT_FOUND_STATUS,
+                text(
+                    _("The egress gateway has no route for {host} on port {port}."), host=url.host, port=server.number
+                ),
             )
-        trace.add(f"{where} → route {route.label} → {_cluster(route.destination, server.number)}")
+        if route.destination is None:
+            trace.add(
+                text(
+                    _("{where} → route {route} → direct response {status}"),
+                    where=where,
+                    route=route.label,
+                    status=route.direct_status,
+                )
+            )
+            return Outcome(
+                route.direct_status or 200,
+                text(_("Gateway route {route} answers directly."), route=route.label),
+                body=route.direct_body,
+            )
+        trace.add(_routed(where, route.label, _cluster(route.destination, server.number)))
         return forward(
             self.view, Hop(self.proxy, http=True, at_gateway=True), route.destination, server.number, url, trace
         )
 
     def _route_tcp(
-        self, server: ServerRecord, where: str, context: tuple[HttpRequest, AuthzRequest], trace: Trace
+        self, server: ServerRecord, where: Text, context: tuple[HttpRequest, AuthzRequest], trace: Trace
     ) -> Outcome:
         request, authz = context
         denial = self._denial(authz, l4=True)
         if denial:
-            trace.add(f"{where}: {denial} → connection closed")
-            return Outcome(RESET, f"The egress gateway closes the connection: {denial}.")
+            trace.add(text(_("{where}: {denial} → connection closed"), where=where, denial=denial))
+            return Outcome(RESET, text(_("The egress gateway closes the connection: {denial}."), denial=denial))
         route = next(
             (
                 found
@@ -223,9 +261,14 @@ class GatewayProxy:
             None,
         )
         if route is None or route.destination is None:
-            trace.add(f"{where}: no tcp route for port {server.number} → connection closed")
-            return Outcome(RESET, f"The egress gateway has no tcp route for server {server.name} and closes it.")
-        trace.add(f"{where} → route {route.label} → {_cluster(route.destination, server.number)}")
+            trace.add(
+                text(_("{where}: no tcp route for port {port} → connection closed"), where=where, port=server.number)
+            )
+            return Outcome(
+                RESET,
+                text(_("The egress gateway has no tcp route for server {server} and closes it."), server=server.name),
+            )
+        trace.add(_routed(where, route.label, _cluster(route.destination, server.number)))
         hop = Hop(self.proxy, http=False, at_gateway=True)
         return forward(self.view, hop, route.destination, server.number, request.url, trace)
 
@@ -238,6 +281,10 @@ class GatewayProxy:
                 if any(host_matches(a, b) or host_matches(b, a) for a in service.hosts for b in server.hosts)
             ]
         return self._tcp_candidates[server]
+
+
+def _routed(where: Text, route: str, cluster: str) -> Text:
+    return text(_("{where} → route {route} → {cluster}"), where=where, route=route, cluster=cluster)
 
 
 def _cluster(destination: Destination, port: int) -> str:

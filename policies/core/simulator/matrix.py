@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from policies.core.i18n import Translate, english
 from policies.core.simulator.request import Request, parse_source, workload_name
 
 if TYPE_CHECKING:
@@ -45,17 +46,17 @@ class ReachabilityMatrix:
     urls: list[str]
     results: list[list[SimulationResult]]
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON contract: sources, urls, cells (status, upstream, reason per cell)."""
+    def as_dict(self, translate: Translate = english) -> dict[str, Any]:
+        """JSON contract: sources, urls, cells (status, upstream, reason per cell; English unless ``translate``)."""
         return {
             "sources": [source.label for source in self.sources],
             "urls": list(self.urls),
-            "cells": [[_cell(result) for result in row] for row in self.results],
+            "cells": [[_cell(result, translate) for result in row] for row in self.results],
         }
 
 
-def _cell(result: SimulationResult) -> dict[str, Any]:
-    return {"status": result.status, "upstream": result.upstream, "reason": result.reason}
+def _cell(result: SimulationResult, translate: Translate) -> dict[str, Any]:
+    return {"status": result.status, "upstream": result.upstream, "reason": result.reason_text.render(translate)}
 
 
 def reachability_matrix(mesh: Mesh, sources: list[Source], urls: list[str], method: str = "GET") -> ReachabilityMatrix:

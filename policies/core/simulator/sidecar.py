@@ -13,11 +13,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from policies.core.i18n import _
 from policies.core.simulator.gateway import Arrival
 from policies.core.simulator.index import NamespaceView
 from policies.core.simulator.objects import ServiceEntryRecord
 from policies.core.simulator.request import ParsedUrl, Request, workload_name
-from policies.core.simulator.result import EXTERNAL_STATUS, RESET, Outcome, Trace
+from policies.core.simulator.result import EXTERNAL_STATUS, RESET, Outcome, Text, Trace, text
 from policies.core.simulator.routes import (
     MESH,
     Destination,
@@ -46,7 +47,7 @@ class SidecarWalk:
         self.http = HttpRequest(url, method, {})
         self.workload = (request.source_namespace, request.source_labels)
         self.view: NamespaceView = mesh.view(request.source_namespace)
-        proxy = f"sidecar {workload_name(request.source_namespace, request.source_labels)}"
+        proxy = text(_("sidecar {workload}"), workload=workload_name(request.source_namespace, request.source_labels))
         self.hop = Hop(proxy, http=not url.is_tls)
 
     def run(self) -> Outcome:
@@ -54,7 +55,9 @@ class SidecarWalk:
         url, view = self.url, self.view
         addressed = view.tcp_addressed.get((url.port, url.host))
         if addressed is not None:
-            return self._tcp_chain(addressed, f"TCP chain of ServiceEntry {addressed.ref} (addresses)")
+            return self._tcp_chain(
+                addressed, text(_("TCP chain of ServiceEntry {entry} (addresses)"), entry=addressed.ref)
+            )
         if not url.is_tls:
             table = view.http.get(url.port)
             if table is not None or url.port in HTTP_LISTENER_PORTS:
@@ -67,7 +70,12 @@ class SidecarWalk:
         wildcard = view.tcp_wildcard.get(url.port)
         if wildcard is not None:
             return self._tcp_chain(
-                wildcard, f"TCP chain 0.0.0.0:{url.port} of ServiceEntry {wildcard.ref} (no addresses)"
+                wildcard,
+                text(
+                    _("TCP chain 0.0.0.0:{port} of ServiceEntry {entry} (no addresses)"),
+                    port=url.port,
+                    entry=wildcard.ref,
+                ),
             )
         return self._unknown()
 
@@ -75,24 +83,32 @@ class SidecarWalk:
         url, proxy = self.url, self.hop.proxy
         if self.mesh.mode == "ALLOW_ANY":
             return self._passthrough()
-        target = f"SNI {url.host} on port {url.port}" if url.is_tls else f"{url.host}:{url.port}"
-        trace_text = "no HTTP listener" if not url.is_tls else "no filter chain"
-        self.trace.add(f"{proxy}: {trace_text} for {target} → BlackHoleCluster (UH)")
+        at = {"proxy": proxy, "host": url.host, "port": url.port}
+        if url.is_tls:
+            self.trace.add(
+                text(_("{proxy}: no filter chain for SNI {host} on port {port} → BlackHoleCluster (UH)"), **at)
+            )
+        else:
+            self.trace.add(text(_("{proxy}: no HTTP listener for {host}:{port} → BlackHoleCluster (UH)"), **at))
         return Outcome(
             RESET,
-            f"The {proxy} does not know {url.host}:{url.port} under REGISTRY_ONLY "
-            "and closes the connection (BlackHoleCluster).",
+            text(
+                _(
+                    "The {proxy} does not know {host}:{port} under REGISTRY_ONLY "
+                    "and closes the connection (BlackHoleCluster)."
+                ),
+                **at,
+            ),
         )
 
     def _passthrough(self) -> Outcome:
         url = self.url
-        self.trace.add(
-            f"{self.hop.proxy}: {url.host}:{url.port} is not in its registry → PassthroughCluster (ALLOW_ANY)"
-        )
         upstream = f"{url.scheme}://{url.host}:{url.port}{url.path}"
+        at = {"proxy": self.hop.proxy, "host": url.host, "port": url.port, "upstream": upstream}
+        self.trace.add(text(_("{proxy}: {host}:{port} is not in its registry → PassthroughCluster (ALLOW_ANY)"), **at))
         return Outcome(
             EXTERNAL_STATUS,
-            f"ALLOW_ANY passes the unknown host through: {url.host} receives {upstream} and answers 200.",
+            text(_("ALLOW_ANY passes the unknown host through: {host} receives {upstream} and answers 200."), **at),
             upstream,
         )
 
@@ -101,12 +117,16 @@ class SidecarWalk:
         if service is None:
             if self.mesh.mode == "ALLOW_ANY":
                 return self._passthrough()
+            at = {"proxy": proxy, "host": url.host, "port": url.port}
             self.trace.add(
-                f"{proxy}: {url.host}:{url.port} is not in its registry → virtual host block_all (direct response 502)"
+                text(
+                    _("{proxy}: {host}:{port} is not in its registry → virtual host block_all (direct response 502)"),
+                    **at,
+                )
             )
             return Outcome(
                 BLOCK_ALL_STATUS,
-                f"The {proxy} does not know {url.host}:{url.port} under REGISTRY_ONLY, so block_all answers 502.",
+                text(_("The {proxy} does not know {host}:{port} under REGISTRY_ONLY, so block_all answers 502."), **at),
             )
         routes = self._mesh_routes(service.hosts, "http")
         if routes is not None:
@@ -114,9 +134,11 @@ class SidecarWalk:
             if route is not None:
                 return self._follow(route)
             if survived:
-                self.trace.add(f"{proxy}: no http route matches {self.http.method} {url.host}{url.path} → 404")
+                at = {"proxy": proxy, "method": self.http.method, "host": url.host, "path": url.path}
+                self.trace.add(text(_("{proxy}: no http route matches {method} {host}{path} → 404"), **at))
                 return Outcome(
-                    NO_ROUTE_STATUS, f"The {proxy} has a VirtualService for {url.host} but none of its routes matches."
+                    NO_ROUTE_STATUS,
+                    text(_("The {proxy} has a VirtualService for {host} but none of its routes matches."), **at),
                 )
         return self._default_route(service)
 
@@ -127,15 +149,15 @@ class SidecarWalk:
             if route is not None:
                 return self._follow(route)
             if survived:
-                self.trace.add(f"{self.hop.proxy}: no tls route for SNI {self.url.host} → BlackHoleCluster (UH)")
+                at = {"proxy": self.hop.proxy, "host": self.url.host}
+                self.trace.add(text(_("{proxy}: no tls route for SNI {host} → BlackHoleCluster (UH)"), **at))
                 return Outcome(
-                    RESET,
-                    f"No tls route of the {self.hop.proxy} matches SNI {self.url.host}, so the connection is closed.",
+                    RESET, text(_("No tls route of the {proxy} matches SNI {host}, so the connection is closed."), **at)
                 )
         return self._default_route(service)
 
-    def _tcp_chain(self, service: ServiceEntryRecord, chain: str) -> Outcome:
-        self.trace.add(f"{self.hop.proxy}: {chain}")
+    def _tcp_chain(self, service: ServiceEntryRecord, chain: Text) -> Outcome:
+        self.trace.add(text(_("{proxy}: {chain}"), proxy=self.hop.proxy, chain=chain))
         # NB: a TCP chain runs tcp_proxy even for plain HTTP: a failure closes, never answers 503.
         self.hop = replace(self.hop, http=False)
         routes = self._mesh_routes(service.hosts, "tcp")
@@ -161,27 +183,33 @@ class SidecarWalk:
         """No VirtualService route applies: Istio's default route, straight to the ServiceEntry."""
         host = host or matched_host(service.hosts, self.url.host)
         destination = Destination(host, None, self.url.port)
+        cluster = cluster_name(self.url.port, None, host)
         self.trace.add(
-            f"{self.hop.proxy}: default route → {cluster_name(self.url.port, None, host)} (direct, no egress gateway)"
+            text(
+                _("{proxy}: default route → {cluster} (direct, no egress gateway)"),
+                proxy=self.hop.proxy,
+                cluster=cluster,
+            )
         )
         outcome = forward(self.view, self.hop, destination, self.url.port, self.url, self.trace)
-        return _prefixed(outcome, "Sent directly, bypassing the egress gateway: ")
+        return _prefixed(outcome, _("Sent directly, bypassing the egress gateway: {reason}"))
 
     def _follow(self, route: RouteRecord) -> Outcome:
         proxy, destination = self.hop.proxy, route.destination
         if destination is None:
-            self.trace.add(f"{proxy}: route {route.label} → direct response {route.direct_status}")
+            at = {"proxy": proxy, "route": route.label, "status": route.direct_status}
+            self.trace.add(text(_("{proxy}: route {route} → direct response {status}"), **at))
             return Outcome(
                 route.direct_status or 200,
-                f"The {proxy}'s route {route.label} answers {route.direct_status} directly.",
+                text(_("The {proxy}'s route {route} answers {status} directly."), **at),
                 body=route.direct_body,
             )
         if destination.host == self.mesh.gateway.identity.service_host:
             return self._to_gateway(route, destination)
         cluster = cluster_name(destination.port or self.url.port, destination.subset, destination.host)
-        self.trace.add(f"{proxy}: route {route.label} → {cluster}")
+        self.trace.add(text(_("{proxy}: route {route} → {cluster}"), proxy=proxy, route=route.label, cluster=cluster))
         return _prefixed(
-            forward(self.view, self.hop, destination, self.url.port, self.url, self.trace), "Sent directly: "
+            forward(self.view, self.hop, destination, self.url.port, self.url, self.trace), _("Sent directly: {reason}")
         )
 
     def _to_gateway(self, route: RouteRecord, destination: Destination) -> Outcome:
@@ -192,16 +220,30 @@ class SidecarWalk:
         missing = destination.subset and (rule is None or destination.subset not in rule.subsets)
         if missing or (identity.ports is not None and port not in identity.ports):
             why = (
-                f"subset {destination.subset} is not defined" if missing else f"the gateway Service has no port {port}"
+                text(_("subset {subset} is not defined"), subset=destination.subset)
+                if missing
+                else text(_("the gateway Service has no port {port}"), port=port)
             )
-            self.trace.add(f"{self.hop.proxy}: route {route.label} → {cluster} does not exist ({why})")
-            return self.hop.fail(f"The {self.hop.proxy} has no cluster {cluster}: {why}.")
+            at = {"proxy": self.hop.proxy, "route": route.label, "cluster": cluster, "why": why}
+            self.trace.add(text(_("{proxy}: route {route} → {cluster} does not exist ({why})"), **at))
+            return self.hop.fail(text(_("The {proxy} has no cluster {cluster}: {why}."), **at))
         tls = rule.tls_for(destination.subset, port) if rule else None
         mode = tls.mode if tls else "ISTIO_MUTUAL"
         sni = (tls.sni if tls else None) or f"outbound_.{port}_.{destination.subset or ''}_.{identity.service_host}"
         transport = {"ISTIO_MUTUAL": "mtls", "DISABLE": "plain"}.get(mode, "tls")
-        security = {"mtls": f"mTLS, SNI {sni}", "plain": "plaintext"}.get(transport, f"TLS {mode}, SNI {sni}")
-        self.trace.add(f"{self.hop.proxy}: route {route.label} → {cluster} ({security})")
+        security = {
+            "mtls": text(_("mTLS, SNI {sni}"), sni=sni),
+            "plain": text(_("plaintext")),
+        }.get(transport, text(_("TLS {mode}, SNI {sni}"), mode=mode, sni=sni))
+        self.trace.add(
+            text(
+                _("{proxy}: route {route} → {cluster} ({security})"),
+                proxy=self.hop.proxy,
+                route=route.label,
+                cluster=cluster,
+                security=security,
+            )
+        )
         arrival = Arrival(
             port,
             transport,
@@ -212,13 +254,16 @@ class SidecarWalk:
         request = HttpRequest(self.url, self.http.method, route.rewrite_headers(self.http.headers))
         outcome = gateway.receive(arrival, request, self.trace)
         if outcome.is_reset and self.hop.http:
-            self.trace.add(f"{self.hop.proxy}: upstream connection to the gateway reset → 503")
-            return Outcome(UPSTREAM_FAILURE_STATUS, f"{outcome.reason} The client sidecar therefore answers 503.")
-        return _prefixed(outcome, "Allowed through the egress gateway: ")
+            self.trace.add(text(_("{proxy}: upstream connection to the gateway reset → 503"), proxy=self.hop.proxy))
+            return Outcome(
+                UPSTREAM_FAILURE_STATUS,
+                text(_("{reason} The client sidecar therefore answers 503."), reason=outcome.reason),
+            )
+        return _prefixed(outcome, _("Allowed through the egress gateway: {reason}"))
 
 
-def _prefixed(outcome: Outcome, prefix: str) -> Outcome:
-    """Explain a 200 by the path it took; failures keep their own reason."""
+def _prefixed(outcome: Outcome, template: str) -> Outcome:
+    """Explain a 200 by the path it took (``template`` wraps the ``{reason}``); failures keep their own reason."""
     if outcome.status != EXTERNAL_STATUS:
         return outcome
-    return Outcome(outcome.status, prefix + outcome.reason, outcome.upstream, outcome.body)
+    return Outcome(outcome.status, text(template, reason=outcome.reason), outcome.upstream, outcome.body)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from policies.core.i18n import _
 from policies.core.simulator.hosts import any_host_matches, host_matches
 from policies.core.simulator.index import NamespaceView
 from policies.core.simulator.objects import ServiceEntryRecord, ServicePort, TlsSettings
 from policies.core.simulator.request import ParsedUrl
-from policies.core.simulator.result import EXTERNAL_STATUS, RESET, Outcome, Trace
+from policies.core.simulator.result import EXTERNAL_STATUS, RESET, Outcome, Text, Trace, text
 from policies.core.simulator.routes import Destination
 
 UPSTREAM_FAILURE_STATUS = 503
@@ -25,11 +26,11 @@ UPSTREAM_FAILURE_STATUS = 503
 class Hop:
     """Who forwards: ``proxy`` names it in hops; ``http`` says whether it runs the HTTP connection manager."""
 
-    proxy: str
+    proxy: Text
     http: bool
     at_gateway: bool = False
 
-    def fail(self, reason: str) -> Outcome:
+    def fail(self, reason: Text) -> Outcome:
         """A failed upstream: HTTP proxies answer 503, TCP proxies close the client connection."""
         return Outcome(UPSTREAM_FAILURE_STATUS if self.http else RESET, reason)
 
@@ -65,15 +66,27 @@ def forward(
     cluster = cluster_name(number, destination.subset, destination.host)
     if service is None or port is None:
         trace.add(
-            f"{hop.proxy}: cluster {cluster} does not exist (no such host and port in the registry of {view.namespace})"
+            text(
+                _("{proxy}: cluster {cluster} does not exist (no such host and port in the registry of {namespace})"),
+                proxy=hop.proxy,
+                cluster=cluster,
+                namespace=view.namespace,
+            )
         )
-        return hop.fail(f"{hop.proxy} has no cluster {cluster}, so the request cannot be forwarded.")
+        return hop.fail(
+            text(
+                _("{proxy} has no cluster {cluster}, so the request cannot be forwarded."),
+                proxy=hop.proxy,
+                cluster=cluster,
+            )
+        )
     rule = view.destination_rule(destination.host, service.namespace)
     if destination.subset and (rule is None or destination.subset not in rule.subsets):
+        subset = {"proxy": hop.proxy, "cluster": cluster, "subset": destination.subset}
         trace.add(
-            f"{hop.proxy}: cluster {cluster} does not exist (no DestinationRule defines subset {destination.subset})"
+            text(_("{proxy}: cluster {cluster} does not exist (no DestinationRule defines subset {subset})"), **subset)
         )
-        return hop.fail(f"{hop.proxy} has no cluster {cluster}: subset {destination.subset} is not defined.")
+        return hop.fail(text(_("{proxy} has no cluster {cluster}: subset {subset} is not defined."), **subset))
     tls = rule.tls_for(destination.subset, number) if rule else None
     return _connect(service, port, tls, (hop, cluster, url, destination.host), trace)
 
@@ -87,36 +100,77 @@ def _connect(
 ) -> Outcome:
     hop, cluster, url, host = context
     if service.resolution == "NONE" and hop.at_gateway:
-        trace.add(f"{hop.proxy}: upstream {cluster} has resolution NONE → original destination is the gateway itself")
-        return hop.fail("The gateway forwards a resolution-NONE host to the original destination, itself, and loops.")
+        trace.add(
+            text(
+                _("{proxy}: upstream {cluster} has resolution NONE → original destination is the gateway itself"),
+                proxy=hop.proxy,
+                cluster=cluster,
+            )
+        )
+        return hop.fail(
+            text(_("The gateway forwards a resolution-NONE host to the original destination, itself, and loops."))
+        )
     if service.resolution == "NONE":
         address, number = url.host, url.port
     else:
         address, number = service.endpoint(host, port)
-    via = f"{address}:{number}" + (" via targetPort" if number != port.number else "")
+    via: Text | str = f"{address}:{number}"
+    if number != port.number:
+        via = text(_("{endpoint} via targetPort"), endpoint=via)
     mode = tls.mode if tls else "DISABLE"
+    at = {"proxy": hop.proxy, "cluster": cluster, "via": via, "address": address, "mode": mode}
     if mode == "ISTIO_MUTUAL":
-        trace.add(f"{hop.proxy}: upstream {cluster} → {via}, mesh mTLS to an external server")
-        return hop.fail(f"{hop.proxy} speaks mesh mTLS to {address}, which has no mesh certificate.")
+        trace.add(text(_("{proxy}: upstream {cluster} → {via}, mesh mTLS to an external server"), **at))
+        return hop.fail(text(_("{proxy} speaks mesh mTLS to {address}, which has no mesh certificate."), **at))
     if url.is_tls and mode != "DISABLE":
-        trace.add(f"{hop.proxy}: upstream {cluster} → {via}, TLS ({mode}) originated on top of the app's TLS")
-        return hop.fail(f"{hop.proxy} wraps the app's TLS in a second TLS layer, which {address} cannot read.")
+        trace.add(text(_("{proxy}: upstream {cluster} → {via}, TLS ({mode}) originated on top of the app's TLS"), **at))
+        return hop.fail(
+            text(_("{proxy} wraps the app's TLS in a second TLS layer, which {address} cannot read."), **at)
+        )
     originated = mode != "DISABLE"
     sni = (tls.sni if tls else None) or (url.host if (url.is_tls or hop.http) else address)
+    at.update(sni=sni, host=url.host, endpoint=f"{address}:{number}")
     if originated:
-        trace.add(f"{hop.proxy}: upstream {cluster} → {via}, TLS originated ({mode}, SNI {sni})")
+        trace.add(text(_("{proxy}: upstream {cluster} → {via}, TLS originated ({mode}, SNI {sni})"), **at))
     elif url.is_tls:
-        trace.add(f"{hop.proxy}: upstream {cluster} → {via}, app TLS passed through (SNI {sni})")
+        trace.add(text(_("{proxy}: upstream {cluster} → {via}, app TLS passed through (SNI {sni})"), **at))
     else:
-        trace.add(f"{hop.proxy}: upstream {cluster} → {via}, plain HTTP (Host {url.host})")
+        trace.add(text(_("{proxy}: upstream {cluster} → {via}, plain HTTP (Host {host})"), **at))
     if (originated or url.is_tls) and not any_host_matches(service.hosts, sni):
-        trace.add(f"external {address}:{number}: certificate does not cover {sni} → client aborts the TLS handshake")
-        reason = f"TLS for {sni} reaches {address}:{number}, whose certificate does not cover {sni}"
+        trace.add(
+            text(_("external {endpoint}: certificate does not cover {sni} → client aborts the TLS handshake"), **at)
+        )
         if originated:
-            return hop.fail(f"{reason}; the proxy's handshake fails.")
-        return Outcome(RESET, f"{reason}, so the client aborts the handshake (curl exit 60) and gets no HTTP response.")
+            return hop.fail(
+                text(
+                    _(
+                        "TLS for {sni} reaches {endpoint}, whose certificate does not cover {sni}; "
+                        "the proxy's handshake fails."
+                    ),
+                    **at,
+                )
+            )
+        return Outcome(
+            RESET,
+            text(
+                _(
+                    "TLS for {sni} reaches {endpoint}, whose certificate does not cover {sni}, so the client aborts "
+                    "the handshake (curl exit 60) and gets no HTTP response."
+                ),
+                **at,
+            ),
+        )
     if not (originated or url.is_tls) and not any_host_matches(service.hosts, url.host):
-        trace.add(f"external {address}:{number}: receives a request for Host {url.host}, not one of its hosts")
+        trace.add(text(_("external {endpoint}: receives a request for Host {host}, not one of its hosts"), **at))
     scheme = "https" if originated or url.is_tls else "http"
     upstream = f"{scheme}://{url.host}:{number}{url.path}"
-    return Outcome(EXTERNAL_STATUS, f"{address} receives {upstream} and answers {EXTERNAL_STATUS}.", upstream)
+    return Outcome(
+        EXTERNAL_STATUS,
+        text(
+            _("{address} receives {upstream} and answers {status}."),
+            address=address,
+            upstream=upstream,
+            status=EXTERNAL_STATUS,
+        ),
+        upstream,
+    )
