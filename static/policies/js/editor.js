@@ -25,6 +25,7 @@
     seq: 0,
     controller: null,
     formStale: false,
+    leaving: false,
   };
 
   const form = new window.PolicyForm($("[data-panel=form]"), {
@@ -371,6 +372,25 @@
     window.SimulationView.renderMatrix(box, result.data, S);
   }
 
+  /* ---------- language switch ---------- */
+
+  /* Picking another language reloads the page. With unsaved changes the editor asks first, itself:
+   * a cancelled beforeunload prompt would leave the select showing a language the page is not in.
+   * This listener runs in the capture phase, before the select's own submitting onchange. */
+  function guardLanguageSwitch() {
+    const select = $("#language-select");
+    if (!select) return;
+    const current = () => Array.from(select.options).find((o) => o.defaultSelected) || select.options[0];
+    document.addEventListener("change", (event) => {
+      if (event.target !== select || !state.dirty) return;
+      if (window.confirm(S.leave)) { state.leaving = true; return; }
+      event.stopImmediatePropagation();
+      select.value = current().value;
+    }, true);
+    // Back/forward may restore the page from its cache, or the browser its form state: show the page's language.
+    window.addEventListener("pageshow", () => { state.leaving = false; select.value = current().value; });
+  }
+
   /* ---------- wiring ---------- */
 
   document.addEventListener("click", (event) => {
@@ -408,10 +428,11 @@
   });
   $("[data-role=simulate-form]").addEventListener("submit", (event) => { event.preventDefault(); runSimulation(event.target); });
   window.addEventListener("beforeunload", (event) => {
-    if (!state.dirty) return;
+    if (!state.dirty || state.leaving) return;
     event.preventDefault();
     event.returnValue = S.leave;
   });
+  guardLanguageSwitch();
 
   form.load(config.document);
   yamlEditor.setValue(config.preview.yaml);

@@ -261,12 +261,25 @@
         this.indexList(card, "from", base, (row, path) => this.indexFrom(row, path));
         this.indexList(card, "to", base, (row, path) => this.indexTo(row, path));
       });
+      this.syncMoves(rules);
+    }
+
+    /* The first item of a list cannot move up nor the last down: those buttons are disabled. */
+    syncMoves(items) {
+      items.forEach((item, i) => {
+        item.querySelectorAll("[data-action=move-up], [data-action=move-down]").forEach((button) => {
+          if (button.closest("[data-kind]") !== item) return;
+          button.disabled = button.dataset.action === "move-up" ? i === 0 : i === items.length - 1;
+        });
+      });
     }
 
     indexList(card, kind, base, each) {
       const list = card.querySelector(`[data-list=${kind}]`);
       list.dataset.path = `${base}.${kind}`;
-      this.cards(list, kind).forEach((row, i) => { row.dataset.path = `${base}.${kind}[${i}]`; each(row, row.dataset.path); });
+      const rows = this.cards(list, kind);
+      rows.forEach((row, i) => { row.dataset.path = `${base}.${kind}[${i}]`; each(row, row.dataset.path); });
+      this.syncMoves(rows);
     }
 
     indexFrom(row, path) {
@@ -384,6 +397,9 @@
       else if (action === "move-down" && item.nextElementSibling) item.parentNode.insertBefore(item.nextElementSibling, item);
       else return;
       this.changed();
+      // A row moved to the end loses its button there; keep keyboard focus on the row's other one.
+      const other = button.disabled && button.parentNode.querySelector("[data-action^=move-]:not(:disabled)");
+      if (other) other.focus();
     }
 
     addLabel(row) {
