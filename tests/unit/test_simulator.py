@@ -58,6 +58,12 @@ def simulate(objects: list[dict[str, Any]], source: str, url: str, method: str =
         ("HTTPS://www.httpbin.org./a/b", ("https", "www.httpbin.org", 443, "/a/b")),
         ("http://user:secret@httpbin.org:81?q=1#part", ("http", "httpbin.org", 81, "/?q=1")),
         (" http://httpbin.org#top ", ("http", "httpbin.org", 80, "/")),
+        ("http://[::1]/", ("http", "[::1]", 80, "/")),
+        ("http://[2001:db8::1]:8080/x", ("http", "[2001:db8::1]", 8080, "/x")),
+        ("https://[2001:DB8:0:0::1]?q", ("https", "[2001:db8::1]", 443, "/?q")),
+        ("http://bücher.de/", ("http", "xn--bcher-kva.de", 80, "/")),
+        ("https://user@BÜCHER.de.:8443/a", ("https", "xn--bcher-kva.de", 8443, "/a")),
+        ("http://xn--bcher-kva.de/", ("http", "xn--bcher-kva.de", 80, "/")),
     ],
 )
 def test_url_is_split_into_scheme_host_port_and_path(url: str, expected: tuple[Any, ...]) -> None:
@@ -79,7 +85,13 @@ def test_url_is_split_into_scheme_host_port_and_path(url: str, expected: tuple[A
         ("http://httpbin.org:0", "EGRESS-SIM04"),
         ("http://httpbin.org:", "EGRESS-SIM01"),
         ("http://httpbin.org:http", "EGRESS-SIM01"),
-        ("http://[::1]/", "EGRESS-SIM03"),
+        ("http://[::1/", "EGRESS-SIM03"),
+        ("http://[not-an-address]/", "EGRESS-SIM03"),
+        ("http://[127.0.0.1]/", "EGRESS-SIM03"),
+        ("http://[::1]x/", "EGRESS-SIM03"),
+        ("http://[::1]:99999/", "EGRESS-SIM01"),
+        ("http://bü_cher.de/", "EGRESS-SIM03"),
+        ("http://bücher..de/", "EGRESS-SIM03"),
     ],
 )
 def test_unreadable_url_is_refused_with_its_code(url: str, code: str) -> None:
@@ -552,3 +564,44 @@ def test_result_renders_reason_and_hops_with_a_translator_and_english_by_default
     assert result.as_dict()["reason"] == (
         "The sidecar team-a/x does not know api.example.com:80 under REGISTRY_ONLY, so block_all answers 502."
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "blocked_status", "upstream"),
+    [
+        ("http://[::1]/", 502, "http://[::1]:80/"),
+        ("http://[2001:db8::1]:8080/x", "reset", "http://[2001:db8::1]:8080/x"),
+        ("http://bücher.de/", 502, "http://xn--bcher-kva.de:80/"),
+    ],
+)
+def test_ipv6_and_unicode_hosts_are_simulated_like_any_unknown_host(
+    url: str, blocked_status: int | str, upstream: str
+) -> None:
+    # given
+    registry_only = build_mesh([], mesh_mode="REGISTRY_ONLY")
+    allow_any = build_mesh([], mesh_mode="ALLOW_ANY")
+    # when
+    blocked = registry_only.simulate(Request("team-a", {"app": "x"}, url))
+    passed = allow_any.simulate(Request("team-a", {"app": "x"}, url))
+    # then
+    assert (blocked.status, blocked.upstream) == (blocked_status, None)
+    assert (passed.status, passed.upstream) == (200, upstream)
+
+
+def test_unicode_host_matches_the_service_entry_of_its_punycode_name() -> None:
+    # given
+    entry = {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "ServiceEntry",
+        "metadata": {"name": "buecher", "namespace": "team-a"},
+        "spec": {
+            "hosts": ["xn--bcher-kva.de"],
+            "ports": [{"number": 80, "name": "http", "protocol": "HTTP"}],
+            "resolution": "DNS",
+        },
+    }
+    mesh = build_mesh([entry], mesh_mode="REGISTRY_ONLY")
+    # when
+    result = mesh.simulate(Request("team-a", {"app": "x"}, "http://bücher.de/a"))
+    # then
+    assert (result.status, result.upstream) == (200, "http://xn--bcher-kva.de:80/a")

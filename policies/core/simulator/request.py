@@ -2,11 +2,14 @@
 
 Requests come from the command line, the console and the API as text, so parsing lives here
 with stable error codes: a bad URL or source must say exactly what is wrong instead of being
-simulated as something it is not.
+simulated as something it is not. Hosts are matched in the form Istio sees them: an IPv6
+literal is kept in brackets (``[2001:db8::1]``, as in the Host header and URL), and a Unicode
+host name becomes its ASCII (punycode) form, since ServiceEntry hosts are ASCII.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,13 +81,40 @@ def parse_url(url: str) -> ParsedUrl:
     rest = rest.partition("#")[0]
     cut = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
     authority, target = rest[:cut].rpartition("@")[2], rest[cut:]
-    host, colon, port_text = authority.rpartition(":") if ":" in authority else (authority, "", "")
-    host = host.lower().rstrip(".")
-    if not host or not _HOST.match(host) or host.startswith("*"):
+    if authority.startswith("["):
+        literal, bracket, after = authority[1:].partition("]")
+        host, colon, port_text = _ipv6_host(literal, url) if bracket else "", after[:1], after[1:]
+        if after and colon != ":":
+            host = ""
+    else:
+        host, colon, port_text = authority.rpartition(":") if ":" in authority else (authority, "", "")
+        host = _ascii_host(host.lower().rstrip("."))
+    if not host or not (host.startswith("[") or _HOST.match(host)) or host.startswith("*"):
         raise SimulationInputError("EGRESS-SIM03", _("URL '{url}' has no valid host name."), url=url)
     port = _port(port_text, url) if colon else DEFAULT_PORTS[scheme]
     path = target if target.startswith("/") else f"/{target}"
     return ParsedUrl(scheme, host, port, path)
+
+
+def _ipv6_host(literal: str, url: str) -> str:
+    """``[2001:DB8:0::1]`` → ``[2001:db8::1]``: the compressed address, bracketed as in a URL."""
+    try:
+        return f"[{ipaddress.IPv6Address(literal).compressed}]"
+    except ValueError:
+        raise SimulationInputError("EGRESS-SIM03", _("URL '{url}' has no valid host name."), url=url) from None
+
+
+def _ascii_host(host: str) -> str:
+    """A Unicode (IDN) host name in its punycode form, e.g. ``bücher.de`` → ``xn--bcher-kva.de``.
+
+    An unencodable name becomes ``""`` so the caller refuses it like any other bad host.
+    """
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return ""
 
 
 def _port(text: str, url: str) -> int:
