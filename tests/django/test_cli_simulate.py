@@ -204,3 +204,16 @@ def test_render_settings_flags_reach_the_expansion(flags: tuple[str, str], gatew
     # Then the request goes to the gateway the settings describe, which denies it
     assert (result["status"], result["body"]) == (403, "RBAC: access denied")
     assert f"|httpbin-service-http|{gateway_host} (mTLS" in result["hops"][0]
+
+
+def test_asm_auto_gateway_port_counts_as_a_gateway_service_port() -> None:
+    # Given scenario 4 (TCP, no gateway port: asmAuto allocates 10001) and a gateway declaring only 80 and 443
+    scenario_4 = str(SEED / "scenario-4.yaml")
+    flags = ("--port-default", "asmAuto", "--gateway-ports", "80/HTTP,443/HTTPS")
+
+    # When the selected source calls the TCP target
+    result = simulate_json(scenario_4, "--source", SLEEP_A, "--url", "https://www.alibabacloud.com/", *flags)
+
+    # Then ASM has added 10001 to the gateway Service, as `egress validate` says, and the request passes
+    assert (result["status"], result["upstream"]) == (200, "https://www.alibabacloud.com:443/")
+    assert "|10001|aliyun-service-tcp|egressgateway.istio-system.svc.cluster.local (mTLS" in result["hops"][1]

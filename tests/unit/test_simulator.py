@@ -13,10 +13,12 @@ from typing import Any
 
 import pytest
 
-from policies.core.gateway import GatewayDescription, GatewayPort
+from policies.core.expansion import expand_policy
+from policies.core.gateway import GatewayDescription, GatewayPort, TranslationSettings
 from policies.core.simulator import Request, SimulationInputError, Source, build_mesh, parse_source, parse_url
 from policies.core.simulator.hosts import HostTable
 from policies.core.yamlio import load_all
+from tests.fixtures.seed import seed_policy
 
 FIXTURES = Path(__file__).parent / "simulator_fixtures"
 GSVC = "egressgateway.istio-system.svc.cluster.local"
@@ -605,3 +607,29 @@ def test_unicode_host_matches_the_service_entry_of_its_punycode_name() -> None:
     result = mesh.simulate(Request("team-a", {"app": "x"}, "http://bücher.de/a"))
     # then
     assert (result.status, result.upstream) == (200, "http://xn--bcher-kva.de:80/a")
+
+
+@pytest.mark.parametrize(
+    ("mesh_port_default", "status", "upstream"),
+    [
+        ("asmAuto", 200, "https://www.alibabacloud.com:443/"),
+        ("samePort", "reset", None),
+    ],
+)
+def test_gateway_port_allocated_under_asm_auto_is_on_the_gateway_service(
+    mesh_port_default: str, status: int | str, upstream: str | None
+) -> None:
+    # given scenario 4 expanded under asmAuto (TCP target → gateway port 10001) and a gateway declaring 80 and 443
+    gateway = GatewayDescription(
+        name="egressgateway",
+        ports=(
+            GatewayPort(name="http", number=80, protocol="HTTP"),
+            GatewayPort(name="https", number=443, protocol="HTTPS"),
+        ),
+    )
+    objects = expand_policy(seed_policy("4"), gateway, TranslationSettings(port_default="asmAuto"))
+    mesh = build_mesh(objects, gateway=gateway, settings=TranslationSettings(port_default=mesh_port_default))
+    # when
+    result = mesh.simulate(Request("mytest", {"app": "sleep-a"}, "https://www.alibabacloud.com/"))
+    # then only under asmAuto does ASM add 10001 to the gateway Service
+    assert (result.status, result.upstream) == (status, upstream)

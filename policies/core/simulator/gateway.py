@@ -9,10 +9,11 @@ forward the inner bytes (``tcp`` routes).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from policies.core.gateway import GatewayDescription, TranslationSettings
 from policies.core.i18n import _
+from policies.core.portplan import AUTO_GRPC_PORT, AUTO_HTTP_PORT, AUTO_STREAM_FIRST, AUTO_STREAM_LAST
 from policies.core.simulator.authz import AuthzRequest
 from policies.core.simulator.fields import fqdn
 from policies.core.simulator.hosts import HostTable, any_host_matches, host_matches
@@ -83,7 +84,9 @@ class _Servers:
 class GatewayProxy:
     """The egress gateway's configuration, indexed once."""
 
-    def __init__(self, catalog: Catalog, identity: GatewayIdentity, view: NamespaceView) -> None:
+    def __init__(
+        self, catalog: Catalog, identity: GatewayIdentity, view: NamespaceView, *, asm_auto: bool = False
+    ) -> None:
         self.identity = identity
         self.view = view
         self.proxy = text(_("gateway {name}"), name=identity.label)
@@ -93,6 +96,8 @@ class GatewayProxy:
         self.bound: dict[str, list[VirtualServiceRecord]] = {}
         self._tcp_candidates: dict[ServerRecord, list[VirtualServiceRecord]] = {}
         self._index_servers(catalog)
+        if asm_auto:
+            self.identity = _with_allocated_ports(identity, self.ports)
         self._index_routes(catalog)
         applying = [p for p in catalog.authorization_policies if p.applies_to(identity.namespace, identity.pod_labels)]
         self.deny = [p for p in applying if p.action == "DENY"]
@@ -281,6 +286,23 @@ class GatewayProxy:
                 if any(host_matches(a, b) or host_matches(b, a) for a in service.hosts for b in server.hosts)
             ]
         return self._tcp_candidates[server]
+
+
+def is_auto_allocated(port: int) -> bool:
+    """A port ASM's asmAuto default allocates (HTTP 10000, gRPC 50051, TCP/TLS 10001-20000)."""
+    return port in (AUTO_HTTP_PORT, AUTO_GRPC_PORT) or AUTO_STREAM_FIRST <= port <= AUTO_STREAM_LAST
+
+
+def _with_allocated_ports(identity: GatewayIdentity, server_ports: dict[int, _Servers]) -> GatewayIdentity:
+    """Under asmAuto, ASM adds each port it allocated to the gateway Service (as validation V17 says).
+
+    The allocated ports are the auto-range ports the gateway's servers listen on: the expansion
+    opens a server on exactly the port the plan (policies.core.portplan) gave each entry.
+    """
+    if identity.ports is None:
+        return identity
+    allocated = {port for port in server_ports if is_auto_allocated(port)}
+    return replace(identity, ports=identity.ports | allocated)
 
 
 def _routed(where: Text, route: str, cluster: str) -> Text:

@@ -29,7 +29,8 @@ class Mesh:
         self.mode = mode
         self._views: dict[str, NamespaceView] = {}
         identity = gateway_identity(gateway, settings)
-        self.gateway = GatewayProxy(catalog, identity, self.view(identity.namespace))
+        asm_auto = settings is not None and settings.port_default == "asmAuto"
+        self.gateway = GatewayProxy(catalog, identity, self.view(identity.namespace), asm_auto=asm_auto)
 
     def view(self, namespace: str) -> NamespaceView:
         """The (cached) view of the mesh from proxies in ``namespace``."""
