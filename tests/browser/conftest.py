@@ -17,6 +17,8 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
+from tests.browser import pages
+
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 CHROMIUM = "/usr/bin/chromium"
@@ -76,3 +78,10 @@ def journey_user(transactional_db: Any) -> Any:
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.create_superuser("operator", password=PASSWORD)
+
+
+@pytest.fixture
+def signed_in(page: Any, journey_user: Any) -> Any:
+    """The journey's page, signed in as the journey user."""
+    pages.sign_in(page, journey_user.username, PASSWORD)
+    return page

@@ -6,19 +6,11 @@ import pytest
 
 from policies import services
 from tests.browser import pages
-from tests.browser.conftest import PASSWORD
 from tests.fixtures.console import SEED_POLICY, scenario_document
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 EDITOR = f"/policies/{SEED_POLICY}/"
 LEAVE = "Leave this page? Your changes are not saved."
-
-
-@pytest.fixture
-def signed_in(page, journey_user):
-    """The journey's page, signed in."""
-    pages.sign_in(page, journey_user.username, PASSWORD)
-    return page
 
 
 @pytest.fixture
