@@ -14,12 +14,12 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from policies.core.document import dump_policy, policy_to_data
+from policies.core.document import dump_policy, parse_policy_text, policy_to_data
 from policies.core.findings import Finding, has_errors
 from policies.core.gateway import TranslationSettings
 from policies.core.model import DEFAULT_POLICY_NAMESPACE, expected_policy_name
 from policies.core.model import EgressPolicy as PolicyModel
-from policies.core.validation import check_policy_data, check_policy_text
+from policies.core.validation import check_parsed_policy, check_policy_data
 from policies.models import EgressGateway, EgressPolicy, PolicyDraft, PolicyRevision, content_hash
 
 logger = logging.getLogger(__name__)
@@ -93,11 +93,10 @@ def check_document(data: Any, gateway: EgressGateway | None = None) -> CheckedDo
 
 def check_text(raw: bytes | str, gateway: EgressGateway | None = None) -> tuple[CheckedDocument, Any]:
     """Validate YAML/JSON text; returns the result and the parse (for line numbers)."""
-    parsed = check_policy_text(raw, gateway.describe() if gateway else None, translation_settings())
-    if parsed.policy is not None and gateway is None:
-        named = _gateway_named_in(policy_to_data(parsed.policy))
-        if named is not None:
-            parsed = check_policy_text(raw, named.describe(), translation_settings())
+    parsed = parse_policy_text(raw)
+    if gateway is None and parsed.document is not None:
+        gateway = _gateway_named_in(parsed.document.data)
+    parsed = check_parsed_policy(parsed, gateway.describe() if gateway else None, translation_settings())
     canonical = policy_to_data(parsed.policy) if parsed.policy else None
     return CheckedDocument(canonical, parsed.policy, parsed.findings), parsed
 

@@ -127,10 +127,16 @@ def check_policy_text(
 ) -> ParsedPolicy:
     """Parse and validate text; findings carry source lines."""
     with paused_gc():
-        parsed = parse_policy_text(raw)
-        if parsed.policy is None and parsed.document is not None:
-            return _identified(parsed, parsed.document.data)
-        return _validated(parsed, gateway, settings)
+        return check_parsed_policy(parse_policy_text(raw), gateway, settings)
+
+
+def check_parsed_policy(
+    parsed: ParsedPolicy, gateway: GatewayDescription | None = None, settings: TranslationSettings | None = None
+) -> ParsedPolicy:
+    """Validate a policy already read from text, for callers that look at the document first."""
+    if parsed.policy is None and parsed.document is not None:
+        return _identified(parsed, parsed.document.data)
+    return _validated(parsed, gateway, settings)
 
 
 def check_policy_data(

@@ -8,6 +8,7 @@ import pytest
 
 from policies import services
 from policies.models import PolicyDraft
+from policies.seed import seed_text
 from tests.fixtures.console import scenario_document
 
 pytestmark = pytest.mark.django_db
@@ -39,3 +40,13 @@ def test_a_stale_save_is_refused_even_when_it_changes_nothing(seed_policy_record
         services.save_draft(seed_policy_record, scenario_document("2"), expected_version=1, user=admin_user)
     assert refused.value.code == "EGRESS-E002"
     assert PolicyDraft.objects.get(policy=seed_policy_record).version == 2
+
+
+def test_text_is_checked_against_the_gateway_it_names(seed_gateway_record: Any) -> None:
+    # given a policy text for the seed gateway whose target uses gateway port 8080, which it lacks
+    text = seed_text("scenario-1").replace("byEgressGateway:\n        port: 80", "byEgressGateway:\n        port: 8080")
+    # when checked without naming a gateway
+    checked, _parsed = services.check_text(text)
+    # then the stored gateway's ports decide: an error at the target's gateway port, on its line
+    errors = [(f.code, f.path, f.line) for f in checked.findings if f.severity == "error"]
+    assert errors == [("EGRESS-V17", "spec.egressRules[0].to[0].byEgressGateway.port", 24)]
