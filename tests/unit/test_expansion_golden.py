@@ -1,18 +1,18 @@
 """Golden tests: the exact YAML the expansion prints for the seed scenarios and their variants.
 
 The golden files under ``golden/`` are the expansion's output in apply order, labels included.
-A second test reads the YAML blocks of spec §4.5–§4.8 straight from the spec and checks that the
-expansion reproduces each printed object exactly (values and key order), so the golden files
-cannot drift from the spec unnoticed.
+A second test checks that the expansion reproduces exactly (values and key order) each object
+printed by the YAML blocks of spec §4.5–§4.8, copied verbatim into ``golden/spec/``, so the golden
+files cannot drift from the spec unnoticed.
 
-Regenerate the files after an intended change with ``python -m tests.unit.test_expansion_golden``
-and review the diff.
+Regenerate the files under ``golden/`` after an intended change with
+``python -m tests.unit.test_expansion_golden`` and review the diff. The files under
+``golden/spec/`` are never regenerated: they change only when the spec does.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,10 @@ from policies.core.expansion import expand_policy
 from policies.core.gateway import TranslationSettings
 from policies.core.yamlio import dump_yaml_all
 from tests.fixtures.seed import seed_policy
-from tests.istio_schema import assert_schema_valid, shared_dir
+from tests.istio_schema import assert_schema_valid
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
+SPEC_GOLDEN_DIR = GOLDEN_DIR / "spec"
 SPEC_SECTIONS = {"4.5": "1", "4.6": "2", "4.7": "3", "4.8": "4"}
 GOLDEN_CASES: dict[str, tuple[str, TranslationSettings]] = {
     "scenario-1": ("1", TranslationSettings()),
@@ -60,12 +61,9 @@ def test_expansion_prints_the_golden_yaml(name: str) -> None:
         assert_schema_valid(obj)
 
 
-def _spec_objects(section: str) -> list[dict[str, Any]]:
-    text = (shared_dir() / "spec" / "egress-translation.md").read_text(encoding="utf-8")
-    body = re.split(rf"^### {re.escape(section)}\b", text, flags=re.M)[1].split("\n### ", 1)[0]
-    blocks = [block for block in re.findall(r"```yaml\n(.*?)```", body, re.S) if "networking.istio.io" in block]
-    assert len(blocks) == 1, f"§{section} should print one block of Istio objects"
-    return list(yaml.safe_load_all(blocks[0]))
+def _spec_objects(scenario: str) -> list[dict[str, Any]]:
+    text = (SPEC_GOLDEN_DIR / f"scenario-{scenario}.yaml").read_text(encoding="utf-8")
+    return list(yaml.safe_load_all(text))
 
 
 def _key(obj: dict[str, Any]) -> tuple[str, str, str]:
@@ -75,7 +73,7 @@ def _key(obj: dict[str, Any]) -> tuple[str, str, str]:
 @pytest.mark.parametrize(("section", "scenario"), sorted(SPEC_SECTIONS.items()))
 def test_expansion_reproduces_the_spec_yaml(section: str, scenario: str) -> None:
     # given the objects spec §4.5-§4.8 prints (without the managed-by labels, as the spec says)
-    expected = {_key(obj): obj for obj in _spec_objects(section)}
+    expected = {_key(obj): obj for obj in _spec_objects(scenario)}
 
     # when the seed scenario is expanded with default settings
     actual = expand_policy(seed_policy(scenario))
