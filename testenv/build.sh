@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Build a real kube-apiserver and etcd from the pinned wrapper module (go.mod/go.sum beside
-# this script) into a cache outside the repo. Idempotent: a binary that is already there and
-# reports the right version is not rebuilt.
+# this script) into a cache outside the repo, and fetch Istio's CRDs from the pinned istio.io/api
+# module into the same cache (istio_crds.py). Idempotent: a binary that is already there and
+# reports the right version is not rebuilt; the CRD file is fetched only when missing.
 #
 #   bash testenv/build.sh            # build if missing, print the bin dir
 #   bash testenv/build.sh --print    # only print the bin dir (exit 1 if not built)
 #
-# Env: EGRESS_TESTENV_CACHE (default $HOME/.cache/egress-console/testenv), GOFLAGS, GOMODCACHE.
+# Env: EGRESS_TESTENV_CACHE (default $HOME/.cache/egress-console/testenv), GOFLAGS, GOMODCACHE, PYTHON.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -57,8 +58,11 @@ else
   mv -f "$BIN/etcd.tmp" "$BIN/etcd"
 fi
 
+CRDS="$("${PYTHON:-python3}" "$HERE/istio_crds.py")"  # NB: an assignment, so set -e sees a failure
+
 "$BIN/kube-apiserver" --version
 "$BIN/etcd" --version | sed -n 1p  # NB: not head: under pipefail its early exit kills etcd with SIGPIPE
 ls -la "$BIN"
 echo "elapsed: $(( $(date +%s) - start ))s"
 echo "binaries: $BIN"
+echo "Istio CRDs: $CRDS"

@@ -54,9 +54,9 @@ from typing import Any
 
 import yaml
 
+from testenv.istio_crds import IstioCrdError, istio_crd_file, testenv_cache
+
 TESTENV_DIR = Path(__file__).resolve().parent
-REPO_ROOT = TESTENV_DIR.parent
-DEFAULT_CRD_FILES = (REPO_ROOT.parent / "shared" / "istio-crds" / "crd-all.gen.yaml",)
 BUILD_SCRIPT = TESTENV_DIR / "build.sh"
 DEFAULT_READY_TIMEOUT = 60.0
 
@@ -91,11 +91,7 @@ def binary_dir(build: bool = True) -> Path:
     turns a missing binary into an error instead of a (long) build.
     """
     override = os.environ.get("EGRESS_TESTENV_BIN")
-    if override:
-        d = Path(override)
-    else:
-        cache = Path(os.environ.get("EGRESS_TESTENV_CACHE") or Path.home() / ".cache" / "egress-console" / "testenv")
-        d = cache / k8s_version() / "bin"
+    d = Path(override) if override else testenv_cache() / k8s_version() / "bin"
 
     def ok() -> bool:
         return all(os.access(d / b, os.X_OK) for b in ("kube-apiserver", "etcd"))
@@ -212,7 +208,8 @@ class ControlPlane:
     """etcd + kube-apiserver on 127.0.0.1, with CRDs installed and a kubeconfig written.
 
     :param crd_files: extra CRD YAML files (multi-document; non-CRD documents are ignored).
-    :param default_crds: also install the Istio CRDs from ``<repo>/../shared/istio-crds/``.
+    :param default_crds: also install Istio's CRDs (the pinned ``istio.io/api`` module's, see
+        ``istio_crds.py``; fetched into the cache once if missing).
     :param kubeconfig_path: where to write the kubeconfig (default: inside the temp dir).
     :param workdir: temp dir for etcd data, keys, tokens and logs (default: a new mkdtemp,
         removed by :meth:`stop`; a given workdir is left in place).
@@ -242,7 +239,10 @@ class ControlPlane:
     ) -> None:
         files = [Path(p) for p in crd_files]
         if default_crds:
-            files = [*DEFAULT_CRD_FILES, *files]
+            try:
+                files = [istio_crd_file(), *files]
+            except IstioCrdError as e:
+                raise ControlPlaneError(str(e)) from e
         for f in files:
             if not f.is_file():
                 raise ControlPlaneError(f"CRD file not found: {f}")
@@ -780,9 +780,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     s = sub.add_parser("start", help="start in the background; return once ready")
     s.add_argument("--kubeconfig", help="kubeconfig to write (default: <state-dir>/kubeconfig)")
     s.add_argument("--crd", action="append", default=[], metavar="FILE", help="extra CRD YAML file (repeatable)")
-    s.add_argument(
-        "--no-default-crds", action="store_true", help="do not install the Istio CRDs from ../shared/istio-crds"
-    )
+    s.add_argument("--no-default-crds", action="store_true", help="do not install Istio's CRDs (istio.io/api)")
     s.add_argument("--timeout", type=float, default=DEFAULT_READY_TIMEOUT)
     s.add_argument(
         "--namespace", action="append", default=[], metavar="NAME", help="namespace to create once ready (repeatable)"

@@ -1,12 +1,12 @@
-"""Test helper: is a generated Istio object valid against Istio 1.30.3's own CRD schemas?
+"""Test helper: is a generated Istio object valid against Istio 1.30's own CRD schemas?
 
 The expansion emits plain dicts; a typo in a field name or a port out of range would only show
 up when the API server rejects the apply. This helper checks every object the way the API
-server would, offline: the OpenAPI v3 schema of the object's kind *and* version from
-``../shared/istio-crds/crd-all.gen.yaml`` (or ``$EGRESS_SHARED_DIR``), converted to JSON Schema
-for ``jsonschema``, plus the CRD's CEL rules (``x-kubernetes-validations``) re-implemented in
-Python, plus the ObjectMeta rules (DNS-1123 names, label syntax) that the CRD leaves to the API
-server.
+server would, offline: the OpenAPI v3 schema of the object's kind *and* version from Istio's CRDs
+(``kubernetes/customresourcedefinitions.gen.yaml`` of the pinned ``istio.io/api`` Go module, see
+``testenv/istio_crds.py``), converted to JSON Schema for ``jsonschema``, plus the CRD's CEL rules
+(``x-kubernetes-validations``) re-implemented in Python, plus the ObjectMeta rules (DNS-1123
+names, label syntax) that the CRD leaves to the API server.
 
 OpenAPI v3 → JSON Schema conversion (what the API server does differently from JSON Schema):
 
@@ -39,21 +39,20 @@ webhook checks more than the CRD does (e.g. route destinations); those checks ar
 from __future__ import annotations
 
 import functools
-import os
 import re
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator, ValidationError, validators
+
+from testenv.istio_crds import istio_crd_file
 
 try:
     from yaml import CSafeLoader as SafeLoader
 except ImportError:  # pragma: no cover - the pinned PyYAML wheels ship libyaml
     from yaml import SafeLoader  # type: ignore[assignment]
 
-CRD_RELATIVE_PATH = Path("istio-crds") / "crd-all.gen.yaml"
 INT_BOUNDS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1), "uint32": (0, 2**32 - 1)}
 _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 _SUBDOMAIN = rf"^{_LABEL}(\.{_LABEL})*$"
@@ -77,12 +76,6 @@ METADATA_SCHEMA: dict[str, Any] = {
         "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
     },
 }
-
-
-def shared_dir() -> Path:
-    """``$EGRESS_SHARED_DIR``, else ``shared`` next to the repository root."""
-    configured = os.environ.get("EGRESS_SHARED_DIR")
-    return Path(configured) if configured else Path(__file__).resolve().parents[1].parent / "shared"
 
 
 def schema_errors(obj: Any) -> list[str]:
@@ -114,7 +107,7 @@ def _path(error: ValidationError) -> str:
 def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
     """``(apiVersion, kind)`` → the raw OpenAPI v3 schema, loaded once per process."""
     schemas: dict[tuple[str, str], dict[str, Any]] = {}
-    with open(shared_dir() / CRD_RELATIVE_PATH, "rb") as stream:
+    with open(istio_crd_file(), "rb") as stream:
         for crd in yaml.load_all(stream, Loader=SafeLoader):
             if not crd or crd.get("kind") != "CustomResourceDefinition":
                 continue

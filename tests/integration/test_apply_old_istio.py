@@ -23,8 +23,6 @@ from tests.fixtures.cluster import connect, merged_policy
 
 pytestmark = pytest.mark.integration
 
-ISTIO_CRDS = "/work/shared/istio-crds/crd-all.gen.yaml"
-
 
 def v1beta1_only(crd: dict) -> dict:
     """The CRD with its v1 version removed and v1beta1 made the storage version."""
@@ -37,9 +35,10 @@ def v1beta1_only(crd: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def old_plane(tmp_path_factory):
-    from testenv.controlplane import DEFAULT_CRD_FILES, ControlPlane
+    from testenv.controlplane import ControlPlane
+    from testenv.istio_crds import istio_crd_file
 
-    with open(DEFAULT_CRD_FILES[0]) as source:
+    with open(istio_crd_file()) as source:
         crds = [
             v1beta1_only(d) for d in yaml.safe_load_all(source) if d and d.get("kind") == "CustomResourceDefinition"
         ]

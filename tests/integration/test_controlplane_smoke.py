@@ -23,7 +23,7 @@ VS_GROUP, VS_VERSION, VS_PLURAL = "networking.istio.io", "v1", "virtualservices"
 
 @pytest.fixture(scope="module")
 def control_plane():
-    cp = ControlPlane()  # Istio CRDs from <repo>/../shared/istio-crds/ by default
+    cp = ControlPlane()  # Istio's CRDs (testenv/istio_crds.py) by default
     cp.start()
     try:
         yield cp
