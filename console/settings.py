@@ -11,7 +11,6 @@ import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-SHARED_DIR = Path(os.environ.get("EGRESS_SHARED_DIR", BASE_DIR.parent / "shared"))
 
 
 def env_bool(name: str, default: bool) -> bool:
