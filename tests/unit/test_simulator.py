@@ -633,3 +633,36 @@ def test_gateway_port_allocated_under_asm_auto_is_on_the_gateway_service(
     result = mesh.simulate(Request("mytest", {"app": "sleep-a"}, "https://www.alibabacloud.com/"))
     # then only under asmAuto does ASM add 10001 to the gateway Service
     assert (result.status, result.upstream) == (status, upstream)
+
+
+@pytest.mark.parametrize(
+    ("source", "status"),
+    [
+        ("mytest:app=sleep-a", 200),
+        ("mytest:app=sleep-b", 200),  # not selected, and still through: the selector is not enforced
+        ("default:app=nginx", 502),  # the VirtualService is not exported to default
+    ],
+)
+def test_an_http_match_listing_gateways_ignores_its_source_fields(source: str, status: int) -> None:
+    # given hand-written objects whose http match lists gateways: [mesh] beside sourceLabels
+    objects = scenario("1-old-shape")
+
+    # when a workload of the listed namespace asks for the host
+    result = simulate(objects, source, "http://www.httpbin.org/")
+
+    # then Istio's sourceMatchHTTP keeps the route for every sidecar, selected or not, and says so
+    assert result.status == status
+    explained = any("the match lists gateways, so Istio ignores its source fields" in hop for hop in result.hops)
+    assert explained == (source == "mytest:app=sleep-b")
+
+
+def test_a_tls_match_listing_gateways_still_requires_its_source_fields() -> None:
+    # given the scenario-3 objects, whose tls match lists gateways: [mesh] beside sourceLabels
+    objects = scenario("3")
+
+    # when an unselected workload of the listed namespace sends TLS for the host
+    result = simulate(objects, "mytest:app=sleep-b", "https://www.httpbin.org/")
+
+    # then matchTLS requires every field: the catch-all route sends it to the -deny subset
+    assert result.status == "reset"
+    assert not any("ignores its source fields" in hop for hop in result.hops)

@@ -47,6 +47,10 @@ def _allow_route(plan: ExpansionPlan, target: Target, kind: str) -> Route:
 
 def _source_match(target: Target, kind: str, source: Source) -> dict[str, Any]:
     match = _port_match(target, kind)
+    if kind == "http":
+        # NB: Istio ignores sourceNamespace/sourceLabels of an HTTP match that lists gateways
+        # (sourceMatchHTTP in pilot's route.go); the VirtualService's gateways: [mesh] binds it.
+        del match["gateways"]
     match["sourceNamespace"] = source.namespace
     if source.labels:
         match["sourceLabels"] = dict(source.labels)

@@ -221,7 +221,7 @@ class GatewayProxy:
         service = self.http_routes.get(server.gateway, HostTable()).get(url.host)
         route = None
         if service is not None and any_host_matches(server.hosts, url.host):
-            route = pick_route(service.http, server.gateway, server.number, self.workload, request)[1]
+            route = pick_route(service.http, server.gateway, server.number, self.workload, request).route
         if route is None:
             trace.add(text(_("{where}: no route for Host {host} → 404"), where=where, host=url.host))
             return Outcome(
@@ -261,7 +261,7 @@ class GatewayProxy:
             (
                 found
                 for service in self._tcp_services(server)
-                if (found := pick_route(service.tcp, server.gateway, server.number, self.workload, request)[1])
+                if (found := pick_route(service.tcp, server.gateway, server.number, self.workload, request).route)
             ),
             None,
         )

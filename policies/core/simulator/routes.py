@@ -43,9 +43,16 @@ class StringMatch:
 
 @dataclass(frozen=True, slots=True)
 class RouteMatch:
-    """One match entry; ``gateways`` is already resolved (route-level or inherited)."""
+    """One match entry; ``gateways`` is already resolved (route-level or inherited).
+
+    ``ignores_sources``: an HTTP match that lists gateways itself. Istio's ``sourceMatchHTTP``
+    (pilot/pkg/networking/core/route/route.go) keeps such an entry for every proxy of a listed
+    gateway and never looks at its ``sourceNamespace``/``sourceLabels``; TLS and TCP matches
+    (``matchTLS``/``matchTCP``) require every field.
+    """
 
     gateways: tuple[str, ...]
+    ignores_sources: bool = False
     port: int | None = None
     source_namespace: str | None = None
     source_labels: tuple[tuple[str, str], ...] = ()
@@ -62,9 +69,18 @@ class RouteMatch:
         return (
             gateway in self.gateways
             and (self.port is None or self.port == port)
-            and (self.source_namespace is None or self.source_namespace == namespace)
-            and all(labels.get(key) == value for key, value in self.source_labels)
+            and (self.ignores_sources or self.fits_source(namespace, labels))
         )
+
+    def fits_source(self, namespace: str, labels: dict[str, str]) -> bool:
+        """The entry's ``sourceNamespace`` and ``sourceLabels`` select that workload."""
+        return (self.source_namespace is None or self.source_namespace == namespace) and all(
+            labels.get(key) == value for key, value in self.source_labels
+        )
+
+    def overrides_sources(self, namespace: str, labels: dict[str, str]) -> bool:
+        """Istio keeps this entry for a workload its source fields do not select."""
+        return self.ignores_sources and not self.fits_source(namespace, labels)
 
     def fits_request(self, url: ParsedUrl, method: str, headers: dict[str, str]) -> bool:
         """Stage 2: does Envoy match this request?"""
@@ -139,10 +155,19 @@ class HttpRequest:
     headers: dict[str, str]
 
 
+@dataclass(frozen=True, slots=True)
+class RoutePick:
+    """The outcome of route selection for one request."""
+
+    survived: bool  # some route was kept for this proxy and port
+    route: RouteRecord | None = None
+    match: RouteMatch | None = None
+
+
 def pick_route(
     routes: list[RouteRecord], gateway: str, port: int, proxy: tuple[str, dict[str, str]], request: HttpRequest
-) -> tuple[bool, RouteRecord | None]:
-    """The first route matching the request, and whether any route survived for this proxy.
+) -> RoutePick:
+    """The first route (and match entry) matching the request, and whether any route survived.
 
     Args:
         routes: Routes of one kind (http, tls or tcp) of a VirtualService, in order.
@@ -158,8 +183,8 @@ def pick_route(
             if match.fits_proxy(gateway, port, namespace, labels):
                 survived = True
                 if match.fits_request(request.url, request.method, request.headers):
-                    return True, route
-    return survived, None
+                    return RoutePick(True, route, match)
+    return RoutePick(survived)
 
 
 def gateway_ref(name: str, namespace: str) -> str:

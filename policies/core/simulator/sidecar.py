@@ -23,6 +23,7 @@ from policies.core.simulator.routes import (
     MESH,
     Destination,
     HttpRequest,
+    RoutePick,
     RouteRecord,
     VirtualServiceRecord,
     pick_route,
@@ -130,10 +131,10 @@ class SidecarWalk:
             )
         routes = self._mesh_routes(service.hosts, "http")
         if routes is not None:
-            survived, route = self._pick(routes)
-            if route is not None:
-                return self._follow(route)
-            if survived:
+            pick = self._pick(routes)
+            if pick.route is not None:
+                return self._follow(pick.route)
+            if pick.survived:
                 at = {"proxy": proxy, "method": self.http.method, "host": url.host, "path": url.path}
                 self.trace.add(text(_("{proxy}: no http route matches {method} {host}{path} → 404"), **at))
                 return Outcome(
@@ -145,10 +146,10 @@ class SidecarWalk:
     def _tls_chain(self, service: ServiceEntryRecord) -> Outcome:
         routes = self._mesh_routes(service.hosts, "tls")
         if routes is not None:
-            survived, route = self._pick(routes)
-            if route is not None:
-                return self._follow(route)
-            if survived:
+            pick = self._pick(routes)
+            if pick.route is not None:
+                return self._follow(pick.route)
+            if pick.survived:
                 at = {"proxy": self.hop.proxy, "host": self.url.host}
                 self.trace.add(text(_("{proxy}: no tls route for SNI {host} → BlackHoleCluster (UH)"), **at))
                 return Outcome(
@@ -161,7 +162,7 @@ class SidecarWalk:
         # NB: a TCP chain runs tcp_proxy even for plain HTTP: a failure closes, never answers 503.
         self.hop = replace(self.hop, http=False)
         routes = self._mesh_routes(service.hosts, "tcp")
-        route = self._pick(routes)[1] if routes is not None else None
+        route = self._pick(routes).route if routes is not None else None
         if route is not None:
             return self._follow(route)
         return self._default_route(service, host=service.hosts[0])
@@ -176,8 +177,20 @@ class SidecarWalk:
             return None
         return service.http if kind == "http" else service.tls if kind == "tls" else service.tcp
 
-    def _pick(self, routes: list[RouteRecord]) -> tuple[bool, RouteRecord | None]:
-        return pick_route(routes, MESH, self.url.port, self.workload, self.http)
+    def _pick(self, routes: list[RouteRecord]) -> RoutePick:
+        pick = pick_route(routes, MESH, self.url.port, self.workload, self.http)
+        if pick.match is not None and pick.route is not None and pick.match.overrides_sources(*self.workload):
+            self.trace.add(
+                text(
+                    _(
+                        "{proxy}: route {route} applies although its sourceNamespace/sourceLabels do not select "
+                        "this workload: the match lists gateways, so Istio ignores its source fields"
+                    ),
+                    proxy=self.hop.proxy,
+                    route=pick.route.label,
+                )
+            )
+        return pick
 
     def _default_route(self, service: ServiceEntryRecord, host: str | None = None) -> Outcome:
         """No VirtualService route applies: Istio's default route, straight to the ServiceEntry."""

@@ -123,6 +123,7 @@ def _match(value: Any, kind: str, path: str, context: tuple[str, str, tuple[str,
     ignore_case = data.get("ignoreUriCase") is True
     return RouteMatch(
         gateways=own or vs_gateways,
+        ignores_sources=kind == "http" and bool(own),
         port=as_int(data.get("port"), ref, f"{path}.port"),
         source_namespace=as_str(data.get("sourceNamespace"), ref, f"{path}.sourceNamespace") or None,
         source_labels=tuple(labels.items()),
