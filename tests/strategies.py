@@ -34,6 +34,8 @@ FIRST_STREAM_GATEWAY_PORT = 443
 HTTP_GATEWAY_PORTS = (80, 8080)
 
 dns_labels = st.from_regex(r"[a-z]([a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True)
+# NB: port names are IANA service names (V32): "https-" + at most 9 characters stays within 15, no "--".
+port_name_suffixes = st.from_regex(r"[a-z][a-z0-9]{0,8}", fullmatch=True)
 long_dns_labels = st.from_regex(r"[a-z][a-z0-9-]{20,61}[a-z0-9]", fullmatch=True)
 label_keys = st.from_regex(
     r"([a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?\.[a-z]{2,5}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,10}[A-Za-z0-9])?", fullmatch=True
@@ -62,10 +64,10 @@ class _Budget:
         return port
 
     def port_name(self, group: int, protocol: str, suffix: str | None, number: int) -> str:
-        """``<protocol>[-suffix]``, made unique in the host group's ServiceEntry (V11) with the port number."""
+        """``<protocol>[-suffix]``, made unique in the host group's ServiceEntry (V11) by the port number."""
         name = protocol.lower() + (f"-{suffix}" if suffix else "")
         if (group, name) in self.group_port_names:
-            name = f"{name}-{number}"
+            name = f"{protocol.lower()}-{number}"  # NB: unique: numbers are, and suffixes start with a letter.
         self.group_port_names.add((group, name))
         return name
 
@@ -141,7 +143,7 @@ def _target(draw: st.DrawFn, budget: _Budget, gateway: str) -> dict[str, Any]:
     family = "http" if protocol in HTTP_FAMILY else "stream"
     group = draw(_pick_group(budget, protocol))
     number = budget.free_port(group, draw(st.sampled_from(COMMON_PORTS) | st.integers(1, 65535)))
-    suffix = draw(st.none() | dns_labels)
+    suffix = draw(st.none() | port_name_suffixes)
     budget.names += 1
     entry: dict[str, Any] = {
         "name": f"{draw(dns_labels)}-{budget.names}",

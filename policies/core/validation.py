@@ -1,8 +1,9 @@
 """Semantic validation of ASMEgressTrafficPolicy objects (spec §6, the offline rules).
 
 The pydantic model only checks shapes; this module decides whether a policy is *acceptable*.
-Every rule of spec §6 that needs no cluster access (V1-V22, V27, V28) is a small function in
-one of the ``validation_*`` modules, listed in ``RULES`` below. All rules run on every policy,
+Every rule of spec §6 that needs no cluster access (V1-V22, V27, V28), and the Kubernetes
+syntax of labels, annotations, rule and port names (V29-V32), is a small function in one of
+the ``validation_*`` modules, listed in ``RULES`` below. All rules run on every policy,
 so one call reports every problem at once; findings come back in document order, each with a
 stable code (``EGRESS-V12``), a severity, the JSON path of the offending field and a
 translatable message saying what is wrong and what would be right.
@@ -53,6 +54,12 @@ from policies.core.validation_gateway import (
 )
 from policies.core.validation_hosts import check_host_groups, check_hosts, check_same_addresses, check_wildcards
 from policies.core.validation_identity import identity_findings
+from policies.core.validation_names import (
+    check_metadata_annotations,
+    check_metadata_labels,
+    check_port_name_syntax,
+    check_rule_names,
+)
 from policies.core.validation_targets import (
     check_gateway_refs,
     check_port_names,
@@ -92,6 +99,10 @@ RULES: tuple[Rule, ...] = (
     check_upgrade_port,  # V21, V22
     check_status_is_read_only,  # V27
     check_name_lengths,  # V28
+    check_metadata_labels,  # V29
+    check_metadata_annotations,  # V30
+    check_rule_names,  # V31
+    check_port_name_syntax,  # V32
 )
 
 

@@ -13,7 +13,8 @@ from policies.core.i18n import _
 from policies.core.model import API_VERSIONS, DEFAULT_POLICY_NAMESPACE, KIND, From, expected_policy_name
 from policies.core.names import DERIVED_SUFFIXES, MAX_NAME_LENGTH, truncate_name
 from policies.core.validation_context import ValidationContext, error, info, warning
-from policies.core.validation_syntax import is_dns_label, is_label_key, is_label_value
+from policies.core.validation_names import label_key_findings, label_value_findings
+from policies.core.validation_syntax import is_dns_label
 
 
 def check_api_version_and_kind(ctx: ValidationContext) -> Iterator[Finding]:
@@ -169,17 +170,7 @@ def check_workload_selectors(ctx: ValidationContext) -> Iterator[Finding]:
 
 
 def _label_findings(path: str, key: str, value: str) -> Iterator[Finding]:
-    if not is_label_key(key):
-        yield error(
-            "V8",
-            path,
-            _(
-                "Label key '{key}' is not a valid Kubernetes label key; use [prefix/]name with "
-                "a name of 1-63 letters, digits, '-', '_' or '.', starting and ending with a "
-                "letter or digit."
-            ),
-            key=key,
-        )
+    yield from label_key_findings("V8", path, key)
     if "*" in value:
         yield error(
             "V8",
@@ -191,18 +182,8 @@ def _label_findings(path: str, key: str, value: str) -> Iterator[Finding]:
             key=key,
             value=value,
         )
-    elif not is_label_value(value):
-        yield error(
-            "V8",
-            path,
-            _(
-                "Label value '{value}' of '{key}' is not a valid Kubernetes label value; use at "
-                "most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or "
-                "digit."
-            ),
-            key=key,
-            value=value,
-        )
+    else:
+        yield from label_value_findings("V8", path, key, value)
 
 
 def _sources(ctx: ValidationContext) -> Iterator[tuple[int, int, From]]:

@@ -13,10 +13,14 @@ import re
 DNS_LABEL_MAX = 63
 DNS_SUBDOMAIN_MAX = 253
 LABEL_VALUE_MAX = 63
+PORT_NAME_MAX = 15
+ANNOTATIONS_MAX_BYTES = 256 * 1024
 
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _QUALIFIED_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 _LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
+_PORT_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_LETTER = re.compile(r"[a-z]")
 WILDCARD_PREFIX = "*."
 CLUSTER_LOCAL_SUFFIX = ".svc.cluster.local"
 
@@ -42,6 +46,21 @@ def is_label_key(key: str) -> bool:
 def is_label_value(value: str) -> bool:
     """A Kubernetes label value: empty, or up to 63 alphanumerics with '-', '_', '.' inside."""
     return len(value) <= LABEL_VALUE_MAX and _LABEL_VALUE.fullmatch(value) is not None
+
+
+def is_port_name(name: str) -> bool:
+    """An IANA_SVC_NAME (RFC 6335): 1-15 lower-case alphanumerics and '-', a letter, no '--', no '-' at either end."""
+    return (
+        len(name) <= PORT_NAME_MAX
+        and _PORT_NAME.fullmatch(name) is not None
+        and "--" not in name
+        and _LETTER.search(name) is not None
+    )
+
+
+def annotations_size(annotations: dict[str, str]) -> int:
+    """Bytes Kubernetes counts against the 256 KiB annotation limit: every key and value."""
+    return sum(len(key.encode()) + len(value.encode()) for key, value in annotations.items())
 
 
 def is_ip_literal(host: str) -> bool:

@@ -19,7 +19,7 @@ from policies.core.validation_context import (
     info,
     warning,
 )
-from policies.core.validation_syntax import DNS_LABEL_MAX, is_dns_label
+from policies.core.validation_syntax import DNS_LABEL_MAX, is_dns_label, is_port_name
 
 MAX_PORT = 65535
 _NOT_IN_LABEL = re.compile(r"[^a-z0-9-]+")
@@ -144,8 +144,8 @@ def check_port_names(ctx: ValidationContext) -> Iterator[Finding]:
     """V14: the port name starts with its protocol (``http``, ``http-api``, ...)."""
     for target in ctx.targets:
         port = target.to.port
-        if port is None or not port.name or not _is_known(port.protocol):
-            continue
+        if port is None or not port.name or not _is_known(port.protocol) or not is_port_name(port.name):
+            continue  # NB: V32 reports a name Kubernetes would refuse; one finding per problem.
         if not _name_fits_protocol(port):
             yield warning(
                 "V14",

@@ -30,6 +30,7 @@ T1 = "spec.egressRules[0].to[1]"
 F0 = "spec.egressRules[0].from[0]"
 ERR, WARN, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 ASM_AUTO = TranslationSettings(port_default="asmAuto")
+XSS = '"><img src=x onerror=alert(1)>'
 TCP_ENTRY = {"name": "db", "hosts": ["db.example.com"], "port": {"name": "tcp", "number": 5432, "protocol": "TCP"}}
 HTTP_ENTRY = {"name": "api", "hosts": ["api.example.com"], "port": {"name": "http", "number": 80, "protocol": "HTTP"}}
 
@@ -118,6 +119,16 @@ VALID_CASES = [
         },
     ),
     ("upgrade-port-equals-another-client-port", "2", {}),
+    (
+        "kubernetes-labels-and-annotations",
+        "1",
+        {
+            "metadata.labels": {"app.kubernetes.io/part-of": "egress", "team": "", "tier": "v1.2_beta"},
+            "metadata.annotations": {"example.com/owner": "<anyone@example.com> any text", "note": ""},
+        },
+    ),
+    ("named-rule", "1", {"spec.egressRules[0].name": "allow-httpbin"}),
+    ("longest-port-name", "1", {f"{T0}.port.name": "http-15-chars-x"}),
 ]
 
 
@@ -336,6 +347,44 @@ INVALID_CASES = [
         {f"{T0}.httpsUpgrade.port": 80},
         [("EGRESS-V22", ERR, f"{T0}.httpsUpgrade.port")],
     ),
+    # V29 - V32: fields the Kubernetes API server checks itself (issue 10, item 9)
+    ("V29-markup-label-key", "1", {"metadata.labels": {XSS: "x"}}, [("EGRESS-V29", ERR, f"metadata.labels.{XSS}")]),
+    ("V29-markup-label-value", "1", {"metadata.labels": {"team": XSS}}, [("EGRESS-V29", ERR, "metadata.labels.team")]),
+    (
+        "V29-long-label-value",
+        "1",
+        {"metadata.labels": {"team": "a" * 64}},
+        [("EGRESS-V29", ERR, "metadata.labels.team")],
+    ),
+    (
+        "V29-bad-prefix",
+        "1",
+        {"metadata.labels": {"Example.com/team": "a"}},
+        [("EGRESS-V29", ERR, "metadata.labels.Example.com/team")],
+    ),
+    (
+        "V30-markup-annotation-key",
+        "1",
+        {"metadata.annotations": {XSS: "x"}},
+        [("EGRESS-V30", ERR, f"metadata.annotations.{XSS}")],
+    ),
+    (
+        "V30-annotations-over-256-kib",
+        "1",
+        {"metadata.annotations": {"a": "x" * (256 * 1024)}},
+        [("EGRESS-V30", ERR, "metadata.annotations")],
+    ),
+    ("V31-markup-rule-name", "1", {"spec.egressRules[0].name": XSS}, [("EGRESS-V31", ERR, "spec.egressRules[0].name")]),
+    ("V31-empty-rule-name", "1", {"spec.egressRules[0].name": ""}, [("EGRESS-V31", ERR, "spec.egressRules[0].name")]),
+    (
+        "V32-markup-port-name",
+        "1",
+        {f"{T0}.port.name": f"http-{XSS}"},
+        [("EGRESS-V32", ERR, f"{T0}.port.name")],
+    ),
+    ("V32-port-name-too-long", "1", {f"{T0}.port.name": "http-16-chars-xy"}, [("EGRESS-V32", ERR, f"{T0}.port.name")]),
+    ("V32-double-dash", "1", {f"{T0}.port.name": "http--api"}, [("EGRESS-V32", ERR, f"{T0}.port.name")]),
+    ("V32-upper-case", "1", {f"{T0}.port.name": "HTTP"}, [("EGRESS-V32", ERR, f"{T0}.port.name")]),
 ]
 
 
@@ -347,7 +396,7 @@ def test_invalid_variant_names_the_rule_and_field(case: str, scenario: str, edit
 
 def test_every_offline_rule_has_an_invalid_case() -> None:
     covered = {code for *_, expected in INVALID_CASES for code, _severity, _path in expected}
-    rules = {f"EGRESS-V{n}" for n in range(1, 23)} | {"EGRESS-V10A"}
+    rules = {f"EGRESS-V{n}" for n in range(1, 23)} | {f"EGRESS-V{n}" for n in range(29, 33)} | {"EGRESS-V10A"}
     assert rules - covered == set()
 
 
