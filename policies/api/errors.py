@@ -140,4 +140,9 @@ def _flatten(detail: Any, path: tuple[str | int, ...]) -> Iterator[dict[str, str
 
 
 def _path_part(key: Any) -> str | int:
-    return int(key) if isinstance(key, int) or (isinstance(key, str) and key.isdigit()) else str(key)
+    """A list index stays an index; any other key is a field name, whatever its characters.
+
+    NB: DRF keys list-item errors by ``int``; a string of digits ("0", "²", "١") is a field
+    name the client sent, never an index, and ``int()`` refuses most Unicode digits anyway.
+    """
+    return key if isinstance(key, int) else str(key)

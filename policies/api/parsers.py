@@ -25,7 +25,9 @@ from policies.core.yamlio import (
     LoadedDocument,
     YamlLoadError,
     dump_yaml,
+    json_too_deep,
     load_one,
+    refuse_json_constant,
 )
 
 YAML_MEDIA_TYPE = "application/yaml"
@@ -53,12 +55,17 @@ class BoundedJSONParser(BaseParser):
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         raw = read_bounded(stream)
+        too_deep = _("Nesting is deeper than %(limit)d levels.") % {"limit": MAX_DEPTH}
         try:
-            data = json.loads(raw.decode("utf-8-sig"), parse_constant=_refuse_constant, object_pairs_hook=_KeyedObject)
-        except (ValueError, RecursionError) as exc:
+            data = json.loads(
+                raw.decode("utf-8-sig"), parse_constant=refuse_json_constant, object_pairs_hook=_KeyedObject
+            )
+        except RecursionError as exc:
+            raise BodyUnreadableError(too_deep) from exc
+        except ValueError as exc:
             raise BodyUnreadableError(_("The body is not valid JSON: %(problem)s") % {"problem": _short(exc)}) from exc
-        if _may_nest_deeper_than(raw, MAX_DEPTH) and _depth(data) > MAX_DEPTH:
-            raise BodyUnreadableError(_("Nesting is deeper than %(limit)d levels.") % {"limit": MAX_DEPTH})
+        if json_too_deep(raw, data):
+            raise BodyUnreadableError(too_deep)
         _refuse_repeated_keys(data, ())
         return _plain_dicts(data)
 
@@ -157,30 +164,6 @@ def _is_plain(value: Any) -> bool:
     if type(value) is list:
         return all(_is_plain(v) for v in value)
     return value is None or type(value) in (str, int, float, bool)
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _may_nest_deeper_than(raw: bytes, limit: int) -> bool:
-    """Whether JSON text could hold more than ``limit`` levels: a level needs a ``{`` or ``[``.
-
-    Counting brackets (inside strings too, hence "may") is much cheaper than walking the
-    parsed value, and settles ordinary bodies without the walk.
-    """
-    return raw.count(b"{") + raw.count(b"[") >= limit
-
-
-def _depth(value: Any) -> int:
-    """Nesting depth, computed without recursion (the value may be pathologically deep)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        node, level = stack.pop()
-        deepest = max(deepest, level)
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-        stack.extend((child, level + 1) for child in children)
-    return deepest
 
 
 def _short(exc: Exception) -> str:

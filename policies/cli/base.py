@@ -134,7 +134,11 @@ def parse_gateway_ports(value: str) -> tuple[GatewayPort, ...]:
     for item in filter(None, (part.strip() for part in value.split(","))):
         number, _, protocol = item.partition("/")
         protocol = protocol.upper()
-        if not number.isdigit() or not 1 <= int(number) <= 65535 or protocol not in GATEWAY_PROTOCOLS:
+        if (
+            not (number.isascii() and number.isdigit())
+            or not 1 <= int(number) <= 65535
+            or protocol not in GATEWAY_PROTOCOLS
+        ):
             raise argparse.ArgumentTypeError(
                 f"'{item}' is not NUMBER/PROTOCOL (1-65535, one of {', '.join(GATEWAY_PROTOCOLS)}), e.g. 80/HTTP"
             )

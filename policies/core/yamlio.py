@@ -11,6 +11,7 @@ is where the bounds are enforced, before any large Python object can be built.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,7 @@ MAX_INPUT_BYTES = 1024 * 1024
 MAX_DEPTH = 50
 MAX_ALIAS_USES = 100
 MAX_NODES = 150_000  # NB: a 1 MiB policy of ordinary targets has about 100,000.
+_INT_TEXT_BITS = 13_000  # NB: below Python's default 4,300-digit int/str limit (about 14,280 bits)
 _PLAIN_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
 
@@ -196,7 +198,7 @@ class _NodeReader:
         if path:
             self._lines.setdefault(json_path(path), node.start_mark.line + 1)
         if isinstance(node, yaml.ScalarNode):
-            return self._loader.construct_object(node)
+            return self._scalar(node, path)
         if node.tag not in _PLAIN_COLLECTION_TAGS:  # NB: e.g. !!python/object/apply:…, !!set, !!omap
             raise YamlLoadError(
                 "EGRESS-Y03",
@@ -208,6 +210,22 @@ class _NodeReader:
             return [self._value(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
         assert isinstance(node, yaml.MappingNode)  # NB: the composer builds only scalar, sequence and mapping nodes
         return self._mapping(node, path, depth)
+
+    def _scalar(self, node: yaml.ScalarNode, path: tuple[str | int, ...]) -> Any:
+        """A scalar's value; one the constructor cannot build (``2020-13-45``) is a located Y03."""
+        try:
+            value = self._loader.construct_object(node)
+            if isinstance(value, int) and value.bit_length() > _INT_TEXT_BITS:
+                str(value)  # NB: a 0x/0b/0o literal is built, but every later use as text would raise
+        except (ValueError, OverflowError) as exc:
+            raise YamlLoadError(
+                "EGRESS-Y03",
+                _("YAML syntax error: {problem}."),
+                line=node.start_mark.line + 1,
+                path=json_path(path),
+                problem=_unreadable_scalar(node, exc),
+            ) from exc
+        return value
 
     def _mapping(self, node: yaml.MappingNode, path: tuple[str | int, ...], depth: int) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
@@ -262,12 +280,48 @@ class _NodeReader:
         self._seen.add(id(node))
 
 
+def _unreadable_scalar(node: yaml.ScalarNode, exc: Exception) -> str:
+    shown = node.value if len(node.value) <= 40 else node.value[:37] + "..."
+    if "integer string conversion" in str(exc):  # NB: Python's int/str limit, CVE-2020-10735
+        reason = f"an integer may have at most {sys.get_int_max_str_digits()} digits"
+    else:
+        reason = str(exc)
+    return f"the value '{shown}' cannot be read ({reason})"
+
+
 def _node_kind(node: yaml.Node) -> str:
     if isinstance(node, yaml.SequenceNode):
         return "a list"
     if isinstance(node, yaml.ScalarNode):
         return "a scalar value"
     return "a mapping"
+
+
+def refuse_json_constant(name: str) -> Any:
+    """``parse_constant`` for ``json.loads``: NaN and Infinity are not JSON numbers (RFC 8259)."""
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def json_too_deep(raw: bytes | str, data: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether parsed JSON ``data`` (read from ``raw``) nests deeper than ``limit`` levels.
+
+    JSON bodies skip the YAML walk above, so they get the same bound here before any recursive
+    code (validation, rendering, the error-path builder) touches them.
+    """
+    brackets = raw.count(b"{") + raw.count(b"[") if isinstance(raw, bytes) else raw.count("{") + raw.count("[")
+    # NB: a level needs a bracket; counting them (in strings too) settles ordinary bodies without the walk.
+    return brackets >= limit and _depth(data) > limit
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth, computed without recursion (the value may be pathologically deep)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def dump_yaml(data: Any) -> str:

@@ -11,6 +11,7 @@ from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 
 from policies.core.findings import Finding
+from policies.core.yamlio import MAX_DEPTH, json_too_deep, refuse_json_constant
 from policies.models import EgressGateway, EgressPolicy
 from policies.services import ServiceError
 
@@ -19,6 +20,16 @@ class BadRequestError(ServiceError):
     """The request body is not the JSON object the endpoint expects."""
 
     code = "EGRESS-E010"
+
+
+class NestingTooDeep(BadRequestError):
+    """The JSON body nests deeper than any policy does (the YAML loader's bound, EGRESS-Y05)."""
+
+    code = "EGRESS-Y05"
+
+    @classmethod
+    def over_the_limit(cls) -> NestingTooDeep:
+        return cls(_("Nesting is deeper than %(limit)d levels.") % {"limit": MAX_DEPTH})
 
 
 class PermissionRefused(ServiceError):
@@ -51,9 +62,13 @@ def json_body(request) -> dict[str, Any]:
             % {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
         ) from exc
     try:
-        body = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError) as exc:
+        body = json.loads(raw or b"{}", parse_constant=refuse_json_constant)
+    except RecursionError as exc:
+        raise NestingTooDeep.over_the_limit() from exc
+    except ValueError as exc:  # NB: UnicodeDecodeError is a ValueError
         raise BadRequestError(_("The request body is not valid JSON: %(error)s") % {"error": exc}) from exc
+    if json_too_deep(raw, body):
+        raise NestingTooDeep.over_the_limit()
     if not isinstance(body, dict):
         raise BadRequestError(_("The request body must be a JSON object."))
     return body

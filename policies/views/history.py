@@ -33,8 +33,9 @@ def export(request, name: str, kind: str):
         raise Http404(_("Export 'cr' or 'istio', not %(kind)s.") % {"kind": kind})
     policy = get_policy(name)
     document, label = policy.draft.document, "draft"
-    if request.GET.get("revision", "").isdigit():
-        revision = policy.revisions.filter(number=int(request.GET["revision"])).first()
+    if (requested := request.GET.get("revision", "")).isascii() and requested.isdigit():
+        # NB: "²".isdigit() is true but int() refuses it; past 18 digits no revision number fits a bigint.
+        revision = policy.revisions.filter(number=int(requested)).first() if len(requested) <= 18 else None
         if revision is None:
             raise Http404(_("Policy %(name)s has no such revision.") % {"name": name})
         document, label = revision.document, f"r{revision.number}"

@@ -9,20 +9,12 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
-from tests.fixtures.console import SEED_POLICY
+from tests.fixtures.console import EDITOR_JSON_ENDPOINTS
 
 pytestmark = pytest.mark.django_db
-ENDPOINTS = [
-    "/gateways/egressgateway/preview/",
-    "/gateways/egressgateway/simulate/",
-    "/gateways/egressgateway/reachability/",
-    "/gateways/egressgateway/create-policy/",
-    f"/policies/{SEED_POLICY}/save/",
-    f"/policies/{SEED_POLICY}/commit/",
-]
 
 
-@pytest.mark.parametrize("url", ENDPOINTS)
+@pytest.mark.parametrize("url", EDITOR_JSON_ENDPOINTS)
 def test_a_body_over_the_limit_gets_a_json_413(admin_client, seed_policy_record, url):
     # given a JSON body one byte over the upload limit
     body = '{"document": "' + "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE - 15) + '"}'

@@ -137,7 +137,7 @@ class EgressPolicyViewSet(ApiViewMixin, viewsets.GenericViewSet):
         revisions = self.get_object().revisions.select_related("author").order_by("-number")
         return Response(PolicyRevisionSerializer(revisions, many=True).data)
 
-    @action(detail=True, methods=["get"], url_path=r"revisions/(?P<number>[0-9]+)")
+    @action(detail=True, methods=["get"], url_path=r"revisions/(?P<number>[0-9]{1,18})")
     def revision(self, request: Request, pk: str, number: str) -> Response:
         policy = self.get_object()
         revision = policy.revisions.select_related("author").filter(number=int(number)).first()
