@@ -15,7 +15,7 @@ from drf_spectacular.utils import OpenApiExample
 from policies.core.document import parse_policy_data
 from policies.core.expansion import expand_policy
 from policies.core.simulator import Request, build_mesh
-from policies.core.yamlio import load_one
+from policies.core.yamlio import dump_yaml_all, load_one
 from policies.seed import seed_text
 
 SEED_SCENARIOS = {
@@ -108,6 +108,10 @@ REVISION_DETAIL_EXAMPLE = OpenApiExample(
 MANIFEST_EXAMPLES = [
     OpenApiExample("target=asm (seed scenario 2)", response_only=True, value=seed_document("2")),
     OpenApiExample("target=istio (seed scenario 3)", response_only=True, value=seed_expansion("3")),
+]
+MANIFEST_YAML_EXAMPLES = [
+    OpenApiExample("target=asm (seed scenario 2)", response_only=True, value=seed_text("scenario-2")),
+    OpenApiExample("target=istio (seed scenario 3)", response_only=True, value=dump_yaml_all(seed_expansion("3"))),
 ]
 PATCH_EXAMPLE = OpenApiExample(
     "Let namespace ci use the first rule's targets too",

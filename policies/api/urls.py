@@ -16,5 +16,6 @@ urlpatterns = [
     path("validate/", ValidateView.as_view(), name="validate"),
     path("simulate/", SimulateView.as_view(), name="simulate"),
     *router.urls,
-    re_path(r"^.*$", NotFoundView.as_view(), name="not-found"),
+    # NB: [\s\S], not '.': a path with a newline (%0A) would otherwise fall through to the HTML 404.
+    re_path(r"^[\s\S]*$", NotFoundView.as_view(), name="not-found"),
 ]

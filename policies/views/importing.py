@@ -2,20 +2,49 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import RequestDataTooBig
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from policies import services
+from policies.core.yamlio import MAX_INPUT_BYTES
 from policies.forms import PolicyImportForm
 from policies.services import ServiceError
-from policies.views.common import PermissionRefused, findings_json, require_perms
+from policies.views.common import BodyTooLarge, PermissionRefused, findings_json, require_perms
 
 # NB: an import may create the policy or replace its draft; both permissions, as it cannot know in advance.
 IMPORT_PERMS = ("policies.add_egresspolicy", "policies.change_egresspolicy")
 
 
+# NB: exempt from the global CSRF check only to read the body first: that check reads the form too, and a
+# paste over DATA_UPLOAD_MAX_MEMORY_SIZE would end there as Django's bare 400 instead of this page.
+@csrf_exempt
 def import_policy(request):
+    """The import page; a form too large to read gets the page with its message (413), never a bare 400."""
+    try:
+        request.POST, request.FILES  # noqa: B018 - reading them parses the body, within Django's limits
+    except RequestDataTooBig:
+        return _too_large(request)
+    return _checked_import(request)
+
+
+def _too_large(request):
+    refusal = BodyTooLarge(
+        _(
+            "The form is over the limit of %(form_limit)d bytes and was not read; nothing was imported. "
+            "A policy may be at most %(limit)d bytes."
+        )
+        % {"form_limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE, "limit": MAX_INPUT_BYTES}
+    )
+    context = {"form": PolicyImportForm(), "findings": [], "refusal": refusal, "source_text": ""}
+    return render(request, "policies/import.html", context, status=refusal.status)
+
+
+@csrf_protect
+def _checked_import(request):
     """GET: the import form. POST: store the policy as a new draft (or a new policy) and open it."""
     form = PolicyImportForm(request.POST or None, request.FILES or None)
     context = {"form": form, "findings": [], "refusal": None, "source_text": request.POST.get("text", "")}
@@ -35,8 +64,8 @@ def import_policy(request):
 
 
 def _status(refusal: Exception | None, refused_form: bool) -> int:
-    if isinstance(refusal, PermissionRefused):
-        return 403
+    if isinstance(refusal, (PermissionRefused, BodyTooLarge)):
+        return refusal.status
     return 400 if refusal is not None or refused_form else 200
 
 

@@ -120,7 +120,19 @@ class TestGetPolicy(EndpointChecks):
         assert response.status_code == 406
         assert codes_of(response) == ["not_acceptable"]
 
-    @pytest.mark.parametrize("path", ["/api/v1/policies/999/", "/api/v1/policies/abc/", "/api/v1/nothing-here/"])
+    @pytest.mark.parametrize(
+        "path",
+        [
+            "/api/v1/policies/999/",
+            "/api/v1/policies/abc/",
+            "/api/v1/nothing-here/",
+            # issue 10, item 11: a newline (%0A) fell through to the console's HTML 404
+            "/api/v1/%0A",
+            "/api/v1/gateways/%0A/",
+            "/api/v1/policies/1/%0Amanifests/",
+            "/api/v1/validate/%0A",
+        ],
+    )
     def test_unknown_urls_get_404_in_the_error_shape(self, api_client, db, path):
         response = api_client.get(path)
         assert response.status_code == 404

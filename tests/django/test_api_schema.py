@@ -78,3 +78,14 @@ def test_docs_page_loads_swagger_ui_from_local_static_files(anonymous_client):
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
     assert "cdn" not in page.lower()
     assert "https://" not in page
+
+
+def test_manifests_yaml_is_documented_as_a_multi_document_stream(openapi):
+    # issue 10, item 11: the YAML is a stream a client must read with a multi-document loader
+    content = operations(openapi)[("get", "/api/v1/policies/{id}/manifests/")]["responses"]["200"]["content"]
+    yaml_schema = content["application/yaml"]["schema"]
+    assert yaml_schema["type"] == "string"
+    assert "multi-document" in yaml_schema["description"]
+    istio_example = content["application/yaml"]["examples"]["Target=istio(seedScenario3)"]["value"]
+    assert istio_example.count("\n---\n") >= 2
+    assert content["application/json"]["schema"]["oneOf"][1]["type"] == "array"

@@ -12,6 +12,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from policies.api.examples import (
     DRAFT_SIMULATION_EXAMPLES,
     MANIFEST_EXAMPLES,
+    MANIFEST_YAML_EXAMPLES,
     PATCH_EXAMPLE,
     REVISION_DETAIL_EXAMPLE,
     REVISION_EXAMPLE,
@@ -64,9 +65,26 @@ TARGET = OpenApiParameter(
     default="asm",
     description="`asm`: the custom resource; `istio`: its Istio objects in apply order (multi-document YAML).",
 )
-MANIFESTS_RESPONSE = OpenApiResponse(
+MANIFESTS_DESCRIPTION = (
+    "YAML by default (`application/yaml`): a YAML stream, one document for target=asm and one per Istio object "
+    "for target=istio. With `Accept: application/json`: the custom resource, or an array of Istio objects."
+)
+MANIFESTS_YAML = OpenApiResponse(
+    {
+        "type": "string",
+        "description": (
+            "A YAML stream, not a single YAML value: target=asm is one document (the custom resource); "
+            "target=istio is one document per Istio object, separated by `---` lines, in apply order. "
+            "Read it with a multi-document loader (PyYAML `safe_load_all`, js-yaml `loadAll`) or pipe it "
+            "to `kubectl apply -f -`."
+        ),
+    },
+    MANIFESTS_DESCRIPTION,
+    examples=MANIFEST_YAML_EXAMPLES,
+)
+MANIFESTS_JSON = OpenApiResponse(
     {"oneOf": [POLICY_REF, {"type": "array", "items": {"type": "object", "additionalProperties": True}}]},
-    "YAML by default (`application/yaml`); JSON with `Accept: application/json` (the CR, or an array of objects).",
+    MANIFESTS_DESCRIPTION,
     examples=MANIFEST_EXAMPLES,
 )
 CR_RESPONSE = OpenApiResponse(
@@ -113,7 +131,11 @@ policy_schema = extend_schema_view(
     manifests=extend_schema(
         summary="Render the draft as YAML: the CR or its Istio objects",
         parameters=[TARGET],
-        responses={200: MANIFESTS_RESPONSE, **error_responses(400, 404, 409)},
+        responses={
+            (200, YAML_MEDIA_TYPE): MANIFESTS_YAML,
+            (200, "application/json"): MANIFESTS_JSON,
+            **error_responses(400, 404, 409),
+        },
     ),
     simulate=extend_schema(
         summary="Simulate a request against the draft",
