@@ -19,8 +19,10 @@ MINOR="$(echo "$K8S_VERSION" | cut -d. -f2)"
 CACHE="${EGRESS_TESTENV_CACHE:-$HOME/.cache/egress-console/testenv}"
 BIN="$CACHE/$K8S_VERSION/bin"
 
-have_apiserver() { [ -x "$BIN/kube-apiserver" ] && "$BIN/kube-apiserver" --version 2>/dev/null | grep -q "Kubernetes $K8S_VERSION\$"; }
-have_etcd() { [ -x "$BIN/etcd" ] && "$BIN/etcd" --version 2>/dev/null | grep -q "etcd Version: ${ETCD_VERSION#v}\$"; }
+# NB: grep >/dev/null, not grep -q: -q exits at the first match, and under pipefail the SIGPIPE that
+# then kills `etcd --version` (it prints four lines) failed the check ~1 run in 8 and rebuilt etcd.
+have_apiserver() { [ -x "$BIN/kube-apiserver" ] && "$BIN/kube-apiserver" --version 2>/dev/null | grep "Kubernetes $K8S_VERSION\$" >/dev/null; }
+have_etcd() { [ -x "$BIN/etcd" ] && "$BIN/etcd" --version 2>/dev/null | grep "etcd Version: ${ETCD_VERSION#v}\$" >/dev/null; }
 
 if [ "${1:-}" = "--print" ]; then
   have_apiserver && have_etcd && { echo "$BIN"; exit 0; }
