@@ -13,16 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from policies.core.document import policy_to_data
+from policies.core.document import parse_policy_text, policy_to_data
 from policies.core.expansion import ExpansionError, expand_policy
 from policies.core.findings import Finding, has_errors
 from policies.core.gateway import GatewayDescription
 from policies.core.model import EgressPolicy
-from policies.core.validation import check_policy_data, check_policy_text
+from policies.core.validation import check_parsed_policy, check_policy_data
 from policies.core.yamlio import YamlLoadError, load_one
 from policies.fastyaml import dump_with_lines, line_of
 from policies.presenters import HopLine, hop_lines
-from policies.services import translation_settings
+from policies.services import require_answerable, require_readable_text, translation_settings
 
 
 @dataclass
@@ -42,7 +42,8 @@ class Preview:
 
 
 def preview_data(data: Any, gateway: GatewayDescription) -> Preview:
-    """Preview plain data from the form; the YAML is canonical once the shape is right."""
+    """Preview plain data from the form (canonical YAML once the shape is right); ``PolicyTooLarge`` if too big."""
+    require_answerable(data)
     parsed = check_policy_data(data, gateway, translation_settings())
     cr_yaml, lines = dump_with_lines(policy_to_data(parsed.policy) if parsed.policy is not None else data)
     findings = _pin_to_lines(parsed.findings, cr_yaml, lines)
@@ -50,8 +51,12 @@ def preview_data(data: Any, gateway: GatewayDescription) -> Preview:
 
 
 def preview_text(text: str, gateway: GatewayDescription) -> Preview:
-    """Preview YAML text from the editor; the text is kept exactly as typed."""
-    parsed = check_policy_text(text, gateway, translation_settings())
+    """Preview YAML text from the editor; the text is kept exactly as typed. ``PolicyTooLarge`` if too big."""
+    require_readable_text(text)
+    parsed = parse_policy_text(text)
+    if parsed.document is not None:
+        require_answerable(parsed.document.data)
+    parsed = check_parsed_policy(parsed, gateway, translation_settings())
     data = parsed.document.data if parsed.document is not None else None
     return _finish(parsed.policy, data, text, parsed.findings, gateway)
 

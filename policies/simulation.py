@@ -16,8 +16,9 @@ from policies.core.expansion import expand_policy
 from policies.core.gateway import HTTP_FAMILY, GatewayDescription
 from policies.core.model import EgressPolicy
 from policies.core.simulator import Request, SimulationInputError, Source, build_mesh, reachability_matrix
+from policies.core.size import capped
 from policies.core.validation import check_policy_data
-from policies.services import PolicyInvalid, ServiceError, translation_settings
+from policies.services import MAX_FINDINGS, PolicyInvalid, ServiceError, require_answerable, translation_settings
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 # The request field each simulator input error is about, so every refusal names its field.
@@ -83,9 +84,11 @@ def policy_urls(policy: EgressPolicy) -> list[str]:
 
 
 def _valid_policy(data: Any, gateway: GatewayDescription) -> EgressPolicy:
+    require_answerable(data)
     parsed = check_policy_data(data, gateway, translation_settings())
     if parsed.policy is None or any(f.severity == "error" for f in parsed.findings):
-        raise PolicyInvalid(_("The policy has errors; fix them before simulating."), parsed.findings)
+        findings = capped(parsed.findings, MAX_FINDINGS)
+        raise PolicyInvalid(_("The policy has errors; fix them before simulating."), findings)
     return parsed.policy
 
 

@@ -2,7 +2,8 @@
 
 Policies are YAML documents, so the API speaks ``application/yaml`` as well as JSON. Bodies come
 from untrusted clients: every parser reads at most 1 MiB (one byte more tells it the body is
-too big, without reading the rest), YAML goes through the hardened loader of
+too big, without reading the rest), YAML at most 256 KiB of that (``services.MAX_YAML_BYTES``:
+the loader's pace), YAML goes through the hardened loader of
 ``policies.core.yamlio`` (alias bombs, depth, duplicate keys) and JSON gets the same depth bound,
 so no body can make a parser raise anything but a 400 or a 413.
 """
@@ -29,6 +30,7 @@ from policies.core.yamlio import (
     load_one,
     refuse_json_constant,
 )
+from policies.services import MAX_YAML_BYTES, yaml_too_large_message
 
 YAML_MEDIA_TYPE = "application/yaml"
 MERGE_PATCH_MEDIA_TYPE = "application/merge-patch+json"
@@ -82,8 +84,11 @@ class YAMLParser(BaseParser):
     media_type = YAML_MEDIA_TYPE
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> SourcedMapping:
+        raw = read_bounded(stream)
+        if len(raw) > MAX_YAML_BYTES:
+            raise RequestTooLargeError(yaml_too_large_message(len(raw)))
         try:
-            document = load_one(read_bounded(stream))
+            document = load_one(raw)
         except YamlLoadError as exc:
             where = _(" (line %(line)d)") % {"line": exc.line} if exc.line else ""
             message = _(exc.template).format(**exc.params) + where

@@ -30,7 +30,7 @@ ERROR_DESCRIPTIONS = {
     404: "No such object.",
     409: "Conflicts with existing state (name taken, object in use).",
     412: "If-Match names a stale draft version.",
-    413: "Body over 1 MiB.",
+    413: "Body over 1 MiB, YAML over 256 KiB, or a policy with more than 1,000 sources + destinations.",
     415: "Unsupported Content-Type (use application/json or application/yaml).",
     428: "If-Match is required.",
 }

@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from policies import services
 from policies.core.yamlio import MAX_INPUT_BYTES
 from policies.forms import PolicyImportForm
-from policies.services import ServiceError
+from policies.services import PolicyTooLarge, ServiceError
 from policies.views.common import BodyTooLarge, PermissionRefused, findings_json, require_perms
 
 # NB: an import may create the policy or replace its draft; both permissions, as it cannot know in advance.
@@ -64,7 +64,7 @@ def _checked_import(request):
 
 
 def _status(refusal: Exception | None, refused_form: bool) -> int:
-    if isinstance(refusal, (PermissionRefused, BodyTooLarge)):
+    if isinstance(refusal, (PermissionRefused, BodyTooLarge, PolicyTooLarge)):
         return refusal.status
     return 400 if refusal is not None or refused_form else 200
 

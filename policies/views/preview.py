@@ -11,9 +11,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from policies.core.findings import Severity
+from policies.core.size import capped
 from policies.fastyaml import fast_dump
 from policies.previews import Preview, preview_data, preview_text
-from policies.services import ServiceError
+from policies.services import MAX_FINDINGS, ServiceError
 from policies.views.common import BadRequestError, error_response, findings_json, get_gateway, json_body
 
 
@@ -38,18 +39,18 @@ def preview_json(result: Preview, with_objects: bool = True) -> dict[str, Any]:
     """The JSON the editor reads: one answer serves the Form, YAML and Istio objects tabs.
 
     The Istio YAML stream is the objects' ``yaml`` joined with ``---\\n`` (the export's exact text);
-    it is not sent twice.
+    it is not sent twice. ``findings`` lists the most severe ``MAX_FINDINGS`` (and one counting the
+    rest); ``counts`` counts them all.
     """
-    findings = findings_json(result.findings)
     objects = [_object_json(obj) for obj in result.objects] if with_objects else []
     return {
         "ok": result.ok,
         "data": result.data,
         "yaml": result.cr_yaml,
         "objects": objects,
-        "findings": findings,
+        "findings": findings_json(capped(result.findings, MAX_FINDINGS)),
         "hops": {path: line.as_dict() for path, line in result.hops.items()},
-        "counts": {level.value: sum(f["severity"] == level.value for f in findings) for level in Severity},
+        "counts": {level.value: sum(f.severity is level for f in result.findings) for level in Severity},
     }
 
 

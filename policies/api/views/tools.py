@@ -15,6 +15,7 @@ from policies.api.schema import POLICY_REF, error_responses
 from policies.api.serializers import SimulationResultSerializer, SimulationSerializer, ValidationResultSerializer
 from policies.api.simulation import simulate_objects, simulation_query
 from policies.api.views.base import ApiViewMixin, mapping_body
+from policies.core.size import capped
 
 
 class ValidateView(ApiViewMixin, APIView):
@@ -32,7 +33,8 @@ class ValidateView(ApiViewMixin, APIView):
         findings = checked.findings
         if isinstance(data, SourcedMapping) and data.source is not None:
             findings = [f.with_line(data.source.line_of(f.path)) for f in findings]
-        return Response({"valid": checked.ok, "findings": [f.as_dict(_) for f in findings]})
+        listed = capped(findings, services.MAX_FINDINGS)
+        return Response({"valid": checked.ok, "findings": [f.as_dict(_) for f in listed]})
 
 
 class SimulateView(ApiViewMixin, APIView):
