@@ -38,10 +38,12 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_guid",
     "policies",
 ]
 
 MIDDLEWARE = [
+    "django_guid.middleware.guid_middleware",  # NB: first, so every log line of a request carries its id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -52,6 +54,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "console.errors.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "console.urls"
@@ -75,10 +78,23 @@ TEMPLATES = [
 
 DATABASES = {
     # NB: an empty DATABASE_URL means "unset" (the SQLite default), as a shell's `DATABASE_URL=` suggests.
+    # Health checks: a persistent connection that died with a database restart is replaced, not used.
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=60
+        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=60,
+        conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # NB: SQLite locks the whole file. A deferred transaction that reads, then writes, fails at once
+    # with "database is locked" when another writer got there first; IMMEDIATE takes the write lock
+    # at BEGIN and waits for it (up to `timeout` seconds), so concurrent saves queue and the version
+    # check answers 412, as row locks do on PostgreSQL. WAL lets readers go on during a write.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -98,7 +114,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -133,9 +149,24 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# Request ids: an incoming X-Request-ID (a UUID, e.g. from a proxy) is kept, else one is made; it is
+# sent back in the response's X-Request-ID and stamped on every log line of the request.
+DJANGO_GUID = {"GUID_HEADER_NAME": "X-Request-ID", "EXPOSE_HEADER": False}
+
+# NB: Django's defaults log request errors to the console only when DEBUG is on (and mail them to
+# ADMINS, which we do not have), so with DEBUG=0 a server error left no trace at all. Here
+# django.request (every 5xx with its traceback, 4xx as warnings) goes to stderr in every mode.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"policies": {"handlers": ["console"], "level": os.environ.get("EGRESS_LOG_LEVEL", "INFO")}},
+    "filters": {"request_id": {"()": "django_guid.log_filters.CorrelationId", "correlation_id_field": "request_id"}},
+    "formatters": {"console": {"format": "%(asctime)s %(levelname)s %(name)s [request %(request_id)s] %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "console"}},
+    "loggers": {
+        "django.request": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+        "policies": {"handlers": ["stderr"], "level": os.environ.get("EGRESS_LOG_LEVEL", "INFO")},
+    },
 }
+# NB: the debug error page masks connection URLs, tokens and passwords in settings and in the
+# request's environment (which under runserver holds the whole process environment).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "console.reporting.SecretsMaskingReporterFilter"

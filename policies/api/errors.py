@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
+from django.utils.log import log_response
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
@@ -21,6 +23,8 @@ from rest_framework.views import set_rollback
 
 from policies.core.findings import Finding, Severity, json_path
 from policies.services import ServiceError
+
+DATABASE_ERRORS = (OperationalError, InterfaceError)  # NB: not DataError/IntegrityError: those are the request's
 
 
 class ApiError(exceptions.APIException):
@@ -59,6 +63,18 @@ class RequestTooLargeError(ApiError):
     default_code = "request_too_large"
 
 
+class DatabaseUnavailableError(ApiError):
+    """The database cannot be reached or stays locked; nothing was changed, the client may retry."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "database_unavailable"
+    wait = 5  # NB: sent as Retry-After, like Throttled's
+
+    def __init__(self) -> None:
+        message = _("The database is unavailable; nothing was changed. Try again in %(seconds)d seconds.")
+        super().__init__(message % {"seconds": self.wait})
+
+
 class BodyUnreadableError(ApiError):
     """The body is not well-formed JSON/YAML, or not the expected kind of value."""
 
@@ -94,6 +110,12 @@ def _with_line(finding: Finding) -> str:
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF exception handler: render every known refusal as ``{"errors": [...]}``."""
+    if isinstance(exc, DATABASE_ERRORS):
+        response = api_exception_handler(DatabaseUnavailableError(), context)
+        request = context.get("request")
+        # NB: logged here, with the traceback, because the answer is no longer an exception to Django.
+        log_response("%s: %s", "Service Unavailable", getattr(request, "path", ""), response=response, exception=exc)
+        return response
     if isinstance(exc, ServiceError):
         errors = findings_to_errors(exc.findings) or [error_entry(exc.code, exc.path, exc.message)]
         _json_unless_yaml_asked(context.get("request"))
