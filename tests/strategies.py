@@ -5,8 +5,9 @@ simulator. A generated policy obeys every offline rule of spec §6, so ``validat
 returns no errors for it against the default seed gateway, and neither errors nor
 gateway-port warnings against ``gateway_for(policy)``. The generator covers HTTP, HTTPS, TLS
 and TCP targets (GRPC/HTTP2 occasionally: they carry a V13 warning), ``httpsUpgrade``,
-workload selectors, several namespaces, host groups shared by several to-entries, wildcard
-extra hosts, explicit and defaulted (``{}``) gateway ports, and both API versions.
+workload selectors, several namespaces, host groups shared by several to-entries (a TCP entry
+has one host, V10c), explicit and defaulted (``{}``) gateway ports, and both API versions. No
+wildcard hosts: Istio refuses them in the DNS-resolved ServiceEntry (V10a).
 
 Public API:
 
@@ -49,7 +50,6 @@ class _Budget:
     """Cross-entry bookkeeping that keeps the generated policy valid (V9, V11, V19)."""
 
     groups: list[list[str]] = field(default_factory=list)
-    wildcard_groups: set[int] = field(default_factory=set)
     group_ports: set[tuple[int, int]] = field(default_factory=set)
     group_port_names: set[tuple[int, str]] = field(default_factory=set)
     gateway_ports: dict[int, str] = field(default_factory=dict)
@@ -87,28 +87,22 @@ class _Budget:
 
 
 @st.composite
-def _host_group(draw: st.DrawFn, index: int, wildcard: bool) -> list[str]:
+def _host_group(draw: st.DrawFn, index: int, count: int) -> list[str]:
     """Disjoint from every other group: each host embeds its group index."""
-    count = draw(st.integers(1, 3))
     domain = draw(dns_labels)
-    hosts = [
+    return [
         f"{draw(dns_labels)}-g{index}h{h}.{domain}.{draw(st.sampled_from(('com', 'org', 'io')))}" for h in range(count)
     ]
-    if wildcard:
-        hosts.append(f"*.w{index}.{domain}.com")
-    return hosts
 
 
 @st.composite
 def _pick_group(draw: st.DrawFn, budget: _Budget, protocol: str) -> int:
-    usable = [g for g in range(len(budget.groups)) if protocol != "TCP" or g not in budget.wildcard_groups]
+    """An existing host group or a new one; TCP entries only use single-host groups (V10c)."""
+    usable = [g for g in range(len(budget.groups)) if protocol != "TCP" or len(budget.groups[g]) == 1]
     if usable and draw(st.booleans()):
         return draw(st.sampled_from(usable))
     index = len(budget.groups)
-    wildcard = protocol != "TCP" and draw(st.integers(0, 4)) == 0
-    budget.groups.append(draw(_host_group(index, wildcard)))
-    if wildcard:
-        budget.wildcard_groups.add(index)
+    budget.groups.append(draw(_host_group(index, 1 if protocol == "TCP" else draw(st.integers(1, 3)))))
     return index
 
 

@@ -52,7 +52,13 @@ from policies.core.validation_gateway import (
     check_gateway_port_protocols,
     check_gateway_ports_exist,
 )
-from policies.core.validation_hosts import check_host_groups, check_hosts, check_same_addresses, check_wildcards
+from policies.core.validation_hosts import (
+    check_host_groups,
+    check_hosts,
+    check_same_addresses,
+    check_tcp_single_host,
+    check_wildcards,
+)
 from policies.core.validation_identity import identity_findings
 from policies.core.validation_names import (
     check_metadata_annotations,
@@ -86,6 +92,7 @@ RULES: tuple[Rule, ...] = (
     check_hosts,  # V10
     check_wildcards,  # V10a
     check_same_addresses,  # V10b
+    check_tcp_single_host,  # V10c
     check_host_groups,  # V11
     check_ports,  # V12
     check_protocols,  # V13

@@ -1,4 +1,4 @@
-"""Rules about the hosts of to-entries (spec §6: V10, V10a, V10b, V11).
+"""Rules about the hosts of to-entries (spec §6: V10, V10a, V10b, V11; V10c from Istio's validation).
 
 Hosts decide which ServiceEntries and VirtualServices are generated: entries with identical
 host lists form one host group (spec §4.3) and share those objects, so host lists must be
@@ -21,7 +21,6 @@ from policies.core.validation_syntax import (
 )
 
 MAX_HOSTS = 50
-WILDCARD_PROTOCOLS_FORBIDDEN = frozenset({"TCP"})
 
 
 def check_hosts(ctx: ValidationContext) -> Iterator[Finding]:
@@ -113,7 +112,7 @@ def _host_syntax(host: str, path: str) -> Iterator[Finding]:
 
 
 def check_wildcards(ctx: ValidationContext) -> Iterator[Finding]:
-    """V10a: no wildcard as the resolved upstream, none at all for TCP."""
+    """V10a: no wildcard hosts: the generated ServiceEntry resolves by DNS, and Istio refuses them there."""
     for target in ctx.targets:
         for h, host in enumerate(target.to.hosts or []):
             if not (host.startswith(WILDCARD_PREFIX) and is_fqdn(without_wildcard(host))):
@@ -129,16 +128,36 @@ def check_wildcards(ctx: ValidationContext) -> Iterator[Finding]:
                     ),
                     host=host,
                 )
-            elif target.protocol in WILDCARD_PROTOCOLS_FORBIDDEN:
+            else:
+                # NB: Istio's ServiceEntry validation: "hosts must be FQDN or contain only prefix
+                # wildcards if no endpoints are provided for resolution mode DNS" (checked with
+                # the harness in testenv/istio); such a policy could never be applied.
                 yield error(
                     "V10a",
                     path,
                     _(
-                        "Host '{host}' is a wildcard, but TCP entries cannot tell hosts apart; "
-                        "list concrete host names or use protocol TLS."
+                        "Host '{host}' is a wildcard, but the entry's ServiceEntry resolves its hosts by DNS "
+                        "and Istio refuses wildcard hosts there; list the concrete host names instead."
                     ),
                     host=host,
                 )
+
+
+def check_tcp_single_host(ctx: ValidationContext) -> Iterator[Finding]:
+    """V10c: a TCP entry names one host: Istio refuses several hosts on a non-HTTP, non-TLS port."""
+    for target in ctx.targets:
+        hosts = target.to.hosts or []
+        if target.protocol == "TCP" and len(hosts) > 1:
+            yield error(
+                "V10c",
+                f"{target.path}.hosts",
+                _(
+                    "A TCP entry has {count} hosts, but plain TCP carries no host name to tell them apart "
+                    "and Istio refuses a ServiceEntry with several hosts on a TCP port; give each host "
+                    "its own entry (and port), or use protocol TLS if the traffic is TLS."
+                ),
+                count=len(hosts),
+            )
 
 
 def check_same_addresses(ctx: ValidationContext) -> Iterator[Finding]:

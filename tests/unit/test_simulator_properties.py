@@ -3,8 +3,10 @@
 (a) Every selected source reaches every target of its rule: 200, with the upstream request the
     external server should receive (``https`` on the upgrade port for ``httpsUpgrade``).
 (b) A workload in a namespace no rule lists gets what REGISTRY_ONLY gives an unknown host: 502
-    from ``block_all`` for HTTP on port 80 (spec §5: every namespace has an HTTP listener there),
-    a reset for HTTP on any other port (no listener at all, spec §5 step 2) and for TLS/TCP.
+    from ``block_all`` for HTTP on port 80 (spec §5: every namespace has an HTTP listener there)
+    and on the gateway Service's HTTP ports (every sidecar sees that Service, so it has an HTTP
+    listener on them: found with Istio's own config generator, tests/oracle), a reset for HTTP on
+    any other port (no listener at all, spec §5 step 2) and for TLS/TCP.
 (c) A source some rule lists, calling a target its rules do not allow, is blocked the same way
     (502 for HTTP wherever its sidecar has an HTTP listener on the port, else a reset): the
     catch-all routes of spec §4.4 keep it from falling back to a direct route.
@@ -87,15 +89,20 @@ def group_key(to: To) -> tuple[str, ...]:
     return tuple(sorted(to.hosts))
 
 
+def listening_http_ports(policy: EgressPolicy) -> set[int]:
+    """HTTP listeners every sidecar has: 80 (spec §5 model) and the gateway Service's HTTP ports."""
+    return {80} | {p.number for p in gateway_for(policy).ports if p.protocol in HTTP_FAMILY}
+
+
 def ports_seen(policy: EgressPolicy) -> dict[str, dict[str, set[int]]]:
-    """Per namespace, the HTTP-family ports (plus 80) and TCP ports of every host group exported to it."""
+    """Per namespace, the HTTP ports (plus the mesh-wide ones) and TCP ports of the host groups exported to it."""
     namespaces: dict[tuple[str, ...], set[str]] = {}
     for _r, _t, rule, to in policy.iter_targets():
         namespaces.setdefault(group_key(to), set()).update(source.namespace for source in rule.from_)
     seen: dict[str, dict[str, set[int]]] = {}
     for _r, _t, _rule, to in policy.iter_targets():
         for namespace in namespaces[group_key(to)]:
-            ports = seen.setdefault(namespace, {"http": {80}, "tcp": set()})
+            ports = seen.setdefault(namespace, {"http": listening_http_ports(policy), "tcp": set()})
             if is_http(to) or to.port.protocol == "TCP":
                 ports["http" if is_http(to) else "tcp"].add(to.port.number)
     return seen
@@ -143,7 +150,8 @@ def test_sources_in_unlisted_namespaces_are_blocked(policy: EgressPolicy) -> Non
         labels = dict(rule.from_[0].workloadSelector or {})
         for host in (h for h in to.hosts if "*" not in h):
             result = mesh.simulate(Request(UNLISTED_NAMESPACE, labels, request_url(to, host)))
-            expected = {"status": 502 if is_http(to) and to.port.number == 80 else "reset", "upstream": None}
+            http_listener = is_http(to) and to.port.number in listening_http_ports(policy)
+            expected = {"status": 502 if http_listener else "reset", "upstream": None}
             if summary(result) != expected:
                 failures.append((request_url(to, host), summary(result), expected, result.hops))
 
@@ -172,7 +180,7 @@ def test_listed_sources_are_blocked_from_targets_their_rules_do_not_allow(policy
                 continue
             for host in (h for h in to.hosts if "*" not in h):
                 result = mesh.simulate(Request(namespace, labels, request_url(to, host)))
-                ports = listeners.get(namespace, {"http": {80}, "tcp": set()})
+                ports = listeners.get(namespace, {"http": listening_http_ports(policy), "tcp": set()})
                 http_listener = is_http(to) and to.port.number in ports["http"]
                 if is_http(to) and not http_listener and to.port.number in ports["tcp"]:
                     continue  # NB: carried by another entry's wildcard TCP chain (see the module docstring)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from policies.core.gateway import GatewayDescription, TranslationSettings
+from policies.core.gateway import HTTP_FAMILY, GatewayDescription, TranslationSettings
 from policies.core.i18n import _
 from policies.core.portplan import AUTO_GRPC_PORT, AUTO_HTTP_PORT, AUTO_STREAM_FIRST, AUTO_STREAM_LAST
 from policies.core.simulator.authz import AuthzRequest
@@ -44,6 +44,9 @@ class GatewayIdentity:
     service_host: str
     pod_labels: dict[str, str]
     ports: frozenset[int] | None = None
+    # NB: the gateway Service is visible mesh-wide: each of its HTTP ports gives every sidecar an
+    # HTTP listener on 0.0.0.0:<port>, where unknown hosts get block_all's 502 (checked with Istio).
+    http_ports: frozenset[int] = frozenset()
 
     @property
     def label(self) -> str:
@@ -59,7 +62,8 @@ def gateway_identity(gateway: GatewayDescription | None, settings: TranslationSe
     host = settings.gateway_service_host or f"{name}.{namespace}.svc.cluster.local"
     labels = settings.gateway_selector or (gateway.pod_selector if gateway else {"istio": name})
     ports = frozenset(p.number for p in gateway.ports) if gateway and gateway.ports else None
-    return GatewayIdentity(name, namespace, fqdn(host.lower(), namespace), dict(labels), ports)
+    http_ports = frozenset(p.number for p in gateway.ports if p.protocol in HTTP_FAMILY) if gateway else frozenset()
+    return GatewayIdentity(name, namespace, fqdn(host.lower(), namespace), dict(labels), ports, http_ports)
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,7 +306,8 @@ def _with_allocated_ports(identity: GatewayIdentity, server_ports: dict[int, _Se
     if identity.ports is None:
         return identity
     allocated = {port for port in server_ports if is_auto_allocated(port)}
-    return replace(identity, ports=identity.ports | allocated)
+    http = allocated & {AUTO_HTTP_PORT, AUTO_GRPC_PORT}
+    return replace(identity, ports=identity.ports | allocated, http_ports=identity.http_ports | http)
 
 
 def _routed(where: Text, route: str, cluster: str) -> Text:

@@ -61,7 +61,7 @@ class SidecarWalk:
             )
         if not url.is_tls:
             table = view.http.get(url.port)
-            if table is not None or url.port in HTTP_LISTENER_PORTS:
+            if table is not None or self._http_listener_on(url.port):
                 return self._http_listener(table.get(url.host) if table is not None else None)
         else:
             table = view.sni.get(url.port)
@@ -79,6 +79,11 @@ class SidecarWalk:
                 ),
             )
         return self._unknown()
+
+    def _http_listener_on(self, port: int) -> bool:
+        """Port 80 (the §5 model: every namespace sees an HTTP service there) or an HTTP port of the
+        gateway Service, which every sidecar sees."""
+        return port in HTTP_LISTENER_PORTS or port in self.mesh.gateway.identity.http_ports
 
     def _unknown(self) -> Outcome:
         url, proxy = self.url, self.hop.proxy
