@@ -8,6 +8,13 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 fail() { echo "FAILED: $*" >&2; exit 1; }
 
+# The Istio harness (pilot + istioctl, ~20 min of compiling on a cold machine) builds in the
+# background while the static checks and the control plane build run.
+mkdir -p "${TMPDIR:-/tmp}"
+ISTIO_LOG=$(mktemp "${TMPDIR:-/tmp}/egress-istio-build.XXXXXX")
+bash testenv/istio/build.sh >"$ISTIO_LOG" 2>&1 &
+ISTIO_BUILD=$!
+
 echo "== static checks"
 $BIN/ruff check . || fail "ruff check"
 $BIN/ruff format --check . || fail "ruff format (run: .venv/bin/ruff format .)"
@@ -18,6 +25,10 @@ $BIN/python manage.py makemigrations --check --dry-run >/dev/null || fail "missi
 
 echo "== test control plane binaries"
 bash testenv/build.sh || fail "building kube-apiserver + etcd (see testenv/README.md)"
+
+echo "== Istio harness and istioctl (testenv/istio)"
+wait "$ISTIO_BUILD" || { cat "$ISTIO_LOG" >&2; fail "building the Istio harness (see testenv/istio/README.md)"; }
+tail -n 2 "$ISTIO_LOG"
 
 run_pytest() { # run_pytest LABEL ARGS...
   local label=$1; shift
