@@ -7,6 +7,8 @@ from django.urls import include, path
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from policies.views import assets
+
 handler500 = "console.errors.server_error"
 
 urlpatterns = [
@@ -18,5 +20,6 @@ urlpatterns = [
     path("api/v1/", include("policies.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("favicon.ico", assets.favicon, name="favicon"),
     path("", include("policies.urls")),
 ]

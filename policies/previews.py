@@ -10,12 +10,13 @@ is why switching between Form and YAML loses nothing.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from policies.core.document import parse_policy_text, policy_to_data
 from policies.core.expansion import ExpansionError, expand_policy
-from policies.core.findings import Finding, has_errors
+from policies.core.findings import Finding, Severity, has_errors
 from policies.core.gateway import GatewayDescription
 from policies.core.model import EgressPolicy
 from policies.core.validation import check_parsed_policy, check_policy_data
@@ -67,7 +68,7 @@ def _finish(
     preview = Preview(data=data, cr_yaml=cr_yaml, findings=findings)
     if policy is None:
         return preview
-    preview.hops = hop_lines(policy, gateway, translation_settings())
+    preview.hops = _without_errors(hop_lines(policy, gateway, translation_settings()), findings)
     if preview.ok:
         try:
             preview.objects = expand_policy(policy, gateway, translation_settings())
@@ -75,6 +76,15 @@ def _finish(
             # NB: validation should have caught it; show it like any finding rather than fail the preview.
             preview.findings.append(exc.as_finding().with_line(_line_in(cr_yaml, exc.path)))
     return preview
+
+
+def _without_errors(hops: dict[str, HopLine], findings: list[Finding]) -> dict[str, HopLine]:
+    """Hop lines of the to-entries without errors: a route through port 70000 would be shown as if it could exist."""
+    broken = {match.group(0) for f in findings if f.severity is Severity.ERROR and (match := _TARGET.match(f.path))}
+    return {path: line for path, line in hops.items() if path not in broken}
+
+
+_TARGET = re.compile(r"spec\.egressRules\[\d+\]\.to\[\d+\]")
 
 
 def _line_in(cr_yaml: str, path: str) -> int | None:

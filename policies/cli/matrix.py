@@ -19,9 +19,12 @@ CORNER = "SOURCE \\ URL"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--sources`` and ``--urls`` (one or more each) plus the shared mesh flags."""
-    parser.add_argument("--sources", nargs="+", required=True, metavar="NS[:KEY=VALUE,...]", help="client workloads")
-    parser.add_argument("--urls", nargs="+", required=True, metavar="URL", help="request URLs")
+    """``--sources`` and ``--urls`` (one or more each, and repeatable) plus the shared mesh flags."""
+    # NB: "extend": `--sources A --sources B` means both, never only the last (issue 10, item 12).
+    parser.add_argument(
+        "--sources", nargs="+", action="extend", required=True, metavar="NS[:KEY=VALUE,...]", help="client workloads"
+    )
+    parser.add_argument("--urls", nargs="+", action="extend", required=True, metavar="URL", help="request URLs")
     add_mesh_arguments(parser)
 
 
