@@ -23,16 +23,29 @@ def host_tags(row) -> list[str]:
     return [tag.get_attribute("data-value") for tag in row.locator("[data-kind=host]").all()]
 
 
+def paste(field, text: str) -> None:
+    """Paste ``text`` into ``field`` as the clipboard would."""
+    field.evaluate(
+        """(el, text) => {
+            const data = new DataTransfer();
+            data.setData("text/plain", text);
+            el.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+        }""",
+        text,
+    )
+
+
 def test_typed_hosts_are_normalised_and_never_duplicated(signed_in, seeded):
     page = signed_in
     pages.open_editor(page, EDITOR)
     row = page.locator("[data-kind=to]").first
     host_input = row.locator("[data-role=host-input]")
-    # Type an upper-case host, a host with a trailing dot, a host already listed, and a pasted list
-    # that repeats itself.
-    for text in ["API.Example.COM", "b.example.com.", "httpbin.org", "c.example.com, c.example.com d.example.com"]:
+    # Type an upper-case host, a host with a trailing dot, a host already listed, a comma-separated
+    # list that repeats itself, and paste a list separated by a line break and a space.
+    for text in ["API.Example.COM", "b.example.com.", "httpbin.org", "c.example.com, c.example.com"]:
         host_input.fill(text)
         host_input.press("Enter")
+    paste(host_input, "c.example.com\nd.example.com e.example.com")
     pages.wait_for_preview(page)
     # The tags are lower case, without trailing dots, each host once; the policy stays valid.
     assert host_tags(row) == [
@@ -42,6 +55,7 @@ def test_typed_hosts_are_normalised_and_never_duplicated(signed_in, seeded):
         "b.example.com",
         "c.example.com",
         "d.example.com",
+        "e.example.com",
     ]
     assert host_input.input_value() == ""
 

@@ -98,9 +98,12 @@
 
   /* ---------- banner and status ---------- */
 
-  function banner(kind, message, actions) {
+  /* `untilEdit`: the message describes this state only (e.g. a refused save's error count); the next
+   * edit's preview hides it, so it never contradicts the live badge. */
+  function banner(kind, message, actions, untilEdit) {
     const box = $("[data-role=banner]");
     box.className = `alert alert-${kind}`;
+    box.dataset.untilEdit = untilEdit ? "true" : "";
     box.replaceChildren(el("span", "", message));
     (actions || []).forEach(([label, handler]) => {
       const button = el("button", "btn btn-small", label);
@@ -163,18 +166,23 @@
     } catch (err) {
       if (err.name === "AbortError") return state.preview;
       delete document.body.dataset.previewPending;
-      banner("error", format(S.requestFailed, { status: err.message }));
+      banner("error", format(S.requestFailed, { status: err.message }), [], true);
       return state.preview;
     }
     if (seq !== state.seq) return state.preview;
     if (!state.pending) delete document.body.dataset.previewPending;
-    if (!result.ok) { banner("error", result.data.message || format(S.requestFailed, { status: result.status })); return state.preview; }
+    if (!result.ok) {
+      banner("error", result.data.message || format(S.requestFailed, { status: result.status }), [], true);
+      return state.preview;
+    }
     applyPreview(result.data, body.text !== undefined ? "yaml" : "form");
     return result.data;
   }
 
   function applyPreview(preview, origin) {
     state.preview = preview;
+    const box = $("[data-role=banner]");
+    if (origin !== "saved" && box.dataset.untilEdit) { box.hidden = true; box.dataset.untilEdit = ""; }
     $("[data-role=preview-state]").textContent = "";
     if (origin === "form" && state.source === "form") yamlEditor.setValue(preview.yaml);
     if (origin === "yaml") state.doc = preview.data;
@@ -193,10 +201,14 @@
     pre.innerHTML = window.YamlEditor.highlight(text, marks);
   }
 
+  const SEVERITY_RANK = { error: 0, warning: 1, info: 2 };
+
+  /* Errors first, then warnings, then infos (each in document order): what blocks saving is never below the fold. */
   function renderProblems(box, findings, byLine) {
     box.replaceChildren();
     if (!findings.length) { box.appendChild(el("div", "problem ok", S.noProblems)); return; }
-    findings.forEach((f) => {
+    const ordered = findings.slice().sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity]);
+    ordered.forEach((f) => {
       const item = el("button", `problem ${f.severity}`);
       item.type = "button";
       item.dataset.line = f.line || "";
@@ -296,6 +308,7 @@
   /* ---------- save, revision, create ---------- */
 
   function refused(result) {
+    form.revealAll();
     if (result.data.findings && result.data.findings.length && state.preview) {
       applyPreview(Object.assign({}, state.preview, { findings: result.data.findings }), "saved");
     }
@@ -305,7 +318,7 @@
         [S.reload, () => { setDirty(false); location.reload(); }],
       ]);
     } else {
-      banner("error", result.data.message || format(S.requestFailed, { status: result.status }));
+      banner("error", result.data.message || format(S.requestFailed, { status: result.status }), [], true);
     }
   }
 

@@ -78,6 +78,7 @@
       root.addEventListener("click", (event) => this.handleClick(event));
       root.addEventListener("keydown", (event) => this.handleKey(event));
       root.addEventListener("focusout", (event) => this.handleBlur(event));
+      root.addEventListener("paste", (event) => this.handlePaste(event));
     }
 
     /* ---------- building ---------- */
@@ -234,7 +235,7 @@
     hosts(row) {
       const hosts = Array.from(row.querySelectorAll("[data-kind=host]")).map((tag) => tag.dataset.value);
       const pending = row.querySelector("[data-role=host-input]").value.trim();
-      return pending ? hosts.concat(pending.split(/[\s,]+/).filter(Boolean)) : hosts;
+      return pending ? hosts.concat(splitHosts(pending)) : hosts;
     }
 
     readUpgrade(row, orig) {
@@ -302,16 +303,23 @@
       card.dataset.kindPath = kind;
     }
 
+    /* A save or a revision shows every finding, touched or not. */
+    revealAll() {
+      this.root.querySelectorAll("[data-untouched]").forEach(touch);
+    }
+
     clearFindings() {
       this.root.querySelectorAll(".field-msgs").forEach((slot) => slot.replaceChildren());
       this.root.querySelectorAll(".is-error, .is-warning").forEach((el) => el.classList.remove("is-error", "is-warning"));
     }
 
+    /* Findings at their fields; those of fields in a just-added item wait until the field is touched or saved. */
     showFindings(findings) {
+      this.findings = findings;
       this.clearFindings();
       findings.forEach((finding) => {
         const target = this.target(finding.path);
-        if (!target) return;
+        if (!target || isUntouched(target)) return;
         // NB: infos are notes, not problems: they get a message but leave the field unmarked.
         if (finding.severity !== "info") target.classList.add(finding.severity === "error" ? "is-error" : "is-warning");
         const slot = this.slotFor(target);
@@ -372,6 +380,7 @@
       // NB: text inputs report on "input", selects and switches on "change"; each edit counts once.
       const isText = el.tagName === "INPUT" && el.type !== "checkbox";
       if ((event.type === "input") !== isText) return;
+      touch(el);
       const row = el.closest("[data-kind=to]");
       if (row && el.dataset.field === "httpsUpgrade.enabled") this.onUpgradeToggle(row, el);
       this.changed();
@@ -388,9 +397,9 @@
       if (!button || !this.root.contains(button)) return;
       const action = button.dataset.action;
       const item = button.closest("[data-kind]");
-      if (action === "add-rule") this.rules.appendChild(this.ruleCard(this.newRule()));
-      else if (action === "add-from") item.querySelector("[data-list=from]").appendChild(this.fromRow({ namespace: "" }));
-      else if (action === "add-to") item.querySelector("[data-list=to]").appendChild(this.toRow(this.newTarget()));
+      if (action === "add-rule") this.rules.appendChild(untouched(this.ruleCard(this.newRule())));
+      else if (action === "add-from") item.querySelector("[data-list=from]").appendChild(untouched(this.fromRow({ namespace: "" })));
+      else if (action === "add-to") item.querySelector("[data-list=to]").appendChild(untouched(this.toRow(this.newTarget())));
       else if (action === "add-label") this.addLabel(item);
       else if (action === "remove") item.remove();
       else if (action === "move-up" && item.previousElementSibling) item.parentNode.insertBefore(item, item.previousElementSibling);
@@ -421,20 +430,40 @@
     }
 
     handleBlur(event) {
-      if (event.target.dataset.role === "host-input" && event.target.value.trim()) this.commitHosts(event.target);
+      const input = event.target;
+      if (input.dataset.role === "host-input" && input.value.trim()) this.commitHosts(input);
+      // NB: leaving a field counts as touching it, so a field left empty says so from then on.
+      if (input.dataset.untouched !== undefined) { touch(input); if (this.findings) this.showFindings(this.findings); }
     }
 
-    commitHosts(input) {
+    /* A pasted list of hosts (one per line, or separated by spaces or commas) becomes one tag per host. */
+    handlePaste(event) {
+      const input = event.target;
+      if (input.dataset.role !== "host-input") return;
+      const text = event.clipboardData ? event.clipboardData.getData("text") : "";
+      if (!/[\s,]/.test(text.trim())) return;
+      event.preventDefault();
+      this.commitHosts(input, `${input.value},${text.split(/\s+/).join(",")}`);
+    }
+
+    commitHosts(input, text) {
       // Typed hosts are DNS names: lower case, no trailing dot, each once per destination (a repeat
       // would only earn a validation error). Hosts loaded from YAML are shown exactly as written.
       const row = input.closest("[data-kind=to]");
+      touch(input);
       const listed = new Set(Array.from(row.querySelectorAll("[data-kind=host]"), (tag) => tag.dataset.value));
-      input.value.split(/[\s,]+/).map(normalHost).filter(Boolean).forEach((host) => {
+      splitHosts(text === undefined ? input.value : text).map(normalHost).filter(Boolean).forEach((host) => {
         if (!listed.has(host)) { listed.add(host); this.addHost(row, host); }
       });
       input.value = "";
       this.changed();
     }
+  }
+
+  /* Typed hosts are separated by commas (or Enter), never by spaces: `bad host` stays one (invalid) host
+   * for the validator to explain, instead of silently becoming two. Pasted lists are split on spaces too. */
+  function splitHosts(text) {
+    return text.split(/[,\n]+/).map((host) => host.trim()).filter(Boolean);
   }
 
   function normalHost(text) {
@@ -444,6 +473,23 @@
   function parseText(input) {
     const text = input.value.trim();
     return text === "" ? undefined : text;
+  }
+
+  /* Mark every field of a just-added item as not yet touched. */
+  function untouched(item) {
+    item.querySelectorAll("[data-field], [data-role=host-input]").forEach((el) => { el.dataset.untouched = ""; });
+    return item;
+  }
+
+  /* The field `el` belongs to (the hosts box for its input) is touched. */
+  function touch(el) {
+    delete el.dataset.untouched;
+    const hosts = el.dataset.role === "host-input" && el.closest("[data-field=hosts]");
+    if (hosts) delete hosts.dataset.untouched;
+  }
+
+  function isUntouched(target) {
+    return target.dataset.untouched !== undefined;
   }
 
   function span(cls, text) {
