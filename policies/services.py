@@ -80,9 +80,10 @@ class PolicyTooLarge(ServiceError):
     status = 413
 
 
-def require_answerable(data: Any) -> None:
-    """Raise ``PolicyTooLarge`` when ``data`` has more than ``MAX_POLICY_ENTRIES`` sources and destinations."""
-    count = count_entries(data)
+def require_answerable(*documents: Any, path: str = "spec.egressRules") -> None:
+    """Raise ``PolicyTooLarge`` when ``documents`` (a policy, or all those of one request) have more than
+    ``MAX_POLICY_ENTRIES`` sources and destinations; ``path`` is where the refusal points."""
+    count = sum(map(count_entries, documents))
     if count > MAX_POLICY_ENTRIES:
         raise PolicyTooLarge(
             _(
@@ -91,7 +92,7 @@ def require_answerable(data: Any) -> None:
                 "with 'egress validate'."
             )
             % {"count": count, "limit": MAX_POLICY_ENTRIES},
-            path="spec.egressRules",
+            path=path,
         )
 
 

@@ -79,6 +79,7 @@ def _validated_query(serializer_class: type[PolicySimulationSerializer], body: d
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
     objects = data.get("policies", [])
+    services.require_answerable(*objects, path="policies")
     try:
         objects_json = canonical_json(objects)
     except (TypeError, ValueError) as exc:

@@ -116,3 +116,10 @@ def test_the_import_page_explains_a_paste_over_the_yaml_limit(admin_client, seed
     response = admin_client.post("/import/", {"text": text})
     assert response.status_code == 413
     assert "at most 262144 bytes of YAML" in response.context["refusal"].message
+
+
+def test_the_api_simulate_refuses_policies_over_the_limit(api_client):
+    body = {"policies": [TOO_MANY], "source": {"namespace": "mytest"}, "url": "http://svc-1.example.com"}
+    response = send(api_client, "post", "/api/v1/simulate/", body)
+    assert response.status_code == 413
+    assert [(e["code"], e["path"]) for e in errors_of(response)] == [("EGRESS-E005", "policies")]
