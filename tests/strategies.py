@@ -53,14 +53,22 @@ class _Budget:
     group_ports: set[tuple[int, int]] = field(default_factory=set)
     group_port_names: set[tuple[int, str]] = field(default_factory=set)
     gateway_ports: dict[int, str] = field(default_factory=dict)
+    tcp_ports: dict[int, int] = field(default_factory=dict)
     names: int = 0
 
-    def free_port(self, group: int, wanted: int) -> int:
-        """``wanted`` or the next port not yet used in the host group (V11) nor reserved (V12)."""
+    def free_port(self, group: int, wanted: int, protocol: str) -> int:
+        """``wanted`` or the next port not yet used in the host group (V11) nor reserved (V12);
+        a TCP port is not another group's TCP port too (V11a)."""
         port = wanted
-        while (group, port) in self.group_ports or port in RESERVED:
+        while (
+            (group, port) in self.group_ports
+            or port in RESERVED
+            or (protocol == "TCP" and self.tcp_ports.get(port, group) != group)
+        ):
             port = port % 65535 + 1
         self.group_ports.add((group, port))
+        if protocol == "TCP":
+            self.tcp_ports[port] = group
         return port
 
     def port_name(self, group: int, protocol: str, suffix: str | None, number: int) -> str:
@@ -136,7 +144,7 @@ def _target(draw: st.DrawFn, budget: _Budget, gateway: str) -> dict[str, Any]:
     protocol = draw(st.sampled_from(PROTOCOLS))
     family = "http" if protocol in HTTP_FAMILY else "stream"
     group = draw(_pick_group(budget, protocol))
-    number = budget.free_port(group, draw(st.sampled_from(COMMON_PORTS) | st.integers(1, 65535)))
+    number = budget.free_port(group, draw(st.sampled_from(COMMON_PORTS) | st.integers(1, 65535)), protocol)
     suffix = draw(st.none() | port_name_suffixes)
     budget.names += 1
     entry: dict[str, Any] = {

@@ -56,6 +56,7 @@ from policies.core.validation_hosts import (
     check_host_groups,
     check_hosts,
     check_same_addresses,
+    check_tcp_port_claims,
     check_tcp_single_host,
     check_wildcards,
 )
@@ -94,6 +95,7 @@ RULES: tuple[Rule, ...] = (
     check_same_addresses,  # V10b
     check_tcp_single_host,  # V10c
     check_host_groups,  # V11
+    check_tcp_port_claims,  # V11a
     check_ports,  # V12
     check_protocols,  # V13
     check_port_names,  # V14

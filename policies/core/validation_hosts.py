@@ -177,6 +177,60 @@ def check_same_addresses(ctx: ValidationContext) -> Iterator[Finding]:
             )
 
 
+def check_tcp_port_claims(ctx: ValidationContext) -> Iterator[Finding]:
+    """V11a: two host groups with TCP entries on one port, seen from one namespace: one is unreachable.
+
+    A TCP ServiceEntry without addresses (the expansion never sets any) becomes a catch-all
+    filter chain on ``0.0.0.0:<port>``; a sidecar keeps only the first such chain per port
+    (``mergeTCPFilterChains`` in pilot's listener.go), ordering services by creation time, then
+    host name (``SortServicesByCreationTime``). Objects applied together share a creation time,
+    so the entry whose host sorts later never gets a connection in the namespaces that see both.
+    """
+    namespaces = _group_namespaces(ctx)
+    claims: dict[int, list[Target]] = {}
+    for target in ctx.targets:
+        if target.protocol == "TCP" and target.to.port and target.to.port.number and target.to.hosts:
+            claims.setdefault(target.to.port.number, []).append(target)
+    for port, targets in claims.items():
+        ordered = sorted(targets, key=lambda t: (t.to.hosts or [""])[0])
+        for i, loser in enumerate(ordered):
+            for winner in ordered[:i]:
+                shared = namespaces[_group(winner)] & namespaces[_group(loser)]
+                if _group(winner) == _group(loser) or not shared:
+                    continue
+                yield error(
+                    "V11a",
+                    f"{loser.path}.port.number",
+                    _(
+                        "TCP entries {winner} ({winner_host}) and {loser} ({loser_host}) both use port {port} "
+                        "for sources in {namespaces}. Istio keeps one catch-all chain per TCP port without "
+                        "addresses, the first by creation time then host name, so every connection on port "
+                        "{port} from there goes to {winner_host} and {loser_host} is never reached. "
+                        "Use different ports."
+                    ),
+                    winner=winner.path,
+                    winner_host=(winner.to.hosts or [""])[0],
+                    loser=loser.path,
+                    loser_host=(loser.to.hosts or [""])[0],
+                    port=port,
+                    namespaces=", ".join(sorted(shared)),
+                )
+                break
+
+
+def _group(target: Target) -> frozenset[str]:
+    return frozenset(target.to.hosts or [])
+
+
+def _group_namespaces(ctx: ValidationContext) -> dict[frozenset[str], set[str]]:
+    """The source namespaces each host group is exported to (the expansion's NS(T))."""
+    namespaces: dict[frozenset[str], set[str]] = {}
+    for target in ctx.targets:
+        sources = {source.namespace for source in target.rule.from_ or [] if source.namespace}
+        namespaces.setdefault(_group(target), set()).update(sources)
+    return namespaces
+
+
 def check_host_groups(ctx: ValidationContext) -> Iterator[Finding]:
     """V11: host lists are identical or disjoint; port numbers and names appear once per host group."""
     owner_of_host: dict[str, tuple[frozenset[str], str]] = {}

@@ -666,3 +666,46 @@ def test_a_tls_match_listing_gateways_still_requires_its_source_fields() -> None
     # then matchTLS requires every field: the catch-all route sends it to the -deny subset
     assert result.status == "reset"
     assert not any("ignores its source fields" in hop for hop in result.hops)
+
+
+def tcp_port_claim(name: str, host: str, created: str | None = None) -> str:
+    stamp = f", creationTimestamp: '{created}'" if created else ""
+    return f"""
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {{name: {name}, namespace: mytest{stamp}}}
+spec:
+  hosts: [{host}]
+  resolution: DNS
+  ports: [{{number: 3306, name: tcp, protocol: TCP}}]
+---"""
+
+
+@pytest.mark.parametrize(
+    ("zeta_created", "alpha_created", "winner"),
+    [
+        (None, None, "alpha.example.com"),  # applied together: the host name decides, not document order
+        ("2026-01-01T00:00:00Z", "2026-06-01T00:00:00Z", "zeta.example.com"),  # the older one wins
+    ],
+)
+def test_tcp_entries_sharing_a_port_follow_istio_service_order(
+    zeta_created: str | None, alpha_created: str | None, winner: str
+) -> None:
+    # given two TCP ServiceEntries without addresses on one port, zeta first in the document
+    objects = documents(
+        tcp_port_claim("first", "zeta.example.com", zeta_created)
+        + tcp_port_claim("second", "alpha.example.com", alpha_created)
+    )
+
+    # when a workload connects to each host on that port
+    results = {
+        host: simulate(objects, "mytest:app=a", f"https://{host}:3306/")
+        for host in ("zeta.example.com", "alpha.example.com")
+    }
+
+    # then Istio's single catch-all chain (first by creation time, then host name) takes both,
+    # so only the winner's host answers, and the hop states the assumption
+    assert {host: r.status for host, r in results.items()} == {
+        host: 200 if host == winner else "reset" for host in results
+    }
+    assert "2 ServiceEntries claim this port" in results[winner].hops[0]

@@ -237,6 +237,20 @@ INVALID_CASES = [
         [("EGRESS-V10C", ERR, f"{T0}.hosts")],
     ),
     # V11: host groups
+    # Istio keeps one catch-all chain per TCP port without addresses (checked with tests/oracle)
+    (
+        "V11a-two-tcp-groups-share-a-port",
+        "4",
+        {
+            f"{T1}": {
+                "name": "another-tcp",
+                "hosts": ["aaa.example.com"],
+                "port": {"name": "tcp", "number": 443, "protocol": "TCP"},
+                "byEgressGateway": {"port": 444},
+            }
+        },
+        [("EGRESS-V11A", ERR, "spec.egressRules[0].to[0].port.number")],
+    ),
     ("V11-overlapping-hosts", "2", {f"{T1}.hosts": ["www.httpbin.org"]}, [("EGRESS-V11", ERR, f"{T1}.hosts[0]")]),
     ("V11-port-twice-in-group", "2", {f"{T1}.port.number": 80}, [("EGRESS-V11", ERR, f"{T1}.port.number")]),
     (

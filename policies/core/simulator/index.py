@@ -74,7 +74,8 @@ def _read_one(catalog: Catalog, obj: Any, order: int) -> None:
     ref = f"{kind} {namespace}/{as_str(metadata.get('name'), f'{kind} #{order + 1}', 'metadata.name')}"
     spec = as_map(obj.get("spec"), ref, "spec")
     if api_version in NETWORKING_VERSIONS and kind in NETWORKING_KINDS:
-        _read_networking(catalog, kind, ref.split(" ", 1)[1], namespace, spec, order)
+        created = as_str(metadata.get("creationTimestamp"), ref, "metadata.creationTimestamp")
+        _read_networking(catalog, kind, ref.split(" ", 1)[1], namespace, spec, (order, created))
     elif api_version in SECURITY_VERSIONS and kind == "AuthorizationPolicy":
         catalog.authorization_policies.append(read_authorization_policy(ref.split(" ", 1)[1], namespace, spec))
     else:
@@ -90,9 +91,12 @@ def _read_one(catalog: Catalog, obj: Any, order: int) -> None:
         )
 
 
-def _read_networking(catalog: Catalog, kind: str, ref: str, namespace: str, spec: dict[str, Any], order: int) -> None:
+def _read_networking(
+    catalog: Catalog, kind: str, ref: str, namespace: str, spec: dict[str, Any], position: tuple[int, str]
+) -> None:
+    order, created = position
     if kind == "ServiceEntry":
-        catalog.service_entries.append(read_service_entry(ref, namespace, spec, order))
+        catalog.service_entries.append(read_service_entry(ref, namespace, spec, order, created))
     elif kind == "VirtualService":
         catalog.virtual_services.append(read_virtual_service(ref, namespace, spec, order))
     elif kind == "DestinationRule":
@@ -109,6 +113,7 @@ class NamespaceView:
         self.http: dict[int, HostTable[ServiceEntryRecord]] = defaultdict(HostTable)
         self.sni: dict[int, HostTable[ServiceEntryRecord]] = defaultdict(HostTable)
         self.tcp_wildcard: dict[int, ServiceEntryRecord] = {}
+        self.tcp_wildcard_claims: dict[int, int] = defaultdict(int)  # ServiceEntries claiming each port
         self.tcp_addressed: dict[tuple[int, str], ServiceEntryRecord] = {}
         self.services: HostTable[ServiceEntryRecord] = HostTable()
         self.mesh_routes: HostTable[VirtualServiceRecord] = HostTable()
@@ -134,8 +139,12 @@ class NamespaceView:
                 elif entry.addresses:
                     self.tcp_addressed.setdefault((number, host), entry)
             if port.family == "tcp" and not entry.addresses:
-                # NB: no VIP → Istio builds a 0.0.0.0:<port> chain that takes every destination (IST0134).
-                self.tcp_wildcard.setdefault(number, entry)
+                # NB: no VIP → Istio builds a 0.0.0.0:<port> chain that takes every destination (IST0134),
+                # and keeps only the first such chain per port in its service order.
+                self.tcp_wildcard_claims[number] += 1
+                current = self.tcp_wildcard.get(number)
+                if current is None or entry.istio_order < current.istio_order:
+                    self.tcp_wildcard[number] = entry
 
     def destination_rule(self, host: str, owner_namespace: str | None) -> DestinationRuleRecord | None:
         """The DestinationRule a proxy here uses for ``host``.

@@ -62,6 +62,12 @@ class ServiceEntryRecord:
     endpoint_ports: dict[str, int]
     visibility: Visibility
     order: int
+    created: str = ""  # metadata.creationTimestamp (RFC 3339 sorts as text); "" when not given
+
+    @property
+    def istio_order(self) -> tuple[str, str, str]:
+        """Pilot's service order (``SortServicesByCreationTime``): creation time, host name, namespace."""
+        return (self.created, self.hosts[0], self.namespace)
 
     def endpoint(self, host: str, port: ServicePort) -> tuple[str, int]:
         """Address and port the proxy connects to for ``host`` on ``port`` (resolution DNS: the host)."""
@@ -135,7 +141,9 @@ class GatewayRecord:
     servers: list[ServerRecord]
 
 
-def read_service_entry(ref: str, namespace: str, spec: dict[str, Any], order: int) -> ServiceEntryRecord:
+def read_service_entry(
+    ref: str, namespace: str, spec: dict[str, Any], order: int, created: str = ""
+) -> ServiceEntryRecord:
     """A ServiceEntry spec as a record."""
     if spec.get("workloadSelector") is not None:
         not_modelled(ref, "spec.workloadSelector", "in-mesh workload endpoints")
@@ -161,6 +169,7 @@ def read_service_entry(ref: str, namespace: str, spec: dict[str, Any], order: in
         endpoint_address=as_str(first.get("address"), ref, "spec.endpoints[0].address") or None,
         endpoint_ports={k: int(v) for k, v in as_map(first.get("ports"), ref, "spec.endpoints[0].ports").items()},
         visibility=Visibility(as_str_list(spec.get("exportTo"), ref, "spec.exportTo"), namespace),
+        created=created,
         order=order,
     )
 

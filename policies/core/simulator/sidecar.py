@@ -70,15 +70,26 @@ class SidecarWalk:
                 return self._tls_chain(service)
         wildcard = view.tcp_wildcard.get(url.port)
         if wildcard is not None:
-            return self._tcp_chain(
-                wildcard,
-                text(
-                    _("TCP chain 0.0.0.0:{port} of ServiceEntry {entry} (no addresses)"),
-                    port=url.port,
-                    entry=wildcard.ref,
-                ),
-            )
+            return self._tcp_chain(wildcard, self._wildcard_chain(wildcard))
         return self._unknown()
+
+    def _wildcard_chain(self, entry: ServiceEntryRecord) -> Text:
+        port = self.url.port
+        claims = self.view.tcp_wildcard_claims[port]
+        if claims == 1:
+            return text(
+                _("TCP chain 0.0.0.0:{port} of ServiceEntry {entry} (no addresses)"), port=port, entry=entry.ref
+            )
+        return text(
+            _(
+                "TCP chain 0.0.0.0:{port} of ServiceEntry {entry} (no addresses): {claims} ServiceEntries claim "
+                "this port and Istio keeps the first by creation time, then host name; objects without "
+                "creationTimestamp are taken as applied together"
+            ),
+            port=port,
+            entry=entry.ref,
+            claims=claims,
+        )
 
     def _http_listener_on(self, port: int) -> bool:
         """Port 80 (the §5 model: every namespace sees an HTTP service there) or an HTTP port of the

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"istio.io/istio/pilot/pkg/config/kube/crd"
 	"istio.io/istio/pilot/pkg/model"
@@ -29,6 +30,9 @@ func RunWorld(t *testing.T, w World) (out WorldResult) {
 		}
 	}()
 	accepted := []config.Config{}
+	// Objects applied together share a creation time (Kubernetes stores it in seconds), as
+	// pilot's own test setup gives them; an explicit metadata.creationTimestamp is kept.
+	appliedAt := time.Now().Truncate(time.Second)
 	for _, doc := range strings.Split(w.Config, "\n---\n") {
 		if strings.TrimSpace(doc) == "" {
 			continue
@@ -40,6 +44,9 @@ func RunWorld(t *testing.T, w World) (out WorldResult) {
 			continue
 		}
 		c := configs[0]
+		if c.CreationTimestamp.IsZero() {
+			c.CreationTimestamp = appliedAt
+		}
 		if rej, warn := validate(c); rej != nil {
 			out.Rejected = append(out.Rejected, *rej)
 			continue
