@@ -16,6 +16,7 @@ import pytest
 from policies.core.yamlio import load_all
 from testenv.oracle import IstioOracle, OracleRequest
 from tests.oracle.differential import Case, compare
+from tests.unit.test_simulator import tcp_port_claim
 
 FIXTURES = Path(__file__).parents[1] / "unit" / "simulator_fixtures"
 WORKLOADS = (("mytest", {"app": "sleep-a"}), ("mytest", {"app": "sleep-b"}), ("team-a", {"app": "web"}))
@@ -23,20 +24,6 @@ WORKLOADS = (("mytest", {"app": "sleep-a"}), ("mytest", {"app": "sleep-b"}), ("t
 
 def documents(text: str) -> list[dict[str, Any]]:
     return [d.data for d in load_all(text)]
-
-
-def tcp_entry(name: str, host: str, created: str | None = None) -> str:
-    stamp = f", creationTimestamp: '{created}'" if created else ""
-    return f"""
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {{name: {name}, namespace: mytest{stamp}}}
-spec:
-  hosts: [{host}]
-  resolution: DNS
-  location: MESH_EXTERNAL
-  ports: [{{number: 3306, name: tcp, protocol: TCP}}]
----"""
 
 
 DIRECT = """
@@ -88,10 +75,10 @@ spec:
 
 HANDWRITTEN = {
     "old-shape-gateways-and-source-labels": (FIXTURES / "scenario-1-old-shape.yaml").read_text(encoding="utf-8"),
-    "tcp-port-claimed-twice-applied-together": tcp_entry("first-in-document", "zeta.example.com")
-    + tcp_entry("second-in-document", "alpha.example.com"),
-    "tcp-port-claimed-twice-older-wins": tcp_entry("older", "zeta.example.com", "2026-01-01T00:00:00Z")
-    + tcp_entry("newer", "alpha.example.com", "2026-06-01T00:00:00Z"),
+    "tcp-port-claimed-twice-applied-together": tcp_port_claim("first-in-document", "zeta.example.com")
+    + tcp_port_claim("second-in-document", "alpha.example.com"),
+    "tcp-port-claimed-twice-older-wins": tcp_port_claim("older", "zeta.example.com", "2026-01-01T00:00:00Z")
+    + tcp_port_claim("newer", "alpha.example.com", "2026-06-01T00:00:00Z"),
     "direct-service-entry-exportto-origination-matches": DIRECT,
     "scenario-2-with-allow-get-only": (FIXTURES / "scenario-2.yaml").read_text(encoding="utf-8")
     + "\n---\n"
