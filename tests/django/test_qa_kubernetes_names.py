@@ -94,3 +94,13 @@ def test_a_gateway_description_is_rendered_escaped(admin_client, api_gateway):
     # then the markup is text, never an element
     assert "<img src=x" not in page
     assert "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+@pytest.mark.parametrize("name", [XSS, "http-port-of-16c", "http--80", "8080", "HTTP"])
+def test_a_gateway_port_name_kubernetes_would_refuse_is_refused(api_client, api_gateway, name):
+    # when a gateway Service port is named with markup, too long, or not an IANA service name
+    ports = [{"name": name, "number": 80, "protocol": "HTTP"}]
+    response = send(api_client, "patch", f"/api/v1/gateways/{api_gateway.name}/", {"ports": ports})
+    # then it is refused at its field
+    assert response.status_code == 400
+    assert [(e["code"], e["path"]) for e in errors_of(response)] == [("invalid_port_name", "ports[0].name")]

@@ -11,14 +11,30 @@ from rest_framework import serializers
 from policies import services
 from policies.api.errors import ConflictError
 from policies.api.serializers.strict import StrictFieldsMixin
+from policies.core.validation_syntax import is_port_name
 from policies.models import EgressGateway, GatewayPortRecord, dns_label
 
 MAX_PORTS = 64
 PORT_FIELDS = ("name", "number", "protocol")
 
 
+def port_name(value: str) -> None:
+    """A Service port name is an IANA service name, as Kubernetes requires (issue 10, item 9)."""
+    if not is_port_name(value):
+        raise serializers.ValidationError(
+            _(
+                "Use at most 15 lower-case letters, digits and '-', with at least one letter, no '--' and no '-' "
+                "at either end, e.g. 'http-80'."
+            ),
+            code="invalid_port_name",
+        )
+
+
 class GatewayPortSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """One port of the gateway Service."""
+
+    # NB: the validator checks the length too (at most 15), so a long name gets one error, not two.
+    name = serializers.CharField(validators=[port_name], help_text="IANA service name (at most 15 characters).")
 
     class Meta:
         model = GatewayPortRecord
