@@ -217,3 +217,18 @@ def test_unicode_digits_in_gateway_ports_are_a_usage_error(ports):
     # then argparse refuses it with the option's own message
     assert result.returncode == 2
     assert f"'{ports}' is not NUMBER/PROTOCOL" in result.stderr
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=ValueError,
+    reason="policies/core/simulator/request.py:_port takes '²'.isdigit() for a port and int() refuses it "
+    "(the simulator is being changed by the lead; one-line fix: text.isascii() and text.isdigit())",
+)
+def test_a_url_port_in_superscript_digits_is_refused_by_the_console_simulate(admin_client, seed_gateway_record):
+    # when the Simulate tab's URL has its port in superscript digits
+    body = {"document": scenario_document("2"), "namespace": "mytest", "url": "http://httpbin.org:²/"}
+    response = admin_client.post("/gateways/egressgateway/simulate/", data=body, content_type="application/json")
+    # then a JSON 400 names the URL (the API's serializer already refuses it)
+    assert response.status_code == 400
+    assert response.json()["code"] == "EGRESS-SIM01"
