@@ -27,7 +27,7 @@ def test_matrix_sources_and_urls_may_be_repeated():
         "--json",
     )  # fmt: skip
     # then every one of them is in the table, in order, not only the last
-    assert (code, err) == (0, "")
+    assert code == 0, err
     matrix = json.loads(out)
     assert matrix["sources"] == ["mytest:app=sleep-a", "default:app=nginx"]
     assert matrix["urls"] == ["http://httpbin.org/", "https://www.httpbin.org"]
