@@ -219,12 +219,6 @@ def test_unicode_digits_in_gateway_ports_are_a_usage_error(ports):
     assert f"'{ports}' is not NUMBER/PROTOCOL" in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="policies/core/simulator/request.py:_port takes '²'.isdigit() for a port and int() refuses it "
-    "(the simulator is being changed by the lead; one-line fix: text.isascii() and text.isdigit())",
-)
 def test_a_url_port_in_superscript_digits_is_refused_by_the_console_simulate(admin_client, seed_gateway_record):
     # when the Simulate tab's URL has its port in superscript digits
     body = {"document": scenario_document("2"), "namespace": "mytest", "url": "http://httpbin.org:²/"}
@@ -232,3 +226,12 @@ def test_a_url_port_in_superscript_digits_is_refused_by_the_console_simulate(adm
     # then a JSON 400 names the URL (the API's serializer already refuses it)
     assert response.status_code == 400
     assert response.json()["code"] == "EGRESS-SIM01"
+
+
+@pytest.mark.parametrize("spelling", ["١", "+{id}", " {id}", "0{id}_0", "{id}.0"])
+def test_a_policy_id_is_only_read_from_ascii_digits(api_client, api_policy, spelling):
+    # when a policy URL spells an id the way int() would also read it
+    response = api_client.get(f"/api/v1/policies/{spelling.format(id=api_policy.pk)}/")
+    # then it names no policy
+    assert response.status_code == 404
+    assert [e["code"] for e in errors_of(response)] == ["not_found"]

@@ -59,6 +59,8 @@ class EgressPolicyViewSet(ApiViewMixin, viewsets.GenericViewSet):
 
     queryset = EgressPolicy.objects.select_related("gateway", "draft").prefetch_related("gateway__ports")
     serializer_class = EgressPolicySummarySerializer
+    # NB: ASCII digits only: int() also reads "١", "+7" and "1_0", which would give a policy many URLs.
+    lookup_value_regex = "[0-9]{1,18}"
     parser_classes = [BoundedJSONParser, MergePatchParser, YAMLParser]
     permission_classes = [ModelWritePermissions]
     read_only_actions = ("simulate",)
