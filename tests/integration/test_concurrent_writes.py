@@ -1,4 +1,4 @@
-"""QA regression (issue 10, items 4 and 5): concurrent writers and database restarts never get a 5xx.
+"""QA regression (issue 10, items 4 and 5): concurrent writers, database restarts and outages never get a 5xx.
 
 On SQLite (the ``make run`` default) two clients saving the same draft got "database is locked"
 500s: a deferred transaction that has read cannot take the write lock another writer holds.
@@ -12,6 +12,7 @@ threads, DEBUG=0) on its own database, so the writers really run in parallel.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import uuid
 from collections import Counter
@@ -20,8 +21,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import requests
 
-from tests.fixtures.server import Served, console_env, serve
+from tests.fixtures.server import ADMIN_PASSWORD, Served, console_env, serve
 
 WRITERS = 20
 ROUNDS = 20
@@ -53,6 +55,17 @@ def postgres_console(tmp_path: Path, postgres_database: str) -> Iterator[Served]
     env = console_env(tmp_path, postgres_database, WORKERS="2", THREADS="8")
     with serve(env, tmp_path) as served:
         yield served
+
+
+def signed_in(served: Served) -> requests.Session:
+    """A browser-like session signed in as the demo admin (CSRF cookie and token included)."""
+    browser = requests.Session()
+    login = f"{served.url}/accounts/login/"
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', browser.get(login, timeout=60).text)
+    assert token is not None
+    form = {"username": "admin", "password": ADMIN_PASSWORD, "csrfmiddlewaretoken": token[1]}
+    assert browser.post(login, data=form, headers={"Referer": login}, timeout=60).status_code == 200
+    return browser
 
 
 def write_rounds(served: Served, policy: str, answers: Counter[tuple[str, int]], lock: threading.Lock) -> None:
@@ -124,3 +137,34 @@ def test_requests_after_the_database_dropped_every_connection_succeed(
     assert ended is not None and ended[0] >= 1
     # then the next requests get fresh connections: none fails
     assert [api.get(url, timeout=60).status_code for _ in range(40)] == [200] * 40
+
+
+@pytest.mark.postgres
+def test_while_the_database_refuses_connections_the_api_and_console_answer_503(
+    postgres_console: Served, postgres_database: str
+) -> None:
+    # given a console that has served requests, and a signed-in browser session
+    api, browser = postgres_console.api(), signed_in(postgres_console)
+    url = f"{postgres_console.url}/api/v1/policies/"
+    assert api.get(url, timeout=60).status_code == 200
+    assert browser.get(f"{postgres_console.url}/gateways/", timeout=60).status_code == 200
+    # when its database stops taking connections and drops the ones it had
+    name = postgres_database.rsplit("/", 1)[1]
+    suite_url = os.environ["DATABASE_URL"]
+    with psycopg.connect(suite_url, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+    try:
+        # then the API answers 503 in its error shape, and a console page 503 that says so
+        refused = api.get(url, timeout=60)
+        assert (refused.status_code, refused.headers["Retry-After"]) == (503, "5")
+        assert [e["code"] for e in refused.json()["errors"]] == ["database_unavailable"]
+        page = browser.get(f"{postgres_console.url}/gateways/", timeout=60)
+        assert (page.status_code, page.headers["Retry-After"]) == (503, "5")
+        assert "The console cannot reach its database" in page.text
+    finally:
+        with psycopg.connect(suite_url, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    # and once it is back, the next requests succeed again
+    assert api.get(url, timeout=60).status_code == 200
+    assert "Service Unavailable: /api/v1/policies/" in postgres_console.log.read_text()
