@@ -167,6 +167,19 @@ def add_gateway_arguments(parser: argparse.ArgumentParser) -> None:
         default="samePort",
         help="gateway port of 'byEgressGateway: {}': the entry's own port, or ASM auto-allocation",
     )
+    verify = parser.add_mutually_exclusive_group()
+    verify.add_argument(
+        "--upgrade-ca-credential",
+        metavar="SECRET",
+        help="httpsUpgrade: the gateway verifies external servers against the CA in this Secret of the "
+        "gateway namespace (DestinationRule tls.credentialName; without a CA: warning V20a, istioctl IST0129)",
+    )
+    verify.add_argument(
+        "--upgrade-ca-certificates",
+        metavar="PATH",
+        help="httpsUpgrade: the gateway verifies external servers against this CA bundle in its pods "
+        "(DestinationRule tls.caCertificates)",
+    )
 
 
 def add_gateway_namespace_argument(parser: argparse.ArgumentParser) -> None:
@@ -181,7 +194,11 @@ def add_gateway_namespace_argument(parser: argparse.ArgumentParser) -> None:
 
 def translation_settings(args: argparse.Namespace) -> TranslationSettings:
     """Translation settings from the flags."""
-    return TranslationSettings(port_default=args.port_default)
+    return TranslationSettings(
+        port_default=args.port_default,
+        upgrade_ca_credential=args.upgrade_ca_credential,
+        upgrade_ca_certificates=args.upgrade_ca_certificates,
+    )
 
 
 def gateway_from_flags(raw: bytes, args: argparse.Namespace) -> GatewayDescription | None:

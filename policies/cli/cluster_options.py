@@ -26,6 +26,7 @@ from policies.cli.base import (
     check_input,
     format_finding,
     read_input,
+    translation_settings,
 )
 from policies.cli.cluster_output import print_error, print_outcomes, scope_label, summary_counts
 from policies.cluster.apply import ApplyResult
@@ -37,7 +38,7 @@ from policies.cluster.targets import DesiredState, desired_state
 from policies.core.document import parse_policy_data
 from policies.core.expansion import ExpansionError
 from policies.core.findings import Severity
-from policies.core.gateway import GatewayDescription, TranslationSettings
+from policies.core.gateway import GatewayDescription
 from policies.core.model import EgressPolicy
 
 EXIT_FAILED = EXIT_INVALID
@@ -116,7 +117,7 @@ def connect(args: argparse.Namespace) -> tuple[ClusterApi, Any]:
 
 def desired_for(api: ClusterApi, source: PolicySource, args: argparse.Namespace) -> DesiredState:
     """The manifests for the policy on this cluster (discovery picks target and API version)."""
-    settings = TranslationSettings(gateway_namespace=args.gateway_namespace, port_default=args.port_default)
+    settings = translation_settings(args).model_copy(update={"gateway_namespace": args.gateway_namespace})
     target: Target | None = getattr(args, "target", None)
     return desired_state(source.policy, capabilities(api), target=target, gateway=source.gateway, settings=settings)
 

@@ -77,3 +77,22 @@ class TranslationSettings(BaseModel):
         "targetPort", description="How httpsUpgrade is expressed in Istio (spec §3(b))."
     )
     api_version: Literal["v1", "v1beta1"] = Field("v1", description="Istio API version; v1beta1 before Istio 1.22.")
+    upgrade_ca_credential: str | None = Field(
+        None,
+        description=(
+            "For httpsUpgrade: a Secret in the gateway namespace whose CA (`ca.crt`/`cacert`) the gateway "
+            "verifies external servers against (DestinationRule `tls.credentialName`)."
+        ),
+    )
+    upgrade_ca_certificates: str | None = Field(
+        None,
+        description=(
+            "For httpsUpgrade: a CA bundle path inside the gateway pods "
+            "(DestinationRule `tls.caCertificates`), e.g. /etc/ssl/certs/ca-certificates.crt."
+        ),
+    )
+
+    @property
+    def upgrade_verifies_server(self) -> bool:
+        """The gateway checks the external server's certificate when it originates TLS."""
+        return bool(self.upgrade_ca_credential or self.upgrade_ca_certificates)

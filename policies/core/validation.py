@@ -61,6 +61,7 @@ from policies.core.validation_hosts import (
     check_wildcards,
 )
 from policies.core.validation_identity import identity_findings
+from policies.core.validation_istio import check_tcp_catch_all, check_upgrade_verification
 from policies.core.validation_names import (
     check_metadata_annotations,
     check_metadata_labels,
@@ -94,6 +95,7 @@ RULES: tuple[Rule, ...] = (
     check_wildcards,  # V10a
     check_same_addresses,  # V10b
     check_tcp_single_host,  # V10c
+    check_tcp_catch_all,  # V10d
     check_host_groups,  # V11
     check_tcp_port_claims,  # V11a
     check_ports,  # V12
@@ -105,6 +107,7 @@ RULES: tuple[Rule, ...] = (
     check_gateway_port_protocols,  # V18
     check_exclusive_gateway_ports,  # V19
     check_upgrade_protocol,  # V20
+    check_upgrade_verification,  # V20a
     check_upgrade_port,  # V21, V22
     check_status_is_read_only,  # V27
     check_name_lengths,  # V28

@@ -62,6 +62,20 @@ spec:
   - route: [{destination: {host: api.example.com}}]
 """
 
+WORKLOAD_SCOPED_RULE = """
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: sleep-a-originates, namespace: mytest}
+spec:
+  host: api.example.com
+  workloadSelector: {matchLabels: {app: sleep-a}}
+  trafficPolicy:
+    portLevelSettings:
+    - port: {number: 8080}
+      tls: {mode: SIMPLE}
+"""
+
 ALLOW_GET_ONLY = """
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
@@ -80,6 +94,7 @@ HANDWRITTEN = {
     "tcp-port-claimed-twice-older-wins": tcp_port_claim("older", "zeta.example.com", "2026-01-01T00:00:00Z")
     + tcp_port_claim("newer", "alpha.example.com", "2026-06-01T00:00:00Z"),
     "direct-service-entry-exportto-origination-matches": DIRECT,
+    "workload-scoped-destination-rule": DIRECT + WORKLOAD_SCOPED_RULE,
     "scenario-2-with-allow-get-only": (FIXTURES / "scenario-2.yaml").read_text(encoding="utf-8")
     + "\n---\n"
     + ALLOW_GET_ONLY,

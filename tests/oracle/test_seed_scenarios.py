@@ -45,6 +45,8 @@ VARIANTS = {
     "2-gatewayPort": TranslationSettings(upgrade_style="gatewayPort"),
     "2a-gatewayPort": TranslationSettings(upgrade_style="gatewayPort"),
     "2-v1beta1": TranslationSettings(api_version="v1beta1"),
+    "2-ca-secret": TranslationSettings(upgrade_ca_credential="httpbin-ca"),
+    "2-ca-bundle": TranslationSettings(upgrade_ca_certificates="/etc/ssl/certs/ca-certificates.crt"),
     "3": TranslationSettings(),
     "4": TranslationSettings(),
     "4-asmAuto": TranslationSettings(port_default="asmAuto"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from policies.core.expansion.plan import ExpansionPlan, HostGroup, Target
+from policies.core.gateway import TranslationSettings
 from policies.core.names import SERVICE_ENTRY, UPGRADE_DESTINATION_RULE, truncate_name
 
 IstioObject = dict[str, Any]
@@ -143,22 +144,43 @@ def upgrade_destination_rule(plan: ExpansionPlan, group: HostGroup) -> IstioObje
     if not upgraded:
         return None
     spec: dict[str, Any] = {"host": group.hosts[0], "exportTo": [plan.gateway_namespace]}
+    namespace = plan.policy_namespace
+    if plan.settings.upgrade_ca_credential:
+        # NB: Istio reads a DestinationRule's credentialName for proxies its workloadSelector picks,
+        # and a selector applies in the rule's own namespace: so this rule moves to the gateway's.
+        namespace = plan.gateway_namespace
+        spec = {"host": group.hosts[0], "workloadSelector": {"matchLabels": dict(plan.selector)}, "exportTo": ["."]}
+    tls = _simple_tls(plan.settings)
     if plan.settings.upgrade_style == "gatewayPort":
-        spec["subsets"] = [_simple_subset(target) for target in upgraded]
+        spec["subsets"] = [_simple_subset(target, tls) for target in upgraded]
     else:
-        spec["trafficPolicy"] = {"portLevelSettings": [_simple_tls(target.number) for target in upgraded]}
+        spec["trafficPolicy"] = {"portLevelSettings": [_port_tls(target.number, tls) for target in upgraded]}
     name = group.object_names[UPGRADE_DESTINATION_RULE]
-    return istio_object(plan.networking_api, "DestinationRule", name, plan.policy_namespace, plan.labels, spec)
+    return istio_object(plan.networking_api, "DestinationRule", name, namespace, plan.labels, spec)
 
 
-def _simple_subset(target: Target) -> dict[str, Any]:
+def _simple_subset(target: Target, tls: dict[str, Any]) -> dict[str, Any]:
     assert target.upgrade_port is not None  # NB: callers pass upgraded entries only
-    return {"name": upgrade_subset(target), "trafficPolicy": {"portLevelSettings": [_simple_tls(target.upgrade_port)]}}
+    settings = [_port_tls(target.upgrade_port, tls)]
+    return {"name": upgrade_subset(target), "trafficPolicy": {"portLevelSettings": settings}}
 
 
-def _simple_tls(port: int) -> dict[str, Any]:
-    # NB: no sni, so the Host header drives SNI (Istio 1.30 sets auto-SNI).
-    return {"port": {"number": port}, "tls": {"mode": "SIMPLE"}}
+def _simple_tls(settings: TranslationSettings) -> dict[str, Any]:
+    """TLS origination at the gateway, verifying the server when a CA is configured (else IST0129).
+
+    NB: no sni, so the Host header drives SNI (Istio 1.30 sets auto-SNI, and with a CA it also
+    checks the certificate against that name).
+    """
+    tls: dict[str, Any] = {"mode": "SIMPLE"}
+    if settings.upgrade_ca_credential:
+        tls["credentialName"] = settings.upgrade_ca_credential
+    elif settings.upgrade_ca_certificates:
+        tls["caCertificates"] = settings.upgrade_ca_certificates
+    return tls
+
+
+def _port_tls(port: int, tls: dict[str, Any]) -> dict[str, Any]:
+    return {"port": {"number": port}, "tls": dict(tls)}
 
 
 def _with(namespaces: list[str], extra: str) -> list[str]:

@@ -132,6 +132,9 @@ class GatewayProxy:
                 for host in service.hosts:
                     table.add(host, service)
 
+    def _hop(self, http: bool) -> Hop:
+        return Hop(self.proxy, http=http, at_gateway=True, labels=tuple(sorted(self.identity.pod_labels.items())))
+
     def receive(self, arrival: Arrival, request: HttpRequest, trace: Trace) -> Outcome:
         """What happens to a sidecar's connection (carrying the app's request) at the gateway."""
         server = self._server_for(arrival)
@@ -249,9 +252,7 @@ class GatewayProxy:
                 body=route.direct_body,
             )
         trace.add(_routed(where, route.label, _cluster(route.destination, server.number)))
-        return forward(
-            self.view, Hop(self.proxy, http=True, at_gateway=True), route.destination, server.number, url, trace
-        )
+        return forward(self.view, self._hop(http=True), route.destination, server.number, url, trace)
 
     def _route_tcp(
         self, server: ServerRecord, where: Text, context: tuple[HttpRequest, AuthzRequest], trace: Trace
@@ -278,7 +279,7 @@ class GatewayProxy:
                 text(_("The egress gateway has no tcp route for server {server} and closes it."), server=server.name),
             )
         trace.add(_routed(where, route.label, _cluster(route.destination, server.number)))
-        hop = Hop(self.proxy, http=False, at_gateway=True)
+        hop = self._hop(http=False)
         return forward(self.view, hop, route.destination, server.number, request.url, trace)
 
     def _tcp_services(self, server: ServerRecord) -> list[VirtualServiceRecord]:

@@ -118,7 +118,7 @@ class NamespaceView:
         self.services: HostTable[ServiceEntryRecord] = HostTable()
         self.mesh_routes: HostTable[VirtualServiceRecord] = HostTable()
         self._catalog = catalog
-        self._rules: dict[tuple[str, str | None], DestinationRuleRecord | None] = {}
+        self._rules: dict[tuple[str, str | None, tuple[tuple[str, str], ...]], DestinationRuleRecord | None] = {}
         for entry in catalog.service_entries:
             if entry.visibility.visible_to(namespace):
                 self._add_service(entry)
@@ -146,23 +146,32 @@ class NamespaceView:
                 if current is None or entry.istio_order < current.istio_order:
                     self.tcp_wildcard[number] = entry
 
-    def destination_rule(self, host: str, owner_namespace: str | None) -> DestinationRuleRecord | None:
+    def destination_rule(
+        self, host: str, owner_namespace: str | None, labels: dict[str, str] | None = None
+    ) -> DestinationRuleRecord | None:
         """The DestinationRule a proxy here uses for ``host``.
 
         Istio looks in the proxy's own namespace, then the service's namespace, then the root
-        namespace, and takes the first rule found there (spec §4.2).
+        namespace, and takes the first rule found there (spec §4.2); in its own namespace a rule
+        whose workloadSelector picks the proxy (``labels``) comes before the namespace-wide ones.
         """
-        key = (host, owner_namespace)
+        labels = labels or {}
+        key = (host, owner_namespace, tuple(sorted(labels.items())))
         if key not in self._rules:
-            self._rules[key] = self._find_rule(host, owner_namespace)
+            self._rules[key] = self._find_rule(host, owner_namespace, labels)
         return self._rules[key]
 
-    def _find_rule(self, host: str, owner_namespace: str | None) -> DestinationRuleRecord | None:
+    def _find_rule(
+        self, host: str, owner_namespace: str | None, labels: dict[str, str]
+    ) -> DestinationRuleRecord | None:
         owner = owner_namespace or service_namespace(host)
         for step, namespace in enumerate((self.namespace, owner, ROOT_NAMESPACE)):
             table: HostTable[DestinationRuleRecord] = HostTable()
-            for rule in self._catalog.rules_by_namespace.get(namespace or "", []):
-                if step == 0 or rule.visibility.visible_to(self.namespace):
+            rules = self._catalog.rules_by_namespace.get(namespace or "", [])
+            for rule in sorted(rules, key=lambda r: r.selector is None):  # NB: stable: selector rules first
+                if rule.applies_to(self.namespace, labels) and (
+                    step == 0 or rule.visibility.visible_to(self.namespace)
+                ):
                     table.add(rule.host, rule)
             found = table.get(host)
             if found is not None:

@@ -107,6 +107,14 @@ class DestinationRuleRecord:
     policy: TrafficPolicy
     subsets: dict[str, TrafficPolicy]
     order: int
+    selector: dict[str, str] | None = None  # workloadSelector.matchLabels: only those proxies, in its namespace
+
+    def applies_to(self, namespace: str, labels: dict[str, str]) -> bool:
+        """A rule without selector applies wherever it is visible; one with a selector only to its
+        own namespace's workloads that carry all the labels."""
+        if self.selector is None:
+            return True
+        return namespace == self.namespace and all(labels.get(k) == v for k, v in self.selector.items())
 
     def tls_for(self, subset: str | None, port: int) -> TlsSettings | None:
         """TLS for a cluster: the subset's settings override the rule-wide ones."""
@@ -187,8 +195,10 @@ def _service_port(data: dict[str, Any], ref: str, index: int) -> ServicePort:
 
 def read_destination_rule(ref: str, namespace: str, spec: dict[str, Any], order: int) -> DestinationRuleRecord:
     """A DestinationRule spec as a record (only its TLS settings matter here)."""
-    if spec.get("workloadSelector") is not None:
-        not_modelled(ref, "spec.workloadSelector", "a workload-scoped DestinationRule")
+    selector = spec.get("workloadSelector")
+    match_labels = as_str_map(
+        as_map(selector, ref, "spec.workloadSelector").get("matchLabels"), ref, "spec.workloadSelector"
+    )
     subsets: dict[str, TrafficPolicy] = {}
     for i, item in enumerate(as_list(spec.get("subsets"), ref, "spec.subsets")):
         subset = as_map(item, ref, f"spec.subsets[{i}]")
@@ -202,6 +212,7 @@ def read_destination_rule(ref: str, namespace: str, spec: dict[str, Any], order:
         policy=_traffic_policy(spec.get("trafficPolicy"), ref, "spec.trafficPolicy"),
         subsets=subsets,
         order=order,
+        selector=dict(match_labels) if selector is not None else None,
     )
 
 

@@ -118,7 +118,7 @@ def _ascii_host(host: str) -> str:
 
 
 def _port(text: str, url: str) -> int:
-    if not text.isdigit() or int(text) > 65535:
+    if not (text.isascii() and text.isdigit()) or int(text) > 65535:
         raise SimulationInputError(
             "EGRESS-SIM01", _("Cannot read URL '{url}': port '{port}' is not 1-65535."), url=url, port=text
         )

@@ -49,7 +49,7 @@ class SidecarWalk:
         self.workload = (request.source_namespace, request.source_labels)
         self.view: NamespaceView = mesh.view(request.source_namespace)
         proxy = text(_("sidecar {workload}"), workload=workload_name(request.source_namespace, request.source_labels))
-        self.hop = Hop(proxy, http=not url.is_tls)
+        self.hop = Hop(proxy, http=not url.is_tls, labels=tuple(sorted(request.source_labels.items())))
 
     def run(self) -> Outcome:
         """Pick the listener/filter chain the request lands on and follow it."""
@@ -245,7 +245,7 @@ class SidecarWalk:
         gateway = self.mesh.gateway
         identity, port = gateway.identity, destination.port or self.url.port
         cluster = cluster_name(port, destination.subset, identity.service_host)
-        rule = self.view.destination_rule(identity.service_host, identity.namespace)
+        rule = self.view.destination_rule(identity.service_host, identity.namespace, dict(self.hop.labels))
         missing = destination.subset and (rule is None or destination.subset not in rule.subsets)
         if missing or (identity.ports is not None and port not in identity.ports):
             why = (

@@ -29,6 +29,7 @@ class Hop:
     proxy: Text
     http: bool
     at_gateway: bool = False
+    labels: tuple[tuple[str, str], ...] = ()  # the proxy's workload labels (workload-scoped rules)
 
     def fail(self, reason: Text) -> Outcome:
         """A failed upstream: HTTP proxies answer 503, TCP proxies close the client connection."""
@@ -80,7 +81,7 @@ def forward(
                 cluster=cluster,
             )
         )
-    rule = view.destination_rule(destination.host, service.namespace)
+    rule = view.destination_rule(destination.host, service.namespace, dict(hop.labels))
     if destination.subset and (rule is None or destination.subset not in rule.subsets):
         subset = {"proxy": hop.proxy, "cluster": cluster, "subset": destination.subset}
         trace.add(
