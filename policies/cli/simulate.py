@@ -35,6 +35,7 @@ from policies.core.expansion import expand_policy
 from policies.core.gateway import GatewayDescription, TranslationSettings
 from policies.core.model import KIND
 from policies.core.simulator import MESH_MODES, Mesh, Request, SimulationInputError, SimulationResult, build_mesh
+from policies.core.simulator.lint import istio_object_findings
 from policies.core.simulator.request import parse_method, parse_source, parse_url
 from policies.core.validation import DEFAULT_GATEWAY_NAME, check_policy_data
 from policies.core.yamlio import LoadedDocument, YamlLoadError, load_all
@@ -77,6 +78,8 @@ def mesh_from_files(args: argparse.Namespace, io: CommandIO) -> Mesh:
         if _is_policy(document.data):
             objects.extend(_expanded(name, document, _validation_gateway(args, gateway_name), settings, io))
         elif document.data is not None:
+            for finding in istio_object_findings(document.data):
+                io.err(format_finding(display_name(name), finding.with_line(document.line_of(finding.path))))
             objects.append(document.data)
     mesh_gateway = GatewayDescription(name=gateway_name, ports=args.gateway_ports or ())
     try:

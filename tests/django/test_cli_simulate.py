@@ -217,3 +217,20 @@ def test_asm_auto_gateway_port_counts_as_a_gateway_service_port() -> None:
     # Then ASM has added 10001 to the gateway Service, as `egress validate` says, and the request passes
     assert (result["status"], result["upstream"]) == (200, "https://www.alibabacloud.com:443/")
     assert "|10001|aliyun-service-tcp|egressgateway.istio-system.svc.cluster.local (mTLS" in result["hops"][1]
+
+
+def test_a_hand_written_match_listing_gateways_is_flagged_and_simulated_as_istio_does() -> None:
+    # given hand-written objects whose http match lists gateways: [mesh] beside sourceLabels
+    old_shape = str(Path(__file__).parents[1] / "unit" / "simulator_fixtures" / "scenario-1-old-shape.yaml")
+
+    # when a workload the sourceLabels do not select asks for the host
+    code, out, err = egress("simulate", old_shape, "--source", "mytest:app=sleep-b", "--url", "http://www.httpbin.org/")
+
+    # then it gets through, as on a real mesh, and the match is flagged at its line with the reason
+    assert (code, out.splitlines()[0]) == (0, "200  GET http://www.httpbin.org/  from mytest:app=sleep-b")
+    assert err == (
+        f"{old_shape}:71: EGRESS-I01 warning spec.http[0].match[0]: This http match lists gateways, so Istio "
+        "ignores its sourceNamespace and sourceLabels: every workload the VirtualService is visible to takes this "
+        "route. Remove the match's gateways (the VirtualService's own gateways already bind it) to select "
+        "workloads.\n"
+    )

@@ -709,3 +709,15 @@ def test_tcp_entries_sharing_a_port_follow_istio_service_order(
         host: 200 if host == winner else "reset" for host in results
     }
     assert "2 ServiceEntries claim this port" in results[winner].hops[0]
+
+
+def test_lint_flags_only_http_matches_that_list_gateways_beside_source_fields() -> None:
+    from policies.core.simulator.lint import istio_object_findings
+
+    # given the old-shape scenario 1 (http) and scenario 3 (tls matches with gateways + sources)
+    old_http = [f for obj in scenario("1-old-shape") for f in istio_object_findings(obj)]
+    tls = [f for obj in scenario("3") for f in istio_object_findings(obj)]
+
+    # then only the http match is flagged, at its path
+    assert [(f.code, f.path) for f in old_http] == [("EGRESS-I01", "spec.http[0].match[0]")]
+    assert tls == []
