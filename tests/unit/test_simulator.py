@@ -17,6 +17,7 @@ from policies.core.expansion import expand_policy
 from policies.core.gateway import GatewayDescription, GatewayPort, TranslationSettings
 from policies.core.simulator import Request, SimulationInputError, Source, build_mesh, parse_source, parse_url
 from policies.core.simulator.hosts import HostTable
+from policies.core.simulator.lint import istio_object_findings
 from policies.core.yamlio import load_all
 from tests.fixtures.seed import seed_policy
 
@@ -712,8 +713,6 @@ def test_tcp_entries_sharing_a_port_follow_istio_service_order(
 
 
 def test_lint_flags_only_http_matches_that_list_gateways_beside_source_fields() -> None:
-    from policies.core.simulator.lint import istio_object_findings
-
     # given the old-shape scenario 1 (http) and scenario 3 (tls matches with gateways + sources)
     old_http = [f for obj in scenario("1-old-shape") for f in istio_object_findings(obj)]
     tls = [f for obj in scenario("3") for f in istio_object_findings(obj)]
