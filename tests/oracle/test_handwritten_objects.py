@@ -87,6 +87,58 @@ spec:
   - to: [{operation: {methods: [GET]}}]
 """
 
+
+def service_entry(name: str, namespace: str, hosts: str, ports: str, resolution: str = "DNS", extra: str = "") -> str:
+    return f"""
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {{name: {name}, namespace: {namespace}}}
+spec:
+  hosts: [{hosts}]
+  resolution: {resolution}
+  location: MESH_EXTERNAL
+  ports: [{ports}]
+{extra}
+---"""
+
+
+HTTP_80 = "{number: 80, name: http, protocol: HTTP}"
+TWO_VIRTUAL_SERVICES = """
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: older, namespace: team-a, creationTimestamp: '2026-01-01T00:00:00Z'}
+spec:
+  hosts: [api.example.com]
+  http: [{directResponse: {status: 201}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: newer, namespace: mytest, creationTimestamp: '2026-02-01T00:00:00Z'}
+spec:
+  hosts: [api.example.com]
+  http: [{directResponse: {status: 202}}]
+"""
+URI_AND_AUTHORITY = """
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: r, namespace: mytest}
+spec:
+  hosts: [api.example.com]
+  http:
+  - match: [{uri: {prefix: /v2}}]
+    route: [{destination: {host: other.example.com}}]
+  - match: [{authority: {exact: api.example.com}, scheme: {exact: http}}]
+    route: [{destination: {host: api.example.com}}]
+"""
+MTLS_TO_EXTERNAL = """
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: m, namespace: mytest}
+spec:
+  host: api.example.com
+  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
+"""
+
 HANDWRITTEN = {
     "old-shape-gateways-and-source-labels": (FIXTURES / "scenario-1-old-shape.yaml").read_text(encoding="utf-8"),
     "tcp-port-claimed-twice-applied-together": tcp_port_claim("first-in-document", "zeta.example.com")
@@ -95,11 +147,40 @@ HANDWRITTEN = {
     + tcp_port_claim("newer", "alpha.example.com", "2026-06-01T00:00:00Z"),
     "direct-service-entry-exportto-origination-matches": DIRECT,
     "workload-scoped-destination-rule": DIRECT + WORKLOAD_SCOPED_RULE,
+    "two-mesh-virtual-services-older-wins": service_entry("a", "team-a", "api.example.com", HTTP_80)
+    + TWO_VIRTUAL_SERVICES,
+    "export-to-forms": service_entry("a", "team-a", "api.example.com", HTTP_80, extra="  exportTo: ['~']")
+    + service_entry("b", "team-a", "b.example.com", HTTP_80, extra="  exportTo: ['.']")
+    + service_entry("c", "mytest", "c.example.com", HTTP_80, extra="  exportTo: ['*']"),
+    "protocol-from-port-name": service_entry(
+        "a", "mytest", "api.example.com", "{number: 8080, name: http-alt}, {number: 9443, name: https-x}"
+    ),
+    "resolution-none-with-addresses": service_entry(
+        "a",
+        "mytest",
+        "db.example.com",
+        "{number: 5432, name: tcp-pg, protocol: TCP}",
+        "NONE",
+        "  addresses: [203.0.113.7/32]",
+    ),
+    "resolution-static": service_entry(
+        "a", "mytest", "api.example.com", HTTP_80, "STATIC", "  endpoints: [{address: 198.51.100.9}]"
+    ),
+    "mesh-mtls-to-an-external-host": service_entry("a", "mytest", "api.example.com", HTTP_80) + MTLS_TO_EXTERNAL,
+    "uri-and-authority-matches": service_entry("a", "mytest", "api.example.com", HTTP_80)
+    + service_entry("b", "mytest", "other.example.com", HTTP_80)
+    + URI_AND_AUTHORITY,
     "scenario-2-with-allow-get-only": (FIXTURES / "scenario-2.yaml").read_text(encoding="utf-8")
     + "\n---\n"
     + ALLOW_GET_ONLY,
 }
 URLS = (
+    "http://api.example.com/v2/x",
+    "http://b.example.com/",
+    "http://c.example.com/",
+    "https://api.example.com:9443/",
+    "https://db.example.com:5432/",
+    "http://db.example.com:5432/",
     "http://www.httpbin.org/",
     "https://www.httpbin.org/",
     "http://httpbin.org/x",

@@ -281,6 +281,10 @@ func (w *walker) forward(sim *simulation.Simulation, d decision, in stream, prox
 	}
 	_, _, svcHost, svcPort := model.ParseSubsetKey(d.cluster)
 	endpoint, endpointPort, meta := w.endpoint(sim, c)
+	if c.GetType() == cluster.Cluster_ORIGINAL_DST {
+		// resolution NONE: Envoy connects to the address the application connected to.
+		endpoint, endpointPort = in.call.Address, in.call.Port
+	}
 	tls := upstreamTLS(c, meta)
 	if string(svcHost) == w.world.Gateway.Service {
 		return w.toGateway(d, in, svcPort, tls, proxy)
