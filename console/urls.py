@@ -1,4 +1,4 @@
-"""Top-level URL map: console pages, REST API, OpenAPI docs, admin, auth, language switch."""
+"""Top-level URL map: probes, console pages, REST API, OpenAPI docs, admin, auth, language switch."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -7,11 +7,14 @@ from django.urls import include, path
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from console import health
 from policies.views import assets
 
 handler500 = "console.errors.server_error"
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
