@@ -29,7 +29,7 @@ CRD_PATH_IN_MODULE = "kubernetes/customresourcedefinitions.gen.yaml"
 CRD_SHA256 = "dcb43ff6b9af2f629b80b6a82597f5a91db259c757e66cc5353ac007da28351a"
 FETCH_TIMEOUT = 600.0
 
-__all__ = ["ISTIO_API_VERSION", "IstioCrdError", "istio_crd_file", "testenv_cache"]
+__all__ = ["ISTIO_API_VERSION", "IstioCrdError", "go_module_dir", "install_checked", "istio_crd_file", "testenv_cache"]
 
 
 class IstioCrdError(RuntimeError):
@@ -53,28 +53,29 @@ def istio_crd_file() -> Path:
     """
     path = testenv_cache() / "istio-api" / ISTIO_API_VERSION / Path(CRD_PATH_IN_MODULE).name
     if not path.is_file():
-        _install(_module_dir() / CRD_PATH_IN_MODULE, path)
+        install_checked(go_module_dir(ISTIO_API_MODULE, ISTIO_API_VERSION) / CRD_PATH_IN_MODULE, path, CRD_SHA256)
     return path
 
 
-def _install(source: Path, target: Path) -> None:
+def install_checked(source: Path, target: Path, sha256: str) -> None:
+    """Copy ``source`` to ``target`` (atomically) if its sha256 is ``sha256``; IstioCrdError otherwise."""
     data = source.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
-    if digest != CRD_SHA256:
-        raise IstioCrdError(f"{source}: sha256 {digest}, expected {CRD_SHA256} for {ISTIO_API_VERSION}")
+    if digest != sha256:
+        raise IstioCrdError(f"{source}: sha256 {digest}, expected {sha256}")
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
     partial.write_bytes(data)
     os.replace(partial, target)  # NB: atomic, so a concurrent reader never sees half a file
 
 
-def _module_dir() -> Path:
-    """The module's directory in the Go module cache, downloading it when missing."""
+def go_module_dir(module_path: str, version: str) -> Path:
+    """The directory of ``module_path@version`` in the Go module cache, downloading it when missing."""
     go = shutil.which("go") or shutil.which("go", path="/usr/local/go/bin")
     if go is None:
-        raise IstioCrdError("'go' not found on PATH (needed once to fetch Istio's CRDs; Go >= 1.25)")
+        raise IstioCrdError(f"'go' not found on PATH (needed once to fetch {module_path}; Go >= 1.25)")
     # NB: run outside any go.mod and go.work, so that only the pinned version decides what is fetched.
-    module = f"{ISTIO_API_MODULE}@{ISTIO_API_VERSION}"
+    module = f"{module_path}@{version}"
     try:
         with tempfile.TemporaryDirectory() as outside:
             result = subprocess.run(
