@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_guid",
+    "pgtrigger",
     "policies",
 ]
 
@@ -148,6 +149,9 @@ SPECTACULAR_SETTINGS = {
     ],
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# Distinct approvals a review needs before its revision counts as approved (issue 11).
+EGRESS_REQUIRED_APPROVALS = int(os.environ.get("EGRESS_REQUIRED_APPROVALS", "1"))
 
 # Request ids: an incoming X-Request-ID (a UUID, e.g. from a proxy) is kept, else one is made; it is
 # sent back in the response's X-Request-ID and stamped on every log line of the request.

@@ -1,8 +1,20 @@
-"""Django admin for the console's models (read-mostly: revisions are immutable)."""
+"""Django admin for the console's models (read-mostly: revisions are immutable, the audit log append-only)."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
 
-from policies.models import EgressGateway, EgressPolicy, GatewayPortRecord, PolicyDraft, PolicyRevision
+from policies import reviews
+from policies.models import (
+    Approval,
+    AuditEntry,
+    EgressGateway,
+    EgressPolicy,
+    GatewayPortRecord,
+    PolicyDraft,
+    PolicyRevision,
+    Review,
+)
+from policies.services import ServiceError
 
 
 class GatewayPortInline(admin.TabularInline):
@@ -35,4 +47,73 @@ class PolicyRevisionAdmin(admin.ModelAdmin):
     list_filter = ("policy",)
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReviewDecisionInline(admin.TabularInline):
+    model = Approval
+    extra = 0
+    can_delete = False
+    readonly_fields = ("user", "decision", "comment", "created_at")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+def _decide(modeladmin, request, queryset, verb, done) -> None:
+    """Take one workflow step on each selected review through the same verb as the API (same rules)."""
+    for review in queryset:
+        try:
+            verb(review, user=request.user, comment=str(_("via the Django admin")))
+        except ServiceError as exc:
+            modeladmin.message_user(request, f"#{review.pk}: {exc.code}: {exc.message}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, done % {"id": review.pk}, messages.SUCCESS)
+
+
+@admin.action(description=_("Approve the selected reviews"), permissions=["approve"])
+def approve_reviews(modeladmin, request, queryset) -> None:
+    _decide(modeladmin, request, queryset, reviews.approve_review, _("Review #%(id)s approved."))
+
+
+@admin.action(description=_("Reject the selected reviews"), permissions=["approve"])
+def reject_reviews(modeladmin, request, queryset) -> None:
+    _decide(modeladmin, request, queryset, reviews.reject_review, _("Review #%(id)s rejected."))
+
+
+@admin.register(Review)
+class ReviewAdmin(admin.ModelAdmin):
+    list_display = ("id", "policy", "revision", "state", "author", "created_at")
+    list_filter = ("state", "policy")
+    readonly_fields = ("policy", "revision", "restores", "state", "author", "contributors", "message", "created_at")
+    inlines = [ReviewDecisionInline]
+    actions = [approve_reviews, reject_reviews]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # NB: reviews are opened by submitting a draft, which freezes it as a revision
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_approve_permission(self, request) -> bool:
+        return request.user.has_perm("policies.approve_review")
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    list_display = ("id", "created_at", "actor", "action", "policy_name", "revision_number", "cluster", "target")
+    list_filter = ("action", "target")
+    search_fields = ("actor", "policy_name", "request_id")
+    readonly_fields = [field.name for field in AuditEntry._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -239,3 +239,21 @@ class ApplyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.policy_namespace}/{self.policy_name} on {self.cluster}"
+
+
+# NB: at the end, because the workflow's models refer to the ones above; Django finds models by this module.
+from policies.models_review import Approval, AuditEntry, DraftContributor, Review  # noqa: E402
+
+__all__ = [
+    "ApplyRecord",
+    "Approval",
+    "AuditEntry",
+    "Cluster",
+    "DraftContributor",
+    "EgressGateway",
+    "EgressPolicy",
+    "GatewayPortRecord",
+    "PolicyDraft",
+    "PolicyRevision",
+    "Review",
+]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from policies.core.document import dump_policy, parse_policy_text, policy_to_data
@@ -21,7 +22,7 @@ from policies.core.model import DEFAULT_POLICY_NAMESPACE, expected_policy_name
 from policies.core.model import EgressPolicy as PolicyModel
 from policies.core.size import capped, count_entries
 from policies.core.validation import check_parsed_policy, check_policy_data
-from policies.models import EgressGateway, EgressPolicy, PolicyDraft, PolicyRevision, content_hash
+from policies.models import DraftContributor, EgressGateway, EgressPolicy, PolicyDraft, PolicyRevision, content_hash
 
 logger = logging.getLogger(__name__)
 
@@ -192,6 +193,7 @@ def create_policy(data: Any, *, user: Any, message: str = "") -> EgressPolicy:
         PolicyDraft.objects.create(
             policy=policy, document=document, base_revision=revision, updated_by=_user_or_none(user)
         )
+        record_contributor(policy, user)
     return policy
 
 
@@ -229,7 +231,14 @@ def save_draft(policy: EgressPolicy, data: Any, *, expected_version: int, user: 
         draft.version += 1
         draft.updated_by = _user_or_none(user)
         draft.save()
+        record_contributor(policy, user)
     return draft
+
+
+def record_contributor(policy: EgressPolicy, user: Any) -> None:
+    """Remember that ``user`` edited the policy's draft: nobody approves a revision they edited."""
+    if getattr(user, "is_authenticated", False):
+        DraftContributor.objects.update_or_create(policy=policy, user=user, defaults={"last_edit_at": timezone.now()})
 
 
 def _require_same_identity(policy: EgressPolicy, document: dict[str, Any]) -> None:

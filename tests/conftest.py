@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.api",
     "tests.fixtures.cluster",
     "tests.fixtures.console",
+    "tests.fixtures.reviews",
 ]

@@ -3,13 +3,23 @@
 from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from policies.api.views import EgressGatewayViewSet, EgressPolicyViewSet, NotFoundView, SimulateView, ValidateView
+from policies.api.views import (
+    AuditEntryViewSet,
+    EgressGatewayViewSet,
+    EgressPolicyViewSet,
+    NotFoundView,
+    ReviewViewSet,
+    SimulateView,
+    ValidateView,
+)
 
 app_name = "api"
 
 router = SimpleRouter()
 router.register("gateways", EgressGatewayViewSet, basename="gateway")
 router.register("policies", EgressPolicyViewSet, basename="policy")
+router.register("reviews", ReviewViewSet, basename="review")
+router.register("audit", AuditEntryViewSet, basename="audit")
 
 # NB: the tools come before the router's dozen patterns only because resolving tries them in order.
 urlpatterns = [

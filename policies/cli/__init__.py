@@ -23,6 +23,7 @@ SUBCOMMAND_MODULES = (
     "policies.cli.delete",
     "policies.cli.simulate",
     "policies.cli.matrix",
+    "policies.cli.audit",
 )
 
 

@@ -24,6 +24,14 @@ OPERATIONS = {
     ("get", "/api/v1/policies/{id}/revisions/{number}/"),
     ("post", "/api/v1/validate/"),
     ("post", "/api/v1/simulate/"),
+    ("post", "/api/v1/policies/{id}/submit/"),
+    ("post", "/api/v1/policies/{id}/revisions/{number}/restore/"),
+    ("get", "/api/v1/reviews/"),
+    ("get", "/api/v1/reviews/{id}/"),
+    ("post", "/api/v1/reviews/{id}/approve/"),
+    ("post", "/api/v1/reviews/{id}/reject/"),
+    ("post", "/api/v1/reviews/{id}/withdraw/"),
+    ("get", "/api/v1/audit/"),
 }
 
 

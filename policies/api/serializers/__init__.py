@@ -6,6 +6,13 @@ from policies.api.serializers.policies import (
     PolicyRevisionDetailSerializer,
     PolicyRevisionSerializer,
 )
+from policies.api.serializers.reviews import (
+    AuditEntrySerializer,
+    AuditQuerySerializer,
+    DecisionSerializer,
+    ReviewSerializer,
+    SubmitSerializer,
+)
 from policies.api.serializers.tools import (
     FindingSerializer,
     PolicySimulationSerializer,
@@ -15,6 +22,9 @@ from policies.api.serializers.tools import (
 )
 
 __all__ = [
+    "AuditEntrySerializer",
+    "AuditQuerySerializer",
+    "DecisionSerializer",
     "EgressGatewaySerializer",
     "EgressPolicySummarySerializer",
     "FindingSerializer",
@@ -22,7 +32,9 @@ __all__ = [
     "PolicyRevisionDetailSerializer",
     "PolicyRevisionSerializer",
     "PolicySimulationSerializer",
+    "ReviewSerializer",
     "SimulationResultSerializer",
     "SimulationSerializer",
+    "SubmitSerializer",
     "ValidationResultSerializer",
 ]

@@ -7,7 +7,7 @@ tag in ``If-Match``, and the service layer re-checks the version inside its tran
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,11 +17,12 @@ from django.utils.translation import gettext as _
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from policies import services
+from policies import reviews, services
 from policies.api.errors import ConflictError
 from policies.api.etag import etag_for, expected_version, optional_version
 from policies.api.merge_patch import apply_merge_patch
@@ -39,6 +40,8 @@ from policies.api.serializers import (
     PolicyRevisionDetailSerializer,
     PolicyRevisionSerializer,
     PolicySimulationSerializer,
+    ReviewSerializer,
+    SubmitSerializer,
 )
 from policies.api.simulation import simulate_draft, simulation_query
 from policies.api.views.base import ApiViewMixin, mapping_body
@@ -64,6 +67,13 @@ class EgressPolicyViewSet(ApiViewMixin, viewsets.GenericViewSet):
     parser_classes = [BoundedJSONParser, MergePatchParser, YAMLParser]
     permission_classes = [ModelWritePermissions]
     read_only_actions = ("simulate",)
+    # NB: the review verbs check their own permissions against the workflow's rule table.
+    workflow_actions = ("submit", "restore")
+
+    def get_permissions(self) -> Sequence[Any]:
+        if getattr(self, "action", None) in self.workflow_actions:
+            return [IsAuthenticated()]
+        return super().get_permissions()
 
     def summaries(self) -> Any:
         """Policies with their latest revision number, for the summary representation."""
@@ -148,6 +158,25 @@ class EgressPolicyViewSet(ApiViewMixin, viewsets.GenericViewSet):
                 _("Policy %(policy)s has no revision %(number)s.") % {"policy": policy.name, "number": number}
             )
         return Response(PolicyRevisionDetailSerializer(revision).data)
+
+    @action(detail=True, methods=["post"], parser_classes=[BoundedJSONParser, YAMLParser])
+    def submit(self, request: Request, pk: str) -> Response:
+        policy = self.get_object()
+        body = SubmitSerializer(data=mapping_body(request))
+        body.is_valid(raise_exception=True)
+        review = reviews.submit_review(policy, user=request.user, message=body.validated_data["message"])
+        location = reverse("api:review-detail", kwargs={"pk": review.pk})
+        return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED, headers={"Location": location})
+
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"revisions/(?P<number>[0-9]{1,18})/restore",
+        parser_classes=[BoundedJSONParser, YAMLParser],
+    )
+    def restore(self, request: Request, pk: str, number: str) -> Response:
+        draft = reviews.restore_revision(self.get_object(), int(number), user=request.user)
+        return draft_response(draft)
 
 
 def draft_response(draft: PolicyDraft) -> Response:

@@ -19,6 +19,7 @@ from policies.api.examples import (
     SUMMARY_EXAMPLE,
     seed_policy_examples,
 )
+from policies.api.examples_reviews import SUBMIT_EXAMPLES
 from policies.api.parsers import MERGE_PATCH_MEDIA_TYPE, YAML_MEDIA_TYPE
 from policies.api.schema import POLICY_REF, error_responses
 from policies.api.serializers import (
@@ -26,7 +27,9 @@ from policies.api.serializers import (
     PolicyRevisionDetailSerializer,
     PolicyRevisionSerializer,
     PolicySimulationSerializer,
+    ReviewSerializer,
     SimulationResultSerializer,
+    SubmitSerializer,
 )
 
 CR_BODY = {"application/json": POLICY_REF, YAML_MEDIA_TYPE: POLICY_REF}
@@ -147,6 +150,18 @@ policy_schema = extend_schema_view(
         summary="List a policy's revisions, newest first",
         examples=[REVISION_EXAMPLE],
         responses={200: PolicyRevisionSerializer(many=True), **error_responses(404)},
+    ),
+    submit=extend_schema(
+        summary="Submit the draft for review: it is frozen as a revision (409 while a review is open)",
+        request=SubmitSerializer,
+        examples=SUBMIT_EXAMPLES,
+        responses={201: ReviewSerializer, **error_responses(400, 404, 409, 413, 415)},
+    ),
+    restore=extend_schema(
+        summary="Restore a revision's content as the draft (then submit it for review)",
+        request=None,
+        parameters=[ETAG_HEADER],
+        responses={200: CR_RESPONSE, **error_responses(400, 404, 412, 413)},
     ),
     revision=extend_schema(
         summary="Get one revision with its custom resource",

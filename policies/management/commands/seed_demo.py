@@ -1,12 +1,15 @@
-"""Load the seed's demo data: its egress gateway, its example policy, and an admin user."""
+"""Load the seed's demo data: its egress gateway, its example policy, an admin user and one user per role."""
 
 import secrets
+from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from policies import services
+from policies.core.review import Role
 from policies.core.yamlio import load_one
 from policies.models import EgressGateway, EgressPolicy, GatewayPortRecord
 from policies.seed import seed_text
@@ -15,7 +18,10 @@ SEED_PORTS = (("http-80", 80, "HTTP"), ("https-443", 443, "HTTPS"), ("https-444"
 
 
 class Command(BaseCommand):
-    help = "Create the seed's egress gateway (HTTP 80, HTTPS 443, HTTPS 444), its policy and an admin user."
+    help = (
+        "Create the seed's egress gateway (HTTP 80, HTTPS 443, HTTPS 444), its policy, an admin user and one "
+        "demo user per role (viewer, editor, approver, operator)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default="admin")
@@ -33,6 +39,9 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"Admin user: {user.username}  password: {password}"))
         else:
             self.stdout.write(f"Admin user {user.username} already exists (password unchanged).")
+        for role, role_password in ensure_role_users(user):
+            if role_password:
+                self.stdout.write(self.style.SUCCESS(f"Demo {role} user: {role}  password: {role_password}"))
 
     def _admin(self, username, password):
         user_model = get_user_model()
@@ -58,3 +67,23 @@ def ensure_seed_gateway(name: str = "egressgateway") -> EgressGateway:
             GatewayPortRecord(gateway=gateway, name=n, number=num, protocol=proto) for n, num, proto in SEED_PORTS
         )
     return gateway
+
+
+def ensure_role_users(admin: Any) -> list[tuple[str, str | None]]:
+    """One demo user per role (username = role), in that role's group; the admin joins the admin group.
+
+    Returns (role, password) pairs; the password is None for users that already existed (unchanged).
+    """
+    user_model = get_user_model()
+    created = []
+    with transaction.atomic():
+        Group.objects.get(name=Role.ADMIN.value).user_set.add(admin)
+        for role in (Role.VIEWER, Role.EDITOR, Role.APPROVER, Role.OPERATOR):
+            user = user_model.objects.filter(username=role.value).first()
+            password = None
+            if user is None:
+                password = secrets.token_urlsafe(12)
+                user = user_model.objects.create_user(username=role.value, password=password, is_staff=True)
+            Group.objects.get(name=role.value).user_set.add(user)
+            created.append((role.value, password))
+    return created
