@@ -25,15 +25,20 @@ HERE = Path(__file__).resolve().parent
 BUILD_SCRIPT = HERE / "istio" / "build.sh"
 GATEWAY_POD_IP = "10.0.0.100"
 EXTERNAL_ADDRESS = "203.0.113.7"
-# The spec's §5 model: every namespace sees an HTTP service on port 80, so every sidecar has an
-# HTTP listener there (a plain-HTTP request for an unknown host gets block_all's 502).
-MODEL_HTTP_SERVICE = """apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: default}
-spec:
-  clusterIP: 10.96.0.80
-  ports: [{name: http, port: 80, targetPort: 8080}]
-"""
+
+
+# The spec's §5 model: every namespace runs an HTTP service ``web`` on port 80 (visible to all, as
+# Services are), so every sidecar has an HTTP listener there: a plain-HTTP request for an unknown
+# host gets block_all's 502. Under a Sidecar, the listener stays while it imports one of them.
+def model_http_service(namespace: str, index: int) -> str:
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "web", "namespace": namespace},
+            "spec": {"clusterIP": f"10.96.1.{index + 1}", "ports": [{"name": "http", "port": 80, "targetPort": 8080}]},
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -209,7 +214,7 @@ def _kube_objects(gateway: GatewaySpec, labels: dict[str, str], namespaces: list
             }
         )
     )
-    docs.append(MODEL_HTTP_SERVICE)
+    docs.extend(model_http_service(ns, i) for i, ns in enumerate(namespaces))
     return "\n---\n".join(docs)
 
 

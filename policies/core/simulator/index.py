@@ -27,13 +27,14 @@ from policies.core.simulator.objects import (
 )
 from policies.core.simulator.request import SimulationInputError
 from policies.core.simulator.routes import MESH, VirtualServiceRecord
+from policies.core.simulator.sidecar_scope import SidecarScope, read_sidecar
 from policies.core.simulator.virtual_service import read_virtual_service
 
 NETWORKING_VERSIONS = frozenset(
     {"networking.istio.io/v1", "networking.istio.io/v1beta1", "networking.istio.io/v1alpha3"}
 )
 SECURITY_VERSIONS = frozenset({"security.istio.io/v1", "security.istio.io/v1beta1"})
-NETWORKING_KINDS = frozenset({"ServiceEntry", "VirtualService", "DestinationRule", "Gateway"})
+NETWORKING_KINDS = frozenset({"ServiceEntry", "VirtualService", "DestinationRule", "Gateway", "Sidecar"})
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Catalog:
     destination_rules: list[DestinationRuleRecord] = field(default_factory=list)
     gateways: list[GatewayRecord] = field(default_factory=list)
     authorization_policies: list[AuthorizationPolicyRecord] = field(default_factory=list)
+    sidecars: list[SidecarScope] = field(default_factory=list)
     rules_by_namespace: dict[str, list[DestinationRuleRecord]] = field(default_factory=dict)
 
 
@@ -95,7 +97,9 @@ def _read_networking(
     catalog: Catalog, kind: str, ref: str, namespace: str, spec: dict[str, Any], position: tuple[int, str]
 ) -> None:
     order, created = position
-    if kind == "ServiceEntry":
+    if kind == "Sidecar":
+        catalog.sidecars.append(read_sidecar(ref, namespace, spec, created))
+    elif kind == "ServiceEntry":
         catalog.service_entries.append(read_service_entry(ref, namespace, spec, order, created))
     elif kind == "VirtualService":
         catalog.virtual_services.append(read_virtual_service(ref, namespace, spec, order))
@@ -108,8 +112,9 @@ def _read_networking(
 class NamespaceView:
     """What proxies in one namespace know: listeners per port, mesh routes, DestinationRules."""
 
-    def __init__(self, catalog: Catalog, namespace: str) -> None:
+    def __init__(self, catalog: Catalog, namespace: str, scope: SidecarScope | None = None) -> None:
         self.namespace = namespace
+        self.scope = scope
         self.http: dict[int, HostTable[ServiceEntryRecord]] = defaultdict(HostTable)
         self.sni: dict[int, HostTable[ServiceEntryRecord]] = defaultdict(HostTable)
         self.tcp_wildcard: dict[int, ServiceEntryRecord] = {}
@@ -119,19 +124,39 @@ class NamespaceView:
         self.mesh_routes: HostTable[VirtualServiceRecord] = HostTable()
         self._catalog = catalog
         self._rules: dict[tuple[str, str | None, tuple[tuple[str, str], ...]], DestinationRuleRecord | None] = {}
-        for entry in catalog.service_entries:
-            if entry.visibility.visible_to(namespace):
-                self._add_service(entry)
+        self.destinations: set[str] = set()  # hosts the imported mesh VirtualServices route to
         for service in catalog.virtual_services:
-            if service.visibility.visible_to(namespace) and _bound_to_mesh(service):
+            if not (service.visibility.visible_to(namespace) and _bound_to_mesh(service)):
+                continue
+            if any(self.imports(service.namespace, h) for h in service.hosts):
                 for host in service.hosts:
                     self.mesh_routes.add(host, service)
+                self.destinations.update(_destination_hosts(service))
+        for entry in catalog.service_entries:
+            if entry.visibility.visible_to(namespace) and any(
+                self.imports_service(entry.namespace, h) for h in entry.hosts
+            ):
+                self._add_service(entry)
+
+    def imports(self, object_namespace: str, host: str) -> bool:
+        """Whether this view's Sidecar (if any) lets the proxy import that namespace's host."""
+        return self.scope is None or self.scope.imports(object_namespace, host)
+
+    def imports_service(self, object_namespace: str, host: str) -> bool:
+        """A service has clusters here: imported by the Sidecar's egress hosts, or the destination
+        of an imported VirtualService (pilot's SidecarScope adds those to its services)."""
+        return self.imports(object_namespace, host) or host in self.destinations
 
     def _add_service(self, entry: ServiceEntryRecord) -> None:
         for host in entry.hosts:
-            self.services.add(host, entry)
+            if self.imports_service(entry.namespace, host):
+                self.services.add(host, entry)
+        # NB: listeners come from the egress hosts only, not from VirtualService destinations.
+        hosts = [h for h in entry.hosts if self.imports(entry.namespace, h)]
+        if not hosts:
+            return
         for number, port in entry.ports.items():
-            for host in entry.hosts:
+            for host in hosts:
                 if port.family == "http":
                     self.http[number].add(host, entry)
                 elif port.family == "tls":
@@ -177,6 +202,11 @@ class NamespaceView:
             if found is not None:
                 return found
         return None
+
+
+def _destination_hosts(service: VirtualServiceRecord) -> set[str]:
+    routes = (*service.http, *service.tls, *service.tcp)
+    return {route.destination.host for route in routes if route.destination is not None}
 
 
 def _bound_to_mesh(service: VirtualServiceRecord) -> bool:

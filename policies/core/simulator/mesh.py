@@ -15,6 +15,7 @@ from policies.core.simulator.index import Catalog, NamespaceView, read_catalog
 from policies.core.simulator.request import Request, SimulationInputError, parse_method, parse_url
 from policies.core.simulator.result import SimulationResult, Trace
 from policies.core.simulator.sidecar import SidecarWalk
+from policies.core.simulator.sidecar_scope import scope_for
 
 MESH_MODES = ("REGISTRY_ONLY", "ALLOW_ANY")
 
@@ -27,16 +28,26 @@ class Mesh:
     ) -> None:
         self.catalog = catalog
         self.mode = mode
-        self._views: dict[str, NamespaceView] = {}
+        self._views: dict[tuple[str, str | None], NamespaceView] = {}
         identity = gateway_identity(gateway, settings)
         asm_auto = settings is not None and settings.port_default == "asmAuto"
         self.gateway = GatewayProxy(catalog, identity, self.view(identity.namespace), asm_auto=asm_auto)
 
     def view(self, namespace: str) -> NamespaceView:
-        """The (cached) view of the mesh from proxies in ``namespace``."""
-        found = self._views.get(namespace)
+        """The (cached) view of the mesh from proxies in ``namespace`` that no Sidecar scopes (gateways)."""
+        found = self._views.get((namespace, None))
         if found is None:
-            found = self._views[namespace] = NamespaceView(self.catalog, namespace)
+            found = self._views[(namespace, None)] = NamespaceView(self.catalog, namespace)
+        return found
+
+    def sidecar_view(self, namespace: str, labels: dict[str, str]) -> NamespaceView:
+        """The (cached) view of a sidecar: its namespace's exports, narrowed by the Sidecar that applies."""
+        scope = scope_for(self.catalog.sidecars, namespace, labels)
+        if scope is None:
+            return self.view(namespace)
+        found = self._views.get((namespace, scope.ref))
+        if found is None:
+            found = self._views[(namespace, scope.ref)] = NamespaceView(self.catalog, namespace, scope)
         return found
 
     def simulate(self, request: Request) -> SimulationResult:

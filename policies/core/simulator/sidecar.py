@@ -41,13 +41,15 @@ NO_ROUTE_STATUS = 404
 class SidecarWalk:
     """One request's way through its client sidecar (and on to the gateway or the external host)."""
 
-    __slots__ = ("hop", "http", "mesh", "request", "trace", "url", "view", "workload")
+    __slots__ = ("hop", "http", "mesh", "mode", "request", "trace", "url", "view", "workload")
 
     def __init__(self, mesh: Mesh, request: Request, url: ParsedUrl, method: str, trace: Trace) -> None:
         self.mesh, self.request, self.url, self.trace = mesh, request, url, trace
         self.http = HttpRequest(url, method, {})
         self.workload = (request.source_namespace, request.source_labels)
-        self.view: NamespaceView = mesh.view(request.source_namespace)
+        self.view: NamespaceView = mesh.sidecar_view(request.source_namespace, request.source_labels)
+        scope = self.view.scope
+        self.mode = scope.outbound_mode if scope is not None and scope.outbound_mode else mesh.mode
         proxy = text(_("sidecar {workload}"), workload=workload_name(request.source_namespace, request.source_labels))
         self.hop = Hop(proxy, http=not url.is_tls, labels=tuple(sorted(request.source_labels.items())))
 
@@ -92,13 +94,20 @@ class SidecarWalk:
         )
 
     def _http_listener_on(self, port: int) -> bool:
-        """Port 80 (the §5 model: every namespace sees an HTTP service there) or an HTTP port of the
-        gateway Service, which every sidecar sees."""
-        return port in HTTP_LISTENER_PORTS or port in self.mesh.gateway.identity.http_ports
+        """Port 80 (the §5 model: every namespace runs an HTTP service ``web`` there) or an HTTP port
+        of the gateway Service, as far as the proxy's Sidecar (if any) imports those services."""
+        view, identity = self.view, self.mesh.gateway.identity
+        namespace = view.namespace
+        if port in HTTP_LISTENER_PORTS and (
+            view.imports(namespace, f"web.{namespace}.svc.cluster.local")
+            or view.imports("default", "web.default.svc.cluster.local")
+        ):
+            return True
+        return port in identity.http_ports and view.imports(identity.namespace, identity.service_host)
 
     def _unknown(self) -> Outcome:
         url, proxy = self.url, self.hop.proxy
-        if self.mesh.mode == "ALLOW_ANY":
+        if self.mode == "ALLOW_ANY":
             return self._passthrough()
         at = {"proxy": proxy, "host": url.host, "port": url.port}
         if url.is_tls:
@@ -132,7 +141,13 @@ class SidecarWalk:
     def _http_listener(self, service: ServiceEntryRecord | None) -> Outcome:
         url, proxy = self.url, self.hop.proxy
         if service is None:
-            if self.mesh.mode == "ALLOW_ANY":
+            # NB: a mesh VirtualService's host gets a virtual host even without a service in the
+            # registry (pilot's separateVSHostsAndServices: "hosts outside of the service registry").
+            routes = self._mesh_routes((), "http")
+            pick = self._pick(routes) if routes is not None else None
+            if pick is not None and pick.route is not None:
+                return self._follow(pick.route)
+            if self.mode == "ALLOW_ANY":
                 return self._passthrough()
             at = {"proxy": proxy, "host": url.host, "port": url.port}
             self.trace.add(
@@ -248,11 +263,10 @@ class SidecarWalk:
         rule = self.view.destination_rule(identity.service_host, identity.namespace, dict(self.hop.labels))
         missing = destination.subset and (rule is None or destination.subset not in rule.subsets)
         if missing or (identity.ports is not None and port not in identity.ports):
-            why = (
-                text(_("subset {subset} is not defined"), subset=destination.subset)
-                if missing
-                else text(_("the gateway Service has no port {port}"), port=port)
-            )
+            if missing:
+                why = text(_("subset {subset} is not defined"), subset=destination.subset)
+            else:
+                why = text(_("the gateway Service has no port {port}"), port=port)
             at = {"proxy": self.hop.proxy, "route": route.label, "cluster": cluster, "why": why}
             self.trace.add(text(_("{proxy}: route {route} → {cluster} does not exist ({why})"), **at))
             return self.hop.fail(text(_("The {proxy} has no cluster {cluster}: {why}."), **at))

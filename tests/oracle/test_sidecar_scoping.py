@@ -1,0 +1,101 @@
+"""``Sidecar`` resources and VirtualService-only hosts, through both simulators.
+
+A Sidecar narrows what a proxy imports (egress hosts, per namespace or workload selector, or the
+root namespace's default) and may override the outbound mode; Istio still imports the
+destinations of the VirtualServices it imports, and gives a mesh VirtualService's hosts virtual
+hosts even when no service registers them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from policies.core.yamlio import load_all
+from testenv.oracle import IstioOracle, OracleRequest
+from tests.oracle.differential import Case, compare
+
+SCENARIO_2 = (Path(__file__).parents[1] / "unit" / "simulator_fixtures" / "scenario-2.yaml").read_text(encoding="utf-8")
+TEAM_API = """
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: api, namespace: team-a}
+spec:
+  hosts: [api.example.com]
+  resolution: DNS
+  ports: [{number: 80, name: http, protocol: HTTP}, {number: 443, name: https, protocol: HTTPS}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: alias, namespace: team-a}
+spec:
+  hosts: [alias.example.com]
+  http: [{route: [{destination: {host: api.example.com}}]}]
+"""
+SIDECAR = """
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {{name: {name}, namespace: {namespace}}}
+spec:
+{body}
+"""
+
+
+def sidecar(name: str, namespace: str, body: str) -> str:
+    return SIDECAR.format(name=name, namespace=namespace, body=body)
+
+
+SHAPES = {
+    "no-sidecar": ("", "REGISTRY_ONLY"),
+    "own-namespace-only": (sidecar("default", "mytest", "  egress: [{hosts: ['./*']}]"), "REGISTRY_ONLY"),
+    "policy-namespace-without-gateway-namespace": (
+        sidecar("default", "mytest", "  egress: [{hosts: ['./*', 'istio-egress/*']}]"),
+        "REGISTRY_ONLY",
+    ),
+    "host-pattern": (
+        sidecar("default", "mytest", "  egress: [{hosts: ['*/*.httpbin.org', 'team-a/alias.example.com']}]"),
+        "REGISTRY_ONLY",
+    ),
+    "workload-selector-first": (
+        sidecar("only-a", "mytest", "  workloadSelector: {labels: {app: sleep-a}}\n  egress: [{hosts: ['team-a/*']}]")
+        + sidecar("default", "mytest", "  egress: [{hosts: ['*/*']}]"),
+        "REGISTRY_ONLY",
+    ),
+    "root-default-allows-any": (
+        sidecar("default", "istio-system", "  outboundTrafficPolicy: {mode: ALLOW_ANY}"),
+        "REGISTRY_ONLY",
+    ),
+    "root-default-registry-only-in-an-allow-any-mesh": (
+        sidecar("default", "istio-system", "  outboundTrafficPolicy: {mode: REGISTRY_ONLY}"),
+        "ALLOW_ANY",
+    ),
+}
+URLS = (
+    "http://www.httpbin.org/",
+    "http://httpbin.org/x",
+    "https://www.httpbin.org/",
+    "http://api.example.com/",
+    "https://api.example.com/",
+    "http://alias.example.com/",
+    "http://unknown.example.org/",
+    "https://unknown.example.org/",
+)
+WORKLOADS = (("mytest", {"app": "sleep-a"}), ("mytest", {"app": "sleep-b"}), ("team-a", {"app": "web"}))
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_sidecar_scoping_agrees_with_istio(oracle: IstioOracle, name: str) -> None:
+    # given scenario 2, a team's ServiceEntry and a VirtualService-only alias, under a Sidecar shape
+    extra, mode = SHAPES[name]
+    objects = [d.data for d in load_all(SCENARIO_2 + TEAM_API + extra)]
+
+    # when workloads of both namespaces send every URL
+    requests = [OracleRequest(ns, labels, url) for ns, labels in WORKLOADS for url in URLS]
+    comparison = compare(oracle, [Case(name, objects, requests, mesh_mode=mode)])
+
+    # then Istio accepts the objects and both simulators agree on every request
+    assert comparison.rejected == {}
+    assert comparison.disagreements == [], comparison.report()
