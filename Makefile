@@ -14,7 +14,7 @@ run: setup  ## set up and serve the console on http://127.0.0.1:8000
 	@echo "Egress Console: http://$(HOST):$(PORT)/"
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: system-packages setup  ## install everything the tests need, then run ruff and every test
+test:  ## install everything the tests need, then run ruff and every test (scripts/test.sh)
 	bash scripts/test.sh
 
 setup: $(STAMP) messages

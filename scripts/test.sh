@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
-# The whole test suite, as `make test` runs it (and CI through .ci/run):
-#   static checks → the full pytest suite on a throwaway PostgreSQL → the smoke set on SQLite.
-# The test control plane (kube-apiserver + etcd) is built once into ~/.cache and started by the
-# integration tests' own fixtures. pytest's exit code 5 ("no tests collected") counts as failure.
+# The whole test suite, as `make test` runs it (and CI through .ci/run): the Go builds in the
+# background → set-up (apt, venv, catalogs) → static checks → the full pytest suite on a throwaway
+# PostgreSQL → the smoke set on SQLite. The test control plane and the Istio harness are built
+# once into ~/.cache; the integration and oracle tests start them. pytest's exit code 5 ("no
+# tests collected") counts as failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 fail() { echo "FAILED: $*" >&2; exit 1; }
 
-# The Istio harness (pilot + istioctl, ~20 min of compiling on a cold machine) builds in the
-# background while the static checks and the control plane build run.
+# The Go builds need neither apt nor the venv, so they start first, in the background: the test
+# control plane (kube-apiserver + etcd) and the Istio harness + istioctl (~12 min of compiling on
+# a cold 2-core machine; no-ops once cached). Set-up and static checks run beside them.
 mkdir -p "${TMPDIR:-/tmp}"
-ISTIO_LOG=$(mktemp "${TMPDIR:-/tmp}/egress-istio-build.XXXXXX")
-bash testenv/istio/build.sh >"$ISTIO_LOG" 2>&1 &
+BUILD_LOGS=$(mktemp -d "${TMPDIR:-/tmp}/egress-go-builds.XXXXXX")
+bash testenv/build.sh >"$BUILD_LOGS/testenv.log" 2>&1 &
+CONTROL_PLANE_BUILD=$!
+bash testenv/istio/build.sh >"$BUILD_LOGS/istio.log" 2>&1 &
 ISTIO_BUILD=$!
+
+echo "== set-up: system packages, Python dependencies, catalogs"
+make --no-print-directory system-packages setup || fail "set-up (make system-packages setup)"
 
 echo "== static checks"
 $BIN/ruff check . || fail "ruff check"
@@ -24,11 +31,12 @@ $BIN/python manage.py check --fail-level WARNING || fail "manage.py check"
 $BIN/python manage.py makemigrations --check --dry-run >/dev/null || fail "missing migrations (run makemigrations)"
 
 echo "== test control plane binaries"
-bash testenv/build.sh || fail "building kube-apiserver + etcd (see testenv/README.md)"
+wait "$CONTROL_PLANE_BUILD" || { cat "$BUILD_LOGS/testenv.log" >&2; fail "building kube-apiserver + etcd (see testenv/README.md)"; }
+tail -n 3 "$BUILD_LOGS/testenv.log"
 
 echo "== Istio harness and istioctl (testenv/istio)"
-wait "$ISTIO_BUILD" || { cat "$ISTIO_LOG" >&2; fail "building the Istio harness (see testenv/istio/README.md)"; }
-tail -n 2 "$ISTIO_LOG"
+wait "$ISTIO_BUILD" || { cat "$BUILD_LOGS/istio.log" >&2; fail "building the Istio harness (see testenv/istio/README.md)"; }
+tail -n 2 "$BUILD_LOGS/istio.log"
 
 run_pytest() { # run_pytest LABEL ARGS...
   local label=$1; shift

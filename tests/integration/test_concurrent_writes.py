@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import re
 import threading
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ import psycopg
 import pytest
 import requests
 
+from tests.fixtures.postgres import fresh_database
 from tests.fixtures.server import ADMIN_PASSWORD, Served, console_env, serve
 
 WRITERS = 20
@@ -39,15 +39,8 @@ def sqlite_console(tmp_path: Path) -> Iterator[Served]:
 @pytest.fixture
 def postgres_database() -> Iterator[str]:
     """A fresh database on the suite's PostgreSQL cluster (DATABASE_URL), dropped afterwards."""
-    suite_url = os.environ.get("DATABASE_URL", "")
-    if not suite_url.startswith(("postgres://", "postgresql://")):
-        pytest.skip("needs PostgreSQL: run through `make test`, which starts one")
-    name = f"egress_concurrency_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(suite_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield suite_url.rsplit("/", 1)[0] + f"/{name}"
-    with psycopg.connect(suite_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    with fresh_database("egress_concurrency") as url:
+        yield url
 
 
 @pytest.fixture

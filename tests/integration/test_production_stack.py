@@ -18,18 +18,17 @@ import secrets
 import signal
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import psycopg
 import pytest
 import requests
 
 from tests.fixtures.compose import load_compose, read_dotenv, service_environment
 from tests.fixtures.console import SEED_POLICY, scenario_document
+from tests.fixtures.postgres import fresh_database
 from tests.fixtures.server import ADMIN_PASSWORD, REPO, free_port, manage, wait_until_serving
 
 pytestmark = pytest.mark.postgres
@@ -53,15 +52,8 @@ class Stack:
 @pytest.fixture
 def database() -> Iterator[str]:
     """A fresh, empty database on the suite's PostgreSQL cluster: its name; dropped afterwards."""
-    suite_url = os.environ.get("DATABASE_URL", "")
-    if not suite_url.startswith(("postgres://", "postgresql://")):
-        pytest.skip("needs PostgreSQL: run through `make test`, which starts one")
-    name = f"egress_stack_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(suite_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield name
-    with psycopg.connect(suite_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    with fresh_database("egress_stack") as url:
+        yield url.rsplit("/", 1)[1]
 
 
 def compose_environment(service: str, database: str, port: int) -> dict[str, str]:
