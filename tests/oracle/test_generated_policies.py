@@ -2,10 +2,11 @@
 
 Each example is a batch of random valid policies (several rules, selected and namespace-wide
 sources, HTTP with and without httpsUpgrade, HTTPS, TLS, TCP, shared host groups, both port
-modes and both upgrade styles). For every policy the requests are: each rule's selected
-workload, an unselected workload of the same namespace and a workload of another namespace,
-to each host of each to-entry on its port, with both schemes. One harness run answers the whole
-batch; every disagreement is listed. Shrinking is off: a failure prints the policies' YAML.
+modes, both upgrade styles, a mesh in REGISTRY_ONLY or ALLOW_ANY). For every policy the
+requests are: each rule's selected workload, an unselected workload of the same namespace and
+a workload of another namespace, to each host of each to-entry on its port, with both schemes.
+One harness run answers the whole batch; every disagreement is listed. Shrinking is off: a
+failure prints the policies' YAML.
 """
 
 from __future__ import annotations
@@ -29,13 +30,13 @@ OTHER_NAMESPACE = "elsewhere"
 
 
 @st.composite
-def policy_cases(draw: st.DrawFn) -> tuple[dict[str, Any], TranslationSettings]:
+def policy_cases(draw: st.DrawFn) -> tuple[dict[str, Any], TranslationSettings, str]:
     data = draw(valid_policy_data(max_rules=4))
     translation = TranslationSettings(
         port_default=draw(st.sampled_from(("samePort", "asmAuto"))),
         upgrade_style=draw(st.sampled_from(("targetPort", "targetPort", "gatewayPort"))),
     )
-    return data, translation
+    return data, translation, draw(st.sampled_from(("REGISTRY_ONLY", "REGISTRY_ONLY", "REGISTRY_ONLY", "ALLOW_ANY")))
 
 
 def concrete_host(host: str) -> str:
@@ -60,11 +61,11 @@ def requests_for(policy: EgressPolicy) -> list[OracleRequest]:
     return [OracleRequest(ns, labels, url) for ns, labels in unique_workloads for url in urls]
 
 
-def case_of(index: int, data: dict[str, Any], translation: TranslationSettings) -> Case:
+def case_of(index: int, data: dict[str, Any], translation: TranslationSettings, mesh_mode: str) -> Case:
     policy = EgressPolicy.model_validate(data)
     gateway = gateway_for(policy, translation)
     objects = expand_policy(policy, gateway=gateway, settings=translation)
-    return Case(f"generated-{index}", objects, requests_for(policy), gateway=gateway, settings=translation)
+    return Case(f"generated-{index}", objects, requests_for(policy), gateway, translation, mesh_mode)
 
 
 @settings(
@@ -76,14 +77,14 @@ def case_of(index: int, data: dict[str, Any], translation: TranslationSettings) 
 @given(batch=st.lists(policy_cases(), min_size=BATCH, max_size=BATCH))
 def test_generated_policies_agree_with_istio(oracle: IstioOracle, batch: list[Any]) -> None:
     # given a batch of random valid policies, expanded for a gateway that declares their ports
-    cases = [case_of(i, data, translation) for i, (data, translation) in enumerate(batch)]
+    cases = [case_of(i, *case) for i, case in enumerate(batch)]
 
     # when every generated request goes through both simulators
     comparison = compare(oracle, cases)
     record_pairs(comparison.pairs)
 
     # then Istio accepts every object, and both agree on every request
-    policies = {f"generated-{i}": dump_yaml(data) for i, (data, _t) in enumerate(batch)}
+    policies = {f"generated-{i}": dump_yaml(data) for i, (data, _t, _m) in enumerate(batch)}
     rejected = {case: policies[case] for case in comparison.rejected}
     assert comparison.rejected == {}, (comparison.rejected, rejected)
     failing = {d.case for d in comparison.disagreements}
