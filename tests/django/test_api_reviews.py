@@ -145,6 +145,8 @@ def test_reviews_are_listed_and_filtered_by_state(open_review, approver):
     client = client_for(approver)
     assert [r["id"] for r in client.get("/api/v1/reviews/").json()] == [open_review.pk]
     assert client.get("/api/v1/reviews/?state=approved").json() == []
+    bad = client.get("/api/v1/reviews/?state=open")
+    assert [(e["code"], e["path"]) for e in errors_of(bad)] == [("invalid_choice", "state")]
     detail = client.get(f"/api/v1/reviews/{open_review.pk}/").json()
     assert (detail["policy"], detail["revision"], detail["state"]) == (open_review.policy_id, 2, "in_review")
 

@@ -131,6 +131,7 @@ API_BODIES = {
     },
     "/api/v1/policies/": lambda: seed_cr("3"),
     "/api/v1/policies/{policy}/simulate/": lambda: {"source": SOURCE, "url": "http://httpbin.org", "method": "GET"},
+    "/api/v1/policies/{policy}/submit/": lambda: {"message": "Open port 8443"},
 }
 
 

@@ -16,8 +16,10 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
+from django.utils.translation import gettext as _
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -45,7 +47,13 @@ class ReviewViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
     def get_queryset(self) -> QuerySet[Review]:
         queryset = super().get_queryset()
         state = self.request.query_params.get("state")
-        return queryset.filter(state=state) if self.action == "list" and state else queryset
+        if self.action != "list" or state is None:
+            return queryset
+        if state not in Review.State.values:
+            choices = ", ".join(Review.State.values)
+            message = _("Use one of: %(choices)s.") % {"choices": choices}
+            raise ValidationError({"state": [ErrorDetail(message, code="invalid_choice")]})
+        return queryset.filter(state=state)
 
     def _decide(self, request: Request, verb: Any) -> Response:
         review = self.get_object()

@@ -28,7 +28,7 @@ review_schema = extend_schema_view(
         summary="List reviews, newest first",
         parameters=[STATE],
         examples=REVIEW_LIST_EXAMPLES,
-        responses={200: ReviewSerializer(many=True), **error_responses()},
+        responses={200: ReviewSerializer(many=True), **error_responses(400)},
     ),
     retrieve=extend_schema(
         summary="Get a review", examples=REVIEW_EXAMPLES, responses={200: ReviewSerializer, **error_responses(404)}
