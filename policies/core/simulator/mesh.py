@@ -15,7 +15,7 @@ from policies.core.simulator.index import Catalog, NamespaceView, read_catalog
 from policies.core.simulator.request import Request, SimulationInputError, parse_method, parse_url
 from policies.core.simulator.result import SimulationResult, Trace
 from policies.core.simulator.sidecar import SidecarWalk
-from policies.core.simulator.sidecar_scope import scope_for
+from policies.core.simulator.sidecar_scope import SidecarScope, scope_for
 
 MESH_MODES = ("REGISTRY_ONLY", "ALLOW_ANY")
 
@@ -29,6 +29,7 @@ class Mesh:
         self.catalog = catalog
         self.mode = mode
         self._views: dict[tuple[str, str | None], NamespaceView] = {}
+        self._scopes: dict[tuple[str, tuple[tuple[str, str], ...]], SidecarScope | None] = {}
         identity = gateway_identity(gateway, settings)
         asm_auto = settings is not None and settings.port_default == "asmAuto"
         self.gateway = GatewayProxy(catalog, identity, self.view(identity.namespace), asm_auto=asm_auto)
@@ -42,7 +43,12 @@ class Mesh:
 
     def sidecar_view(self, namespace: str, labels: dict[str, str]) -> NamespaceView:
         """The (cached) view of a sidecar: its namespace's exports, narrowed by the Sidecar that applies."""
-        scope = scope_for(self.catalog.sidecars, namespace, labels)
+        if not self.catalog.sidecars:
+            return self.view(namespace)
+        workload = (namespace, tuple(sorted(labels.items())))
+        if workload not in self._scopes:
+            self._scopes[workload] = scope_for(self.catalog.sidecars, namespace, labels)
+        scope = self._scopes[workload]
         if scope is None:
             return self.view(namespace)
         found = self._views.get((namespace, scope.ref))
