@@ -31,7 +31,7 @@ from policies.models import Approval, DraftContributor, EgressPolicy, PolicyDraf
 MESSAGES = {
     "SELF_APPROVAL": lambda: _("You authored or edited this revision; someone else must approve it."),
     "ALREADY_APPROVED": lambda: _("You have already approved this review."),
-    "PERMISSION_DENIED": lambda: _("Your role does not allow this step of the review."),
+    "permission_denied": lambda: _("Your role does not allow this step of the review."),
     "NOT_SUBMITTER": lambda: _("Only the submitter (or an admin) may withdraw this review."),
 }
 

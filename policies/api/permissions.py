@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework.permissions import SAFE_METHODS, DjangoModelPermissions
+from django.utils.translation import gettext_lazy
+from rest_framework.permissions import SAFE_METHODS, BasePermission, DjangoModelPermissions
 from rest_framework.request import Request
+
+from policies.core.review import TRANSITIONS, ReviewAction
+from policies.reviews import actor_of
 
 
 class ModelWritePermissions(DjangoModelPermissions):
@@ -22,3 +26,22 @@ class ModelWritePermissions(DjangoModelPermissions):
         if request.method in SAFE_METHODS or getattr(view, "action", None) in getattr(view, "read_only_actions", ()):
             return bool(request.user and request.user.is_authenticated)
         return super().has_permission(request, view)
+
+
+class WorkflowStepPermission(BasePermission):
+    """A review step needs a permission the workflow's table names for it; anything else needs an account.
+
+    The view maps its actions to steps in ``workflow_steps``. This refuses a role that can never take
+    the step before the body is read; whether it may take it *now* (state, authorship) the verb decides.
+    """
+
+    message = gettext_lazy("Your role does not allow this step of the review.")
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        step = getattr(view, "workflow_steps", {}).get(getattr(view, "action", None))
+        if step is None:
+            return True
+        actor = actor_of(request.user)
+        return any(actor.may(t.permission) for t in TRANSITIONS if t.action == ReviewAction(step))

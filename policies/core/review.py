@@ -223,7 +223,7 @@ def _permitted(action: ReviewAction, facts: ReviewFacts, actor: Actor) -> Transi
             "INVALID_TRANSITION", 409, f"A review that is {state} cannot be {_past(action)}; it is closed to that."
         )
     if not actor.may(transition.permission):
-        raise TransitionRefused("PERMISSION_DENIED", 403, f"Your role may not {action.value} reviews.")
+        raise TransitionRefused("permission_denied", 403, f"Your role may not {action.value} reviews.")
     own = actor.user_id is not None and actor.user_id == facts.submitter
     if transition.own_only and not own and not actor.may(transition.others_permission):
         raise TransitionRefused("NOT_SUBMITTER", 403, f"Only the submitter may {action.value} this review.")

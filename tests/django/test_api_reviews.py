@@ -130,7 +130,15 @@ def test_required_approvals_come_from_the_setting(open_review, approver, setting
 def test_a_role_without_the_right_is_403(open_review):
     viewer = user_in_role(Role.VIEWER.value)
     response = send(client_for(viewer), "post", f"/api/v1/reviews/{open_review.pk}/approve/", {})
-    assert (response.status_code, codes_of(response)) == (403, ["PERMISSION_DENIED"])
+    assert (response.status_code, codes_of(response)) == (403, ["permission_denied"])
+
+
+def test_a_role_without_the_right_is_refused_before_its_body_is_read(open_review):
+    viewer = user_in_role(Role.VIEWER.value)
+    response = send(client_for(viewer), "post", f"/api/v1/reviews/{open_review.pk}/approve/", {"coment": 1})
+    assert (response.status_code, codes_of(response)) == (403, ["permission_denied"])
+    submit = send(client_for(viewer), "post", f"/api/v1/policies/{open_review.policy_id}/submit/", [])
+    assert (submit.status_code, codes_of(submit)) == (403, ["permission_denied"])
 
 
 def test_unknown_body_fields_and_unknown_reviews_are_refused_in_the_error_shape(open_review, approver):
@@ -171,7 +179,7 @@ def test_restoring_a_missing_revision_is_404_and_needs_the_edit_role(reviewed_po
     assert (missing.status_code, codes_of(missing)) == (404, ["not_found"])
     viewer = user_in_role(Role.VIEWER.value)
     refused = send(client_for(viewer), "post", f"/api/v1/policies/{reviewed_policy.pk}/revisions/1/restore/")
-    assert (refused.status_code, codes_of(refused)) == (403, ["PERMISSION_DENIED"])
+    assert (refused.status_code, codes_of(refused)) == (403, ["permission_denied"])
 
 
 def test_submission_needs_credentials(reviewed_policy):

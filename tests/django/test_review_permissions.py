@@ -67,7 +67,7 @@ def test_service_layer(role: str, action: str, subject: dict[str, Any]) -> None:
     with pytest.raises(ServiceError) as refused:
         run_service(action, user, subject["policy"], subject["review"])
     assert refused.value.status == 403
-    assert refused.value.code in ("PERMISSION_DENIED", "NOT_SUBMITTER")
+    assert refused.value.code in ("permission_denied", "NOT_SUBMITTER")
 
 
 def api_call(action: str, client: APIClient, policy: Any, review: Review | None) -> Any:

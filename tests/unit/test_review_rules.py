@@ -130,4 +130,4 @@ def test_each_role_may_take_exactly_its_actions(role):
 def test_without_the_permission_the_refusal_is_403(role):
     with pytest.raises(TransitionRefused) as refused:
         decide(A.APPROVE, facts(), actor(50, role))
-    assert (refused.value.code, refused.value.status) == ("PERMISSION_DENIED", 403)
+    assert (refused.value.code, refused.value.status) == ("permission_denied", 403)

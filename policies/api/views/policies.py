@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -33,7 +32,7 @@ from policies.api.parsers import (
     YAMLParser,
     YAMLRenderer,
 )
-from policies.api.permissions import ModelWritePermissions
+from policies.api.permissions import ModelWritePermissions, WorkflowStepPermission
 from policies.api.rendering import manifest_yaml
 from policies.api.serializers import (
     EgressPolicySummarySerializer,
@@ -67,12 +66,12 @@ class EgressPolicyViewSet(ApiViewMixin, viewsets.GenericViewSet):
     parser_classes = [BoundedJSONParser, MergePatchParser, YAMLParser]
     permission_classes = [ModelWritePermissions]
     read_only_actions = ("simulate",)
-    # NB: the review verbs check their own permissions against the workflow's rule table.
-    workflow_actions = ("submit", "restore")
+    # NB: restoring a revision is an edit that leads to a submission; both need the submit step.
+    workflow_steps = {"submit": "submit", "restore": "submit"}
 
     def get_permissions(self) -> Sequence[Any]:
-        if getattr(self, "action", None) in self.workflow_actions:
-            return [IsAuthenticated()]
+        if getattr(self, "action", None) in self.workflow_steps:
+            return [WorkflowStepPermission()]
         return super().get_permissions()
 
     def summaries(self) -> Any:

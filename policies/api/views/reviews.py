@@ -20,11 +20,12 @@ from django.utils.translation import gettext as _
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ErrorDetail, ValidationError
-from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
+from rest_framework.permissions import DjangoModelPermissions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from policies import reviews
+from policies.api.permissions import WorkflowStepPermission
 from policies.api.serializers import AuditEntrySerializer, AuditQuerySerializer, DecisionSerializer, ReviewSerializer
 from policies.api.views.base import ApiViewMixin, mapping_body
 from policies.api.views.reviews_schema import audit_schema, review_schema
@@ -41,7 +42,8 @@ class ReviewViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         "decisions__user"
     )
     serializer_class = ReviewSerializer
-    permission_classes = [IsAuthenticated]
+    permission_classes = [WorkflowStepPermission]
+    workflow_steps = {"approve": "approve", "reject": "reject", "withdraw": "withdraw"}
     lookup_value_regex = "[0-9]{1,18}"
 
     def get_queryset(self) -> QuerySet[Review]:
