@@ -37,7 +37,8 @@ class SecretsMaskingReporterFilter(SafeExceptionReporterFilter):
 
     def cleanse_setting(self, key: Any, value: Any) -> Any:
         cleansed = super().cleanse_setting(key, value)
-        return mask_credentials(cleansed, self.cleansed_substitute) if isinstance(cleansed, str) else cleansed
+        # NB: str(): a lazy string (django-csp's nonce) passes isinstance(str) but re.sub refuses it
+        return mask_credentials(str(cleansed), self.cleansed_substitute) if isinstance(cleansed, str) else cleansed
 
     def get_traceback_frame_variables(self, request: Any, tb_frame: Any) -> Any:
         variables = super().get_traceback_frame_variables(request, tb_frame)
@@ -47,4 +48,4 @@ class SecretsMaskingReporterFilter(SafeExceptionReporterFilter):
         # NB: by name as for settings (``key`` too: DRF's token authentication calls its token that).
         if self.hidden_settings.search(name):
             return self.cleansed_substitute
-        return mask_credentials(value, self.cleansed_substitute) if isinstance(value, str) else value
+        return mask_credentials(str(value), self.cleansed_substitute) if isinstance(value, str) else value
