@@ -188,14 +188,14 @@ def reachability_change(
     settings = settings or TranslationSettings()
     policies = [policy for policy in (old, new) if policy is not None]
     sources, urls = probe_sources(policies, settings), probe_urls(policies)
-    old_mesh, new_mesh = (_mesh(policy, gateway, settings, mesh_mode) for policy in (old, new))
+    before, after = (expand_policy(p, gateway, settings) if p is not None else [] for p in (old, new))
+    if before == after:  # NB: the same Istio objects answer every request alike; nothing to simulate.
+        return ReachabilityChange([], sources, urls)
+    old_mesh, new_mesh = (
+        build_mesh(o, mesh_mode=mesh_mode, gateway=gateway, settings=settings) for o in (before, after)
+    )
     found = sorted(_deltas(old_mesh, new_mesh, sources, urls), key=lambda f: (DIRECTION_ORDER[f[1].direction], f[0]))
     return ReachabilityChange([delta for _position, delta in found], sources, urls)
-
-
-def _mesh(policy: EgressPolicy | None, gateway: GatewayDescription, settings: TranslationSettings, mode: str) -> Mesh:
-    objects = expand_policy(policy, gateway, settings) if policy is not None else []
-    return build_mesh(objects, mesh_mode=mode, gateway=gateway, settings=settings)
 
 
 def _deltas(
