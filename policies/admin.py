@@ -7,6 +7,7 @@ from policies import reviews
 from policies.models import (
     Approval,
     AuditEntry,
+    Deployment,
     EgressGateway,
     EgressPolicy,
     GatewayPortRecord,
@@ -63,6 +64,19 @@ class ReviewDecisionInline(admin.TabularInline):
         return False
 
 
+class DeploymentInline(admin.TabularInline):
+    model = Deployment
+    extra = 0
+    can_delete = False
+    readonly_fields = ("cluster", "state", "target", "error", "user", "updated_at")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 def _decide(modeladmin, request, queryset, verb, done) -> None:
     """Take one workflow step on each selected review through the same verb as the API (same rules)."""
     for review in queryset:
@@ -89,7 +103,7 @@ class ReviewAdmin(admin.ModelAdmin):
     list_display = ("id", "policy", "revision", "state", "author", "created_at")
     list_filter = ("state", "policy")
     readonly_fields = ("policy", "revision", "restores", "state", "author", "contributors", "message", "created_at")
-    inlines = [ReviewDecisionInline]
+    inlines = [ReviewDecisionInline, DeploymentInline]
     actions = [approve_reviews, reject_reviews]
 
     def has_add_permission(self, request) -> bool:

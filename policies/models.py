@@ -242,13 +242,14 @@ class ApplyRecord(models.Model):
 
 
 # NB: at the end, because the workflow's models refer to the ones above; Django finds models by this module.
-from policies.models_review import Approval, AuditEntry, DraftContributor, Review  # noqa: E402
+from policies.models_review import Approval, AuditEntry, Deployment, DraftContributor, Review  # noqa: E402
 
 __all__ = [
     "ApplyRecord",
     "Approval",
     "AuditEntry",
     "Cluster",
+    "Deployment",
     "DraftContributor",
     "EgressGateway",
     "EgressPolicy",

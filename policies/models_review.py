@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from policies.core.review import OPEN_STATES, PERMISSIONS, ReviewState
-from policies.models import EgressPolicy, PolicyRevision
+from policies.models import Cluster, EgressPolicy, PolicyRevision
 
 
 class Review(models.Model):
@@ -101,6 +101,34 @@ class Approval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.decision} on review #{self.review_id}"
+
+
+class Deployment(models.Model):
+    """Where a review's approved revision stands on one cluster: applied, or failed with the error (retryable).
+
+    Written once per apply outcome by ``policies.reviews.record_apply_outcome``, after the cluster call.
+    """
+
+    class State(models.TextChoices):
+        APPLIED = ReviewState.APPLIED.value, _("applied")
+        FAILED = ReviewState.FAILED.value, _("failed")
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="deployments")
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="deployments")
+    state = models.CharField(_("state"), max_length=12, choices=State.choices)
+    target = models.CharField(_("target"), max_length=10)
+    error = models.TextField(_("error"), blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["cluster__name"]
+        verbose_name = _("deployment")
+        verbose_name_plural = _("deployments")
+        constraints = [models.UniqueConstraint(fields=["review", "cluster"], name="one_deployment_per_cluster")]
+
+    def __str__(self) -> str:
+        return f"review #{self.review_id} on {self.cluster_id}: {self.state}"
 
 
 class DraftContributor(models.Model):

@@ -16,6 +16,8 @@ from django.utils.translation import gettext as _
 
 from policies import services
 from policies.audit import append_entry
+from policies.core.document import dump_policy
+from policies.core.model import EgressPolicy as PolicyModel
 from policies.core.review import (
     LIVE_STATES,
     OPEN_STATES,
@@ -26,7 +28,17 @@ from policies.core.review import (
     TransitionRefused,
     decide,
 )
-from policies.models import Approval, DraftContributor, EgressPolicy, PolicyDraft, PolicyRevision, Review
+from policies.models import (
+    Approval,
+    Cluster,
+    Deployment,
+    DraftContributor,
+    EgressPolicy,
+    PolicyDraft,
+    PolicyRevision,
+    Review,
+    content_hash,
+)
 
 MESSAGES = {
     "SELF_APPROVAL": lambda: _("You authored or edited this revision; someone else must approve it."),
@@ -206,3 +218,78 @@ class RevisionUnknown(services.ServiceError):
 
     code = "not_found"
     status = 404
+
+
+class RevisionChanged(services.ServiceError):
+    """The frozen revision's content no longer matches its hash: it is not what was approved."""
+
+    code = "REVISION_CHANGED"
+    status = 409
+
+
+def check_applicable(review: Review, cluster: Cluster, *, user: Any) -> None:
+    """Refuse, before any cluster call, to apply anything but this review's approved, unchanged revision.
+
+    ``ReviewRefused`` (403 without the operator's permission, 409 unless approved or already applied/failed
+    on some cluster), ``RevisionChanged`` (409) when the stored revision no longer matches its hash.
+    """
+    _decide(ReviewAction.APPLY, _cluster_facts(review, cluster), user, review)
+    revision = review.revision
+    if content_hash(dump_policy(PolicyModel.model_validate(revision.document))) != revision.content_hash:
+        raise RevisionChanged(
+            _("Revision %(number)d no longer matches the hash it was approved with; it cannot be applied.")
+            % {"number": revision.number},
+            path="revision",
+        )
+
+
+def _cluster_facts(review: Review, cluster: Cluster) -> ReviewFacts:
+    """The review as seen on one cluster: once approved, its deployment's state there (approved before any)."""
+    facts = facts_of(review)
+    if facts.state not in _APPROVED_OR_DEPLOYED:
+        return facts
+    deployment = Deployment.objects.filter(review=review, cluster=cluster).first()
+    state = ReviewState(deployment.state) if deployment else ReviewState.APPROVED
+    return ReviewFacts(state, facts.submitter, facts.contributors, facts.approvers)
+
+
+_APPROVED_OR_DEPLOYED = (ReviewState.APPROVED, ReviewState.APPLIED, ReviewState.FAILED)
+
+
+def record_apply_outcome(
+    review: Review,
+    cluster: Cluster,
+    *,
+    user: Any,
+    succeeded: bool,
+    target: str,
+    manifests: list[Any],
+    result: dict[str, Any],
+    error: str = "",
+) -> Deployment:
+    """Store how applying the review's revision to ``cluster`` ended, with its audit entry (manifests included).
+
+    Called after the cluster call returns (no transaction is held across it); the rules are checked again.
+    """
+    action = ReviewAction.APPLY if succeeded else ReviewAction.FAIL
+    with transaction.atomic():
+        review = Review.objects.select_for_update().select_related("policy", "revision").get(pk=review.pk)
+        state = _decide(action, _cluster_facts(review, cluster), user, review)
+        deployment, _created = Deployment.objects.update_or_create(
+            review=review,
+            cluster=cluster,
+            defaults={"state": state, "target": target, "error": error, "user": services._user_or_none(user)},
+        )
+        review.state = state
+        review.save(update_fields=["state", "updated_at"])
+        append_entry(
+            action=f"review.{action.value}",
+            user=user,
+            policy=review.policy,
+            revision=review.revision,
+            cluster=cluster.name,
+            target=target,
+            manifests=manifests,
+            result={**result, "state": state.value, **({"error": error} if error else {})},
+        )
+    return deployment
