@@ -300,6 +300,10 @@
       card.querySelectorAll("[data-field]").forEach((el) => {
         if (el.closest("[data-kind]") === card) el.dataset.path = `${base}.${el.dataset.field}`;
       });
+      // Groups of fields that findings may name as a whole (e.g. httpsUpgrade, V20a).
+      card.querySelectorAll("[data-path-of]").forEach((el) => {
+        if (el.closest("[data-kind]") === card) el.dataset.path = `${base}.${el.dataset.pathOf}`;
+      });
       card.dataset.kindPath = kind;
     }
 
@@ -343,6 +347,7 @@
     /* Where a finding about `el` is written: under its field, else in its card, else under the rules. */
     slotFor(el) {
       if (el.dataset.kind === "host") return el.closest(".field").querySelector("[data-msgs-field]");
+      if (el.dataset.pathOf) return el.querySelector(":scope > [data-msgs-field]");
       if (el.dataset.kind) return el.querySelector(":scope > [data-msgs]");
       const field = el.dataset.list || el.dataset.field === "workloadSelector" ? null : el.closest(".field");
       const slot = field && field.querySelector("[data-msgs-field]");
