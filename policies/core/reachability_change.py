@@ -187,12 +187,52 @@ def reachability_change(
     """
     settings = settings or TranslationSettings()
     policies = [policy for policy in (old, new) if policy is not None]
-    sources, urls = probe_sources(policies, settings), probe_urls(policies)
     before, after = (expand_policy(p, gateway, settings) if p is not None else [] for p in (old, new))
-    if before == after:  # NB: the same Istio objects answer every request alike; nothing to simulate.
+    probes = Probes(probe_sources(policies, settings), probe_urls(policies))
+    return objects_reachability_change(before, after, probes, gateway, settings, mesh_mode=mesh_mode)
+
+
+@dataclass(frozen=True)
+class Probes:
+    """The probe grid: every source against every URL."""
+
+    sources: list[ProbeSource]
+    urls: list[str]
+
+
+def objects_reachability_change(
+    old_objects: list[dict[str, Any]],
+    new_objects: list[dict[str, Any]],
+    probes: Probes,
+    gateway: GatewayDescription,
+    settings: TranslationSettings | None = None,
+    *,
+    mesh_mode: str = "REGISTRY_ONLY",
+) -> ReachabilityChange:
+    """The probe pairs whose simulated outcome differs between two sets of Istio objects.
+
+    For comparing with what a cluster really holds (its live Istio objects) rather than with
+    a policy; ``reachability_change`` is this over the expansions of two revisions.
+
+    Args:
+        old_objects: Istio objects in force (e.g. read from the cluster), as plain dicts.
+        new_objects: Istio objects proposed.
+        probes: Sources and URLs to try (``probe_sources`` and ``probe_urls`` of the policies).
+        gateway: The egress gateway.
+        settings: Gateway namespace, Service host and pod selector, as used for the expansion.
+        mesh_mode: The cluster's ``outboundTrafficPolicy.mode``, REGISTRY_ONLY or ALLOW_ANY.
+
+    Returns:
+        The changed pairs, ordered as ``reachability_change`` orders them.
+
+    Raises:
+        SimulationInputError: ``mesh_mode`` is unknown or an object cannot be read.
+    """
+    sources, urls = probes.sources, probes.urls
+    if old_objects == new_objects:  # NB: the same Istio objects answer every request alike.
         return ReachabilityChange([], sources, urls)
     old_mesh, new_mesh = (
-        build_mesh(o, mesh_mode=mesh_mode, gateway=gateway, settings=settings) for o in (before, after)
+        build_mesh(o, mesh_mode=mesh_mode, gateway=gateway, settings=settings) for o in (old_objects, new_objects)
     )
     found = sorted(_deltas(old_mesh, new_mesh, sources, urls), key=lambda f: (DIRECTION_ORDER[f[1].direction], f[0]))
     return ReachabilityChange([delta for _position, delta in found], sources, urls)

@@ -14,8 +14,10 @@ from policies.core.expansion import expand_policy
 from policies.core.gateway import GatewayDescription, seed_gateway
 from policies.core.model import EgressPolicy
 from policies.core.reachability_change import (
+    Probes,
     ProbeSource,
     ReachabilityChange,
+    objects_reachability_change,
     probe_sources,
     probe_urls,
     reachability_change,
@@ -45,6 +47,15 @@ def test_scenario_1_to_2_upgrades_http_and_newly_allows_https_for_sleep_a():
         ("changed", SLEEP_A, "http://www.httpbin.org/", 200, 200, "http://www.httpbin.org:80/", "https://www.httpbin.org:443/"),
         ("changed", SLEEP_A, "http://httpbin.org/", 200, 200, "http://httpbin.org:80/", "https://httpbin.org:443/"),
     ]  # fmt: skip
+
+
+def test_live_istio_objects_compare_like_the_revision_they_came_from():
+    gateway, old, new = seed_gateway(), seed_policy("1"), seed_policy("2")
+    probes = Probes(probe_sources([old, new]), probe_urls([old, new]))
+
+    live = objects_reachability_change(expand_policy(old, gateway), expand_policy(new, gateway), probes, gateway)
+
+    assert rows(live) == rows(reachability_change(old, new, gateway))
 
 
 def test_against_the_empty_policy_everything_allowed_is_newly_allowed():
