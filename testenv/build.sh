@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build a real kube-apiserver and etcd from the pinned wrapper module (go.mod/go.sum beside
 # this script) into a cache outside the repo, and fetch Istio's CRDs from the pinned istio.io/api
-# module into the same cache (istio_crds.py). Idempotent: a binary that is already there and
-# reports the right version is not rebuilt; the CRD file is fetched only when missing.
+# module into the same cache (istio_crds.py), and for the deployment tests the Compose specification's
+# schema (compose_schema.py) and kustomize (kustomize.py). Idempotent: a binary that is already there
+# and reports the right version is not rebuilt; the CRD and schema files are fetched only when missing.
 #
 #   bash testenv/build.sh            # build if missing, print the bin dir
 #   bash testenv/build.sh --print    # only print the bin dir (exit 1 if not built)
@@ -61,6 +62,8 @@ else
 fi
 
 CRDS="$("${PYTHON:-python3}" "$HERE/istio_crds.py")"  # NB: an assignment, so set -e sees a failure
+COMPOSE_SCHEMA="$(cd "$HERE/.." && "${PYTHON:-python3}" -m testenv.compose_schema)"
+KUSTOMIZE="$(cd "$HERE/.." && "${PYTHON:-python3}" -m testenv.kustomize)"
 
 "$BIN/kube-apiserver" --version
 "$BIN/etcd" --version | sed -n 1p  # NB: not head: under pipefail its early exit kills etcd with SIGPIPE
@@ -68,3 +71,5 @@ ls -la "$BIN"
 echo "elapsed: $(( $(date +%s) - start ))s"
 echo "binaries: $BIN"
 echo "Istio CRDs: $CRDS"
+echo "Compose schema: $COMPOSE_SCHEMA"
+echo "kustomize: $KUSTOMIZE"

@@ -5,13 +5,16 @@ judge the compose file. The schema Docker Compose itself validates with ships in
 ``github.com/compose-spec/compose-go/v2`` Go module (``schema/compose-spec.json``); like Istio's
 CRDs (``istio_crds``) it is fetched once through the Go module proxy at a pinned version, checked
 against a pinned sha256 and kept in the testenv cache, never committed.
+
+    python -m testenv.compose_schema    # fetch once if missing, print the path
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-from testenv.istio_crds import go_module_dir, install_checked, testenv_cache
+from testenv.istio_crds import IstioCrdError, go_module_dir, install_checked, testenv_cache
 
 COMPOSE_GO_MODULE = "github.com/compose-spec/compose-go/v2"
 COMPOSE_GO_VERSION = "v2.16.2"
@@ -34,3 +37,10 @@ def compose_schema_file() -> Path:
             go_module_dir(COMPOSE_GO_MODULE, COMPOSE_GO_VERSION) / SCHEMA_PATH_IN_MODULE, path, SCHEMA_SHA256
         )
     return path
+
+
+if __name__ == "__main__":
+    try:
+        print(compose_schema_file())
+    except IstioCrdError as error:
+        sys.exit(f"compose_schema: {error}")

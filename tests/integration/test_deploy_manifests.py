@@ -1,15 +1,17 @@
 """Issue 12, item 5: deploy/ on a real kube-apiserver, and the console's least privilege in it.
 
-The manifests are applied as ``kubectl apply -k deploy/`` would send them (the kustomization's
-resources, in its order) with a server-side dry run, so the apiserver's own validation and
-admission judge them. Then the RBAC objects are applied for real and the console's cluster layer
-runs as the ServiceAccount (the admin impersonates it, ``Impersonate-User``): it can apply, re-apply
-and delete a seed policy, and it cannot read Secrets or touch any kind it does not manage.
+The manifests are applied as ``kubectl apply -k deploy/`` sends them (``kustomize build deploy/``,
+kustomize built at a pinned version by testenv/kustomize.py) with a server-side dry run, so the
+apiserver's own validation and admission judge them. Then the RBAC objects are applied for real
+and the console's cluster layer runs as the ServiceAccount (the admin impersonates it with
+``Impersonate-User``): it can apply, re-apply and delete a seed policy, and it cannot read
+Secrets or touch any kind it does not manage.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from policies.cluster.errors import Forbidden
 from policies.cluster.kubernetes_client import KubernetesClusterApi
 from policies.cluster.targets import desired_state
 from policies.cluster.transport import Transport
+from testenv.kustomize import kustomize_build
 from tests.fixtures.cluster import connect, merged_policy
 
 pytestmark = pytest.mark.integration
@@ -49,9 +52,19 @@ def kustomization() -> dict[str, Any]:
     return yaml.safe_load((DEPLOY / "kustomization.yaml").read_text())
 
 
-def manifests() -> list[dict[str, Any]]:
-    """Every object of the kustomization's resources, in its order."""
+def files() -> list[dict[str, Any]]:
+    """Every object of the kustomization's resources as the files hold them, in its order."""
     return [doc for name in kustomization()["resources"] for doc in yaml.safe_load_all((DEPLOY / name).read_text())]
+
+
+@functools.cache
+def built() -> tuple[dict[str, Any], ...]:
+    return tuple(yaml.safe_load_all(kustomize_build(DEPLOY)))
+
+
+def manifests() -> list[dict[str, Any]]:
+    """What ``kubectl apply -k deploy/`` applies, in its order: ``kustomize build deploy/`` (fresh copies)."""
+    return copy.deepcopy(list(built()))
 
 
 def path_of(manifest: dict[str, Any]) -> str:
@@ -105,10 +118,28 @@ def test_the_kustomization_lists_every_manifest_and_each_names_the_namespace():
     assert sorted(kustomization()["resources"]) == sorted(
         p.name for p in DEPLOY.glob("*.yaml") if p.stem != "kustomization"
     )
-    for manifest in manifests():
+    for manifest in files():
         assert REST[manifest["kind"]][2] == ("namespace" in manifest["metadata"]), manifest["kind"]
         assert manifest["metadata"].get("namespace", NAMESPACE) == NAMESPACE
     assert not any(m["kind"] == "Secret" for m in manifests())
+
+
+def test_kustomize_changes_nothing_but_the_image():
+    # given the files with the kustomization's image applied by hand
+    [image] = kustomization()["images"]
+    expected = files()
+    for manifest in expected:
+        for container in manifest.get("spec", {}).get("template", {}).get("spec", {}).get("initContainers", []) + (
+            manifest.get("spec", {}).get("template", {}).get("spec", {}).get("containers", [])
+        ):
+            assert container["image"] == image["name"]
+            container["image"] = f"{image['newName']}:{image['newTag']}"
+
+    # then kustomize's output is exactly that (in its own kind order): the plain files apply as they are
+    def key(manifest: dict[str, Any]) -> tuple[str, str]:
+        return (manifest["kind"], manifest["metadata"]["name"])
+
+    assert sorted(manifests(), key=key) == sorted(expected, key=key)
 
 
 def test_every_manifest_passes_a_server_side_dry_run(deployed):
