@@ -17,6 +17,7 @@ from policies import reviews, services
 from policies.audit import broken_link
 from policies.core.review import Role
 from policies.models import AuditEntry, EgressPolicy, PolicyRevision, Review
+from tests.fixtures.cli import egress
 from tests.fixtures.console import scenario_document
 from tests.fixtures.reviews import user_in_role
 
@@ -113,3 +114,22 @@ def test_deleting_a_policy_leaves_its_audit_entries(seed_gateway_record: Any) ->
     policy_id = policy.pk
     services.delete_policy(policy, user=author)
     assert AuditEntry.objects.filter(policy_id=policy_id).count() == 1
+
+
+def test_the_chain_still_names_an_entry_changed_with_the_trigger_disabled(seed_gateway_record: Any) -> None:
+    # given an audit trail, and someone with DDL rights who disables the trigger and forges an entry
+    author = user_in_role(Role.EDITOR.value, "author")
+    policy = services.create_policy(scenario_document("2"), user=author)
+    review = reviews.submit_review(policy, user=author)
+    reviews.withdraw_review(review, user=author, comment="oops")
+    first = AuditEntry.objects.order_by("pk").first()
+    assert first is not None
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE policies_auditentry DISABLE TRIGGER USER")
+        cursor.execute("UPDATE policies_auditentry SET actor = 'someone-else' WHERE id = %s", [first.pk])
+        cursor.execute("ALTER TABLE policies_auditentry ENABLE TRIGGER USER")
+    # when / then the chain check names that entry, and the CLI exits 1
+    broken = broken_link()
+    assert broken is not None
+    assert (broken.entry_id, broken.reason) == (first.pk, "its content does not match its hash")
+    assert egress("audit", "verify")[0] == 1
