@@ -14,7 +14,7 @@ the scheme its protocol implies and the other scheme too.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -24,13 +24,13 @@ from policies.core.i18n import Translate, _, english
 from policies.core.model import EgressPolicy
 from policies.core.simulator import Mesh, Request, SimulationInputError, SimulationResult, build_mesh, parse_url
 from policies.core.simulator.authz import ROOT_NAMESPACE
+from policies.core.simulator.request import DEFAULT_PORTS
 from policies.core.simulator.result import Text, text
 
 SourceRole = Literal["selected", "unselected", "unlisted"]
 Direction = Literal["allowed", "blocked", "changed"]
 DIRECTION_ORDER: dict[Direction, int] = {"allowed": 0, "blocked": 1, "changed": 2}
 UNLISTED_NAMESPACE = "unlisted-namespace"
-DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(frozen=True)
@@ -251,7 +251,7 @@ def _deltas(
                 yield row * len(urls) + column, delta
 
 
-def probe_sources(policies: Iterable[EgressPolicy], settings: TranslationSettings | None = None) -> list[ProbeSource]:
+def probe_sources(policies: Sequence[EgressPolicy], settings: TranslationSettings | None = None) -> list[ProbeSource]:
     """The probe workloads of ``policies``: each ``from`` item, an unselected workload per listed
     namespace, and one workload of a namespace none lists, without repeats, in document order."""
     selected: dict[tuple[str, tuple[tuple[str, str], ...]], ProbeSource] = {}
@@ -263,7 +263,9 @@ def probe_sources(policies: Iterable[EgressPolicy], settings: TranslationSetting
                 selected.setdefault(key, ProbeSource(item.namespace or "", labels))
     namespaces = list(dict.fromkeys(source.namespace for source in selected.values()))
     others = [ProbeSource(ns, {}, "unselected") for ns in namespaces if (ns, ()) not in selected]
-    reserved = {*namespaces, ROOT_NAMESPACE, (settings or TranslationSettings()).gateway_namespace}
+    homes = {policy.metadata.namespace for policy in policies if policy.metadata and policy.metadata.namespace}
+    # NB: the unlisted workload must not live where the objects do: "." exports would reach it there.
+    reserved = {*namespaces, *homes, ROOT_NAMESPACE, (settings or TranslationSettings()).gateway_namespace}
     return [*selected.values(), *others, ProbeSource(_unlisted_namespace(reserved), {}, "unlisted")]
 
 

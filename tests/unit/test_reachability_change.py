@@ -120,6 +120,13 @@ def test_a_whole_namespace_source_needs_no_unselected_twin():
     ]
 
 
+def test_the_unlisted_workload_is_not_in_the_namespace_holding_the_objects():
+    data = seed_policy("1").model_dump(by_alias=True, exclude_none=True)
+    data["metadata"]["namespace"] = "unlisted-namespace"
+
+    assert probe_sources([EgressPolicy.model_validate(data)])[-1] == ProbeSource("unlisted-namespace-2", {}, "unlisted")
+
+
 def test_probe_urls_use_both_schemes_on_the_entry_port_and_the_upgrade_port():
     assert probe_urls([seed_policy("2a")]) == [
         "http://www.httpbin.org/",
