@@ -89,6 +89,7 @@ def test_reading_the_audit_log_needs_a_role(decided: Review) -> None:
     client.force_authenticate(user_in_role("nobody"))
     response = client.get("/api/v1/audit/")
     assert (response.status_code, codes_of(response)) == (403, ["permission_denied"])
+    assert client.head("/api/v1/audit/?format=csv").status_code == 403
 
 
 def test_verify_passes_on_an_intact_chain(decided: Review) -> None:

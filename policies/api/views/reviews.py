@@ -80,7 +80,8 @@ class ReviewViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
 class AuditReadPermission(DjangoModelPermissions):
     """Reading the audit log needs ``policies.view_auditentry``."""
 
-    perms_map = {**DjangoModelPermissions.perms_map, "GET": ["%(app_label)s.view_%(model_name)s"]}
+    view = ["%(app_label)s.view_%(model_name)s"]
+    perms_map = {**DjangoModelPermissions.perms_map, "GET": view, "HEAD": view}
 
 
 @audit_schema
