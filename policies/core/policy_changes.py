@@ -123,7 +123,7 @@ def _shown(value: Any) -> str:
 
 def source_label(item: Data) -> str:
     """``mytest/app=sleep-a`` for a ``from`` item (``mytest/*`` for a whole namespace)."""
-    pairs = ",".join(f"{key}={value}" for key, value in (item.get("workloadSelector") or {}).items())
+    pairs = ",".join(f"{key}={value}" for key, value in sorted((item.get("workloadSelector") or {}).items()))
     return f"{item.get('namespace', '')}/{pairs or '*'}"
 
 

@@ -51,7 +51,7 @@ class ProbeSource:
     @property
     def label(self) -> str:
         """``team-b/app=web`` (``team-b/*`` for a workload without labels)."""
-        pairs = ",".join(f"{key}={value}" for key, value in self.labels.items())
+        pairs = ",".join(f"{key}={value}" for key, value in sorted(self.labels.items()))
         return f"{self.namespace}/{pairs or '*'}"
 
     def as_dict(self) -> dict[str, Any]:

@@ -260,6 +260,19 @@ def test_an_entry_moved_between_existing_rules_is_one_move():
     assert [change.kind for change in policy_changes(two_rules, moved)] == ["entry_added", "entry_moved"]
 
 
+def test_a_selector_written_in_another_key_order_is_the_same_source():
+    def two_labels(data):
+        rule(data)["from"][0]["workloadSelector"] = {"app": "sleep-a", "version": "v1"}
+
+    def reordered_and_a_host_added(data):
+        rule(data)["from"][0]["workloadSelector"] = {"version": "v1", "app": "sleep-a"}
+        add_host(data)
+
+    changes = policy_changes(edited("2", two_labels), edited("2", reordered_and_a_host_added))
+
+    assert [change.kind for change in changes] == ["host_added"]
+
+
 def test_as_dict_is_the_api_shape_and_renders_with_the_given_translator():
     zh = {"rule {number}": "规则 {number}", "source {item} added to {rule}": "来源 {item} 已加入{rule}"}
 
