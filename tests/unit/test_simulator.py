@@ -423,7 +423,7 @@ def test_gateway_authorization_on_tcp_chains(policy: str, status: int | str) -> 
     [
         (["not a mapping"], "EGRESS-SIM10"),
         ([{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}], "EGRESS-SIM11"),
-        ([{"apiVersion": "networking.istio.io/v1alpha3", "kind": "EnvoyFilter", "metadata": {"name": "x"}}], "EGRESS-SIM11"),
+        ([{"apiVersion": "networking.istio.io/v1", "kind": "EnvoyFilter", "metadata": {"name": "x"}}], "EGRESS-SIM11"),
         ([{"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry", "spec": {"hosts": "a"}}], "EGRESS-SIM12"),
         (
             [{"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
