@@ -81,12 +81,12 @@ def actor_of(user: Any) -> Actor:
 
 
 def facts_of(review: Review) -> ReviewFacts:
-    """What the rules read about a stored review."""
-    approvers = review.decisions.filter(decision=Approval.Decision.APPROVE).values_list("user_id", flat=True)
+    """What the rules read about a stored review (prefetched decisions and contributors are used as they are)."""
+    approvers = {d.user_id for d in review.decisions.all() if d.decision == Approval.Decision.APPROVE}
     return ReviewFacts(
         state=ReviewState(review.state),
         submitter=review.author_id,
-        contributors=frozenset(review.contributors.values_list("pk", flat=True)),
+        contributors=frozenset(user.pk for user in review.contributors.all()),
         approvers=frozenset(a for a in approvers if a is not None),
     )
 

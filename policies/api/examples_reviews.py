@@ -17,6 +17,8 @@ REVIEW = {
     "author": "editor",
     "message": "Open port 8443 for api.example.com",
     "decisions": [],
+    "deployments": [],
+    "allowedActions": ["approve", "reject"],
     "createdAt": "2026-12-03T06:00:00Z",
     "updatedAt": "2026-12-03T06:00:00Z",
     "url": "/api/v1/reviews/1/",
@@ -27,6 +29,7 @@ APPROVED = {
     "decisions": [
         {"user": "approver", "decision": "approve", "comment": "Looks right", "createdAt": "2026-12-03T06:05:00Z"}
     ],
+    "allowedActions": [],
     "updatedAt": "2026-12-03T06:05:00Z",
 }
 SUBMIT_EXAMPLES = [

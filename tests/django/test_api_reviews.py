@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
+from policies import reviews
 from policies.core.review import Role
 from policies.models import EgressPolicy, PolicyRevision, Review
 from tests.fixtures.api import codes_of, errors_of, send
@@ -157,6 +158,21 @@ def test_reviews_are_listed_and_filtered_by_state(open_review, approver):
     assert [(e["code"], e["path"]) for e in errors_of(bad)] == [("invalid_choice", "state")]
     detail = client.get(f"/api/v1/reviews/{open_review.pk}/").json()
     assert (detail["policy"], detail["revision"], detail["state"]) == (open_review.policy_id, 2, "in_review")
+    # and each user is told which steps they may take now
+    assert detail["allowedActions"] == ["approve", "reject"]
+    assert client_for(open_review.author).get(f"/api/v1/reviews/{open_review.pk}/").json()["allowedActions"] == [
+        "withdraw"
+    ]
+
+
+def test_listing_reviews_takes_a_fixed_number_of_queries(open_review, approver, django_assert_max_num_queries):
+    for port in (91, 92, 93):
+        reviews.withdraw_review(Review.objects.filter(state="in_review").get(), user=open_review.author)
+        edit_port(open_review.policy, port, open_review.author)
+        reviews.submit_review(open_review.policy, user=open_review.author)
+    client = client_for(approver)
+    with django_assert_max_num_queries(8):
+        assert len(client.get("/api/v1/reviews/").json()) == 4
 
 
 def test_restore_makes_a_revision_the_draft_and_its_review_records_it(open_review, approver):

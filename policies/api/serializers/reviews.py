@@ -7,8 +7,10 @@ from typing import Any
 from django.urls import reverse
 from rest_framework import serializers
 
+from policies import reviews
 from policies.api.serializers.strict import StrictFieldsMixin
-from policies.models import Approval, AuditEntry, Review
+from policies.core.review import allowed_actions
+from policies.models import Approval, AuditEntry, Deployment, Review
 
 MAX_LIMIT = 1000
 
@@ -26,6 +28,17 @@ class ReviewDecisionSerializer(serializers.ModelSerializer):
         fields = ["user", "decision", "comment", "createdAt"]
 
 
+class DeploymentSerializer(serializers.ModelSerializer):
+    """How the review's revision stands on one cluster: applied, or failed with the error."""
+
+    cluster: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)  # noqa: N815 - API field name
+
+    class Meta:
+        model = Deployment
+        fields = ["cluster", "state", "target", "error", "updatedAt"]
+
+
 class ReviewSerializer(serializers.ModelSerializer):
     """A review: the frozen revision it asks to approve, where it stands, and its decisions."""
 
@@ -38,6 +51,8 @@ class ReviewSerializer(serializers.ModelSerializer):
         slug_field="username", read_only=True, allow_null=True
     )
     decisions = ReviewDecisionSerializer(many=True, read_only=True)
+    deployments = DeploymentSerializer(many=True, read_only=True)
+    allowedActions = serializers.SerializerMethodField()  # noqa: N815 - API field name
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)  # noqa: N815 - API field name
     updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)  # noqa: N815 - API field name
     url = serializers.SerializerMethodField()
@@ -55,6 +70,8 @@ class ReviewSerializer(serializers.ModelSerializer):
             "author",
             "message",
             "decisions",
+            "deployments",
+            "allowedActions",
             "createdAt",
             "updatedAt",
             "url",
@@ -62,6 +79,15 @@ class ReviewSerializer(serializers.ModelSerializer):
 
     def get_url(self, review: Review) -> str:
         return reverse("api:review-detail", kwargs={"pk": review.pk})
+
+    def get_allowedActions(self, review: Review) -> list[str]:  # noqa: N802 - API field name
+        """The steps the requesting user may take on this review now (what a page offers as buttons)."""
+        request = self.context.get("request")
+        actor = reviews.actor_of(getattr(request, "user", None))
+        steps = ("approve", "reject", "withdraw")
+        facts = reviews.facts_of(review)
+        allowed = allowed_actions(facts, actor, required_approvals=reviews.required_approvals())
+        return [action.value for action in allowed if action.value in steps]
 
 
 class SubmitSerializer(StrictFieldsMixin, serializers.Serializer):

@@ -165,7 +165,8 @@ class EgressPolicyViewSet(ApiViewMixin, viewsets.GenericViewSet):
         body.is_valid(raise_exception=True)
         review = reviews.submit_review(policy, user=request.user, message=body.validated_data["message"])
         location = reverse("api:review-detail", kwargs={"pk": review.pk})
-        return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED, headers={"Location": location})
+        data = ReviewSerializer(review, context=self.get_serializer_context()).data
+        return Response(data, status=status.HTTP_201_CREATED, headers={"Location": location})
 
     @action(
         detail=True,

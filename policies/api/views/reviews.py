@@ -39,7 +39,7 @@ class ReviewViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
     """Reviews, newest first; approve, reject or withdraw one."""
 
     queryset = Review.objects.select_related("policy", "revision", "restores", "author").prefetch_related(
-        "decisions__user"
+        "decisions__user", "deployments__cluster", "contributors"
     )
     serializer_class = ReviewSerializer
     permission_classes = [WorkflowStepPermission]
