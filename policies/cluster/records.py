@@ -22,7 +22,9 @@ def connect_cluster(cluster: Cluster) -> KubernetesClusterApi:
     if not cluster.kubeconfig_path:
         raise ConfigurationError(f"Cluster {cluster.name!r} has neither a kubeconfig path nor in-cluster access.")
     api = KubernetesClusterApi.from_kubeconfig(cluster.kubeconfig_path, cluster.context or None)
-    api.identity = f"cluster:{cluster.name}"  # NB: the cache key names the record, not the server.
+    # NB: the discovery cache is per process: keyed by the record's name and the server and context it
+    # points at now (host#context), so a record edited through another replica never reads stale answers.
+    api.identity = f"cluster:{cluster.name}:{api.identity}"
     return api
 
 

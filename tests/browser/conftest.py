@@ -67,6 +67,8 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # NB: what the Content-Security-Policy blocked (an inline script, style or handler) is logged, not thrown
+    page.on("console", lambda message: "Content Security Policy" in message.text and errors.append(message.text))
     yield page
     context.close()
     assert errors == [], f"JavaScript errors: {errors}"
