@@ -27,6 +27,9 @@ $BIN/ruff check . || fail "ruff check"
 $BIN/ruff format --check . || fail "ruff format (run: .venv/bin/ruff format .)"
 $BIN/lint-imports || fail "import contract (policies.core must stay pure Python)"
 $BIN/mypy || fail "mypy (policies.core and policies.cluster are checked strictly)"
+# NB: security checks: ruff's S (bandit) rules run with ruff above; pip-audit skips itself, saying so,
+# when the vulnerability service cannot be reached, and fails only on a known vulnerability.
+$BIN/python scripts/audit_dependencies.py || fail "pip-audit (upgrade the pin in pyproject.toml)"
 $BIN/python manage.py check --fail-level WARNING || fail "manage.py check"
 $BIN/python manage.py makemigrations --check --dry-run >/dev/null || fail "missing migrations (run makemigrations)"
 
