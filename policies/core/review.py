@@ -121,7 +121,14 @@ TRANSITIONS: tuple[Transition, ...] = (
 )
 
 _VIEW = ("policies.view_egressgateway", "policies.view_egresspolicy", "policies.view_policyrevision")
-_READ = (*_VIEW, "policies.view_review", "policies.view_approval", "policies.view_auditentry", "policies.view_cluster")
+_READ = (
+    *_VIEW,
+    "policies.view_review",
+    "policies.view_approval",
+    "policies.view_deployment",
+    "policies.view_auditentry",
+    "policies.view_cluster",
+)
 _EDIT = (
     "policies.add_egresspolicy",
     "policies.change_egresspolicy",
