@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from policies.core.review import (
     ROLE_PERMISSIONS,
@@ -131,3 +133,26 @@ def test_without_the_permission_the_refusal_is_403(role):
     with pytest.raises(TransitionRefused) as refused:
         decide(A.APPROVE, facts(), actor(50, role))
     assert (refused.value.code, refused.value.status) == ("permission_denied", 403)
+
+
+USERS = st.integers(min_value=1, max_value=6)
+STEPS = st.lists(st.tuples(st.sampled_from(list(A)), USERS, st.sampled_from(list(Role))), max_size=25)
+
+
+@given(steps=STEPS, required=st.integers(min_value=1, max_value=3))
+def test_no_sequence_of_steps_approves_without_enough_outside_approvers(steps, required):
+    # given a review submitted by user 1 and edited by user 2
+    state, approvers = S.IN_REVIEW, set()
+    for action, user, role in steps:
+        facts = ReviewFacts(state, AUTHOR, frozenset({AUTHOR, EDITOR}), frozenset(approvers))
+        try:
+            new = decide(action, facts, actor(user, role), required_approvals=required)
+        except TransitionRefused:
+            continue
+        if action is A.APPROVE:
+            approvers.add(user)
+        # then an approval only ever comes from someone outside the change, and enough of them
+        if new is S.APPROVED and state is not S.APPROVED:
+            assert not approvers & {AUTHOR, EDITOR}
+            assert len(approvers) >= required
+        state = new
