@@ -22,7 +22,7 @@ class Command(BaseCommand):
 
     help = (
         "Egress policy tools: validate, render, crd, import, simulate, matrix, "
-        "and the cluster verbs apply, diff, drift, delete."
+        "the cluster verbs apply, diff, drift, delete, and audit (verify the audit log's hash chain)."
     )
     requires_system_checks: list[str] = []  # NB: validate/render/crd must work without a configured database.
 
