@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 
 from django.conf import settings
 
@@ -43,4 +44,17 @@ class SecretsRedactingFilter(logging.Filter):
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = redact(record.exc_text)
+        return True
+
+
+class AccessRequestIdFilter(logging.Filter):
+    """Stamps gunicorn's access lines with the request id the response carried (``X-Request-ID``).
+
+    NB: gunicorn logs a request after the response is sent, when the request's id is no longer
+    current; its log record's arguments are the access-log atoms, response headers among them.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, Mapping):
+            record.request_id = record.args.get("{x-request-id}o") or getattr(record, "request_id", None)
         return True

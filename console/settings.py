@@ -228,6 +228,15 @@ _logging["formatters"]["json"] = {
     "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
 }
 _logging["handlers"]["stderr"].update(filters=["request_id", "redact"], formatter=LOG_FORMAT.replace("text", "console"))
+if LOG_FORMAT == "json":  # NB: gunicorn's own lines (access log, worker events) as JSON lines too
+    _logging["filters"]["access_request_id"] = {"()": "console.logs.AccessRequestIdFilter"}
+    _logging["handlers"]["gunicorn"] = {
+        "class": "logging.StreamHandler",
+        "filters": ["request_id", "access_request_id", "redact"],
+        "formatter": "json",
+    }
+    for _logger in ("gunicorn.access", "gunicorn.error"):
+        _logging["loggers"][_logger] = {"handlers": ["gunicorn"], "level": "INFO", "propagate": False}
 # NB: django.security (disallowed hosts, CSRF refusals) reaches no handler by default with DEBUG=0.
 for _logger in ("django.security", "axes", "mozilla_django_oidc"):
     _logging["loggers"][_logger] = {"handlers": ["stderr"], "level": "WARNING", "propagate": False}

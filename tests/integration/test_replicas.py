@@ -9,10 +9,12 @@ Both servers run ``scripts/serve.sh`` (DEBUG=0, gunicorn) on their own 127.0.0.1
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import requests
@@ -148,3 +150,29 @@ def test_a_token_revoked_through_one_replica_is_refused_by_the_other(replicas: R
     refused = retired.get(f"{b.url}/api/v1/policies/", timeout=60)
     assert refused.status_code == 401
     assert [e["code"] for e in refused.json()["errors"]] == ["authentication_failed"]
+
+
+def logged_lines(served: Served, request_id: str) -> list[dict[str, Any]]:
+    """The JSON log lines of one request in a server's log (waiting a little: gunicorn logs after answering)."""
+    deadline = time.monotonic() + 10
+    while True:
+        lines = [json.loads(line) for line in served.log.read_text().splitlines() if line.startswith("{")]
+        mine = [line for line in lines if line.get("request_id") == request_id]
+        if len(mine) >= 2 or time.monotonic() > deadline:
+            return mine
+        time.sleep(0.2)
+
+
+def test_each_request_is_logged_as_json_lines_with_its_request_id(replicas: Replicas) -> None:
+    # given a production server (DEBUG=0: JSON logs) / when a request is refused (404, logged as a warning)
+    b = replicas.b
+    refused = b.api().get(f"{b.url}/api/v1/policies/424242/", timeout=60)
+    assert refused.status_code == 404
+    # then its warning and its access line are JSON lines carrying the request id the response did
+    lines = logged_lines(b, refused.headers["X-Request-ID"])
+    by_logger = {line["logger"]: line for line in lines}
+    assert by_logger["django.request"]["message"] == "Not Found: /api/v1/policies/424242/"
+    assert by_logger["django.request"]["level"] == "WARNING"
+    assert '"GET /api/v1/policies/424242/ HTTP/1.1" 404' in by_logger["gunicorn.access"]["message"]
+    # and nothing in the whole log carries a token
+    assert replicas.bot_token not in b.log.read_text() and b.token not in b.log.read_text()
