@@ -3,8 +3,8 @@
 DRF's throttles keep each client's request history in Django's cache, which is per process unless
 a shared cache is configured, and read-then-write. These count in fixed windows with one atomic
 upsert per request (``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``, on PostgreSQL and SQLite
-alike), so N replicas allow a client N times nothing: the limit holds across all of them. A
-refused request is DRF's ``Throttled``: 429 in the API's error shape with ``Retry-After``.
+alike), so the limit holds for all replicas together, not once per process. A refused request
+is DRF's ``Throttled``: 429 in the API's error shape with ``Retry-After``.
 """
 
 from __future__ import annotations
