@@ -35,7 +35,8 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_app
 # NB: the coverage phase enumerates hundreds of boundary cases per operation; the examples
 # phase (the seed's policies) plus 15 generated cases keep the run bounded and deterministic.
 schema.config.phases.coverage.enabled = False
-pytestmark = pytest.mark.django_db
+# NB: smoke too, so it also runs on SQLite (the make run default), not only on PostgreSQL.
+pytestmark = [pytest.mark.django_db, pytest.mark.smoke]
 
 
 @pytest.fixture(autouse=True)
