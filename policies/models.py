@@ -1,8 +1,9 @@
 """Persistent state: gateways, one policy per gateway, its working draft and its revisions.
 
 The review workflow's tables (``models_review``: reviews, decisions, deployments, the audit log)
-point at a ``PolicyRevision``; revisions are immutable snapshots, so anything can refer to one safely. The working draft is the only mutable copy and is guarded by a version
-number for optimistic locking.
+point at a ``PolicyRevision``; revisions are immutable snapshots, so anything can refer to one
+safely. The working draft is the only mutable copy and is guarded by a version number for
+optimistic locking.
 """
 
 from __future__ import annotations
