@@ -15,7 +15,6 @@ import json
 import os
 import re
 import secrets
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -29,7 +28,7 @@ import requests
 from tests.fixtures.compose import load_compose, read_dotenv, service_environment
 from tests.fixtures.console import SEED_POLICY, scenario_document
 from tests.fixtures.postgres import fresh_database
-from tests.fixtures.server import ADMIN_PASSWORD, REPO, free_port, manage, wait_until_serving
+from tests.fixtures.server import ADMIN_PASSWORD, REPO, free_port, manage, running
 
 pytestmark = pytest.mark.postgres
 BIN = Path(sys.executable).parent
@@ -99,17 +98,9 @@ def stack(tmp_path: Path, database: str) -> Iterator[Stack]:
     build_env = {**env, "SECRET_KEY": "build-time-only-not-a-runtime-secret"}
     manage(build_env, "collectstatic", "--noinput", "-v0")
     log = tmp_path / "gunicorn.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            dockerfile_cmd(port), cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_until_serving(url, process, log)
+    url = f"http://127.0.0.1:{port}"
+    with running(dockerfile_cmd(port), env, log, url):
         yield Stack(url, env, log)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)  # NB: its own session: gunicorn's master and workers only
-        process.wait(timeout=60)
 
 
 def migrate(stack: Stack, database: str) -> None:
