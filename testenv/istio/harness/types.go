@@ -24,10 +24,9 @@ type World struct {
 
 // Gateway is the egress gateway: its Service hostname, port -> targetPort map, and pod.
 type Gateway struct {
-	Service     string            `json:"service"` // e.g. egressgateway.istio-system.svc.cluster.local
-	TargetPorts map[string]int    `json:"targetPorts"`
-	Pod         Workload          `json:"pod"`
-	Labels      map[string]string `json:"-"`
+	Service     string         `json:"service"` // e.g. egressgateway.istio-system.svc.cluster.local
+	TargetPorts map[string]int `json:"targetPorts"`
+	Pod         Workload       `json:"pod"`
 }
 
 // Workload is a pod with a sidecar (or the gateway's pod).

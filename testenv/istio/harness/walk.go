@@ -362,18 +362,11 @@ func (w *walker) toGateway(d decision, in stream, svcPort int, tls *TLSSettings,
 
 // external is the last hop: the request leaves the mesh for endpoint:port.
 func (w *walker) external(in stream, d decision, endpoint string, port int, tls *TLSSettings, proxy, why string) onward {
-	up := &Upstream{Port: port, Path: in.call.Path, Endpoint: endpoint}
-	if d.http {
-		h := d.forwards
-		if h == nil {
-			h = in.headers
-		}
-		up.Host = stripPort(h.Get(":authority"))
-		up.Scheme = "http"
-	} else {
-		up.Host = stripPort(in.headers.Get(":authority"))
-		up.Scheme = "http"
+	headers := in.headers
+	if d.http && d.forwards != nil {
+		headers = d.forwards // the HTTP route's header mutations and host rewrite
 	}
+	up := &Upstream{Scheme: "http", Host: stripPort(headers.Get(":authority")), Port: port, Path: in.call.Path, Endpoint: endpoint}
 	switch {
 	case in.appTLS && tls != nil:
 		return onward{reset: true, reason: why + "; " + proxy + " wraps the application's TLS in TLS of its own, which no server accepts"}
@@ -398,8 +391,8 @@ func (w *walker) external(in stream, d decision, endpoint string, port int, tls 
 // serves says whether the servers behind endpoint (a DNS name or an IP) hold a certificate
 // for name: the same host, or a host listed beside it in one ServiceEntry.
 func (w *walker) serves(endpoint, name string) bool {
-	if endpoint == name || strings.Contains(endpoint, ":") || isIP(endpoint) {
-		return endpoint == name || isIP(strings.Split(endpoint, ":")[0])
+	if endpoint == name || isIP(strings.Split(endpoint, ":")[0]) {
+		return true // NB: an IP is the address the application itself resolved and chose
 	}
 	for _, h := range w.hostGroups[endpoint] {
 		if host.Name(name).Matches(host.Name(h)) {

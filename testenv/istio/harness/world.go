@@ -205,9 +205,3 @@ func labelString(labels map[string]string) string {
 	}
 	return strings.Join(parts, ",")
 }
-
-// DumpYAML is a debugging aid: any xDS message as YAML.
-func DumpYAML(v any) string {
-	b, _ := yaml.Marshal(v)
-	return string(b)
-}
