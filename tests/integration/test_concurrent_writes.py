@@ -12,7 +12,6 @@ threads, DEBUG=0) on its own database, so the writers really run in parallel.
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -20,10 +19,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-import requests
 
 from tests.fixtures.postgres import fresh_database
-from tests.fixtures.server import ADMIN_PASSWORD, Served, console_env, serve
+from tests.fixtures.server import Served, console_env, serve, signed_in
 
 WRITERS = 20
 ROUNDS = 20
@@ -48,17 +46,6 @@ def postgres_console(tmp_path: Path, postgres_database: str) -> Iterator[Served]
     env = console_env(tmp_path, postgres_database, WORKERS="2", THREADS="8")
     with serve(env, tmp_path) as served:
         yield served
-
-
-def signed_in(served: Served) -> requests.Session:
-    """A browser-like session signed in as the demo admin (CSRF cookie and token included)."""
-    browser = requests.Session()
-    login = f"{served.url}/accounts/login/"
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', browser.get(login, timeout=60).text)
-    assert token is not None
-    form = {"username": "admin", "password": ADMIN_PASSWORD, "csrfmiddlewaretoken": token[1]}
-    assert browser.post(login, data=form, headers={"Referer": login}, timeout=60).status_code == 200
-    return browser
 
 
 def write_rounds(served: Served, policy: str, answers: Counter[tuple[str, int]], lock: threading.Lock) -> None:
@@ -137,7 +124,7 @@ def test_while_the_database_refuses_connections_the_api_and_console_answer_503(
     postgres_console: Served, postgres_database: str
 ) -> None:
     # given a console that has served requests, and a signed-in browser session
-    api, browser = postgres_console.api(), signed_in(postgres_console)
+    api, browser = postgres_console.api(), signed_in(postgres_console.url)
     url = f"{postgres_console.url}/api/v1/policies/"
     assert api.get(url, timeout=60).status_code == 200
     assert browser.get(f"{postgres_console.url}/gateways/", timeout=60).status_code == 200

@@ -28,7 +28,7 @@ import requests
 from tests.fixtures.compose import load_compose, read_dotenv, service_environment
 from tests.fixtures.console import SEED_POLICY, scenario_document
 from tests.fixtures.postgres import fresh_database
-from tests.fixtures.server import ADMIN_PASSWORD, REPO, free_port, manage, running
+from tests.fixtures.server import ADMIN_PASSWORD, REPO, free_port, manage, running, signed_in
 
 pytestmark = pytest.mark.postgres
 BIN = Path(sys.executable).parent
@@ -112,18 +112,6 @@ def migrate(stack: Stack, database: str) -> None:
     manage(env, *command[2:])
 
 
-def sign_in(stack: Stack) -> requests.Session:
-    """A browser session signed in through the login form as the demo admin."""
-    browser = requests.Session()
-    login = f"{stack.url}/accounts/login/"
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', browser.get(login, timeout=30).text)
-    assert token is not None
-    form = {"username": "admin", "password": ADMIN_PASSWORD, "csrfmiddlewaretoken": token[1]}
-    answer = browser.post(login, data=form, headers={"Referer": login}, timeout=30, allow_redirects=False)
-    assert (answer.status_code, answer.headers["Location"]) == (302, "/")
-    return browser
-
-
 def post_json(browser: requests.Session, url: str, body: dict[str, object]) -> requests.Response:
     """POST JSON the way the editor's scripts do (CSRF token from the cookie, in X-CSRFToken)."""
     return browser.post(url, json=body, headers={"X-CSRFToken": browser.cookies["csrftoken"]}, timeout=60)
@@ -152,7 +140,7 @@ def test_sign_in_edit_preview_save_and_the_api_with_static_files_from_whitenoise
     # when an anonymous visitor opens a page, they are sent to sign in
     first = requests.get(f"{stack.url}/gateways/", timeout=30, allow_redirects=False)
     assert (first.status_code, first.headers["Location"]) == (302, "/accounts/login/?next=/gateways/")
-    browser = sign_in(stack)
+    browser = signed_in(stack.url)
 
     # the editor page links hashed static files, which whitenoise serves compressed and cacheable for ever
     editor = browser.get(f"{stack.url}/policies/{SEED_POLICY}/", timeout=30)

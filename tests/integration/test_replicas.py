@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from tests.fixtures.postgres import fresh_database
-from tests.fixtures.server import ADMIN_PASSWORD, Served, console_env, manage, serve
+from tests.fixtures.server import Served, console_env, login_attempt, manage, serve, signed_in
 
 pytestmark = pytest.mark.postgres
 BOT_PASSWORD = "bot-password-for-replicas"
@@ -61,26 +61,6 @@ def token_session(token: str) -> requests.Session:
     session = requests.Session()
     session.headers["Authorization"] = f"Token {token}"
     return session
-
-
-def signed_in(served: Served, username: str = "admin", password: str = ADMIN_PASSWORD) -> requests.Session:
-    """A browser-like session signed in to ``served`` (CSRF token included)."""
-    browser = requests.Session()
-    login = f"{served.url}/accounts/login/"
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', browser.get(login, timeout=60).text)
-    assert token is not None
-    form = {"username": username, "password": password, "csrfmiddlewaretoken": token[1]}
-    assert browser.post(login, data=form, headers={"Referer": login}, timeout=60).status_code == 200
-    return browser
-
-
-def sign_in_status(served: Served, username: str, password: str) -> int:
-    browser = requests.Session()
-    login = f"{served.url}/accounts/login/"
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', browser.get(login, timeout=60).text)
-    assert token is not None
-    form = {"username": username, "password": password, "csrfmiddlewaretoken": token[1]}
-    return browser.post(login, data=form, headers={"Referer": login}, timeout=60, allow_redirects=False).status_code
 
 
 def test_two_replicas_on_one_database_agree_at_once(replicas: Replicas) -> None:
@@ -128,8 +108,8 @@ def test_throttle_counts_and_sign_in_failures_are_shared_by_the_replicas(replica
         over = bot.get(f"{served.url}/api/v1/gateways/", timeout=60)
         assert over.status_code == 429 and 1 <= int(over.headers["Retry-After"]) <= 60
     # and failed sign-ins on A lock the user out of B too
-    assert [sign_in_status(a, "bot", "wrong") for _ in range(5)] == [200, 200, 200, 200, 429]
-    assert sign_in_status(b, "bot", BOT_PASSWORD) == 429
+    assert [login_attempt(a.url, "bot", "wrong")[1].status_code for _ in range(5)] == [200, 200, 200, 200, 429]
+    assert login_attempt(b.url, "bot", BOT_PASSWORD)[1].status_code == 429
 
 
 def test_a_token_revoked_through_one_replica_is_refused_by_the_other(replicas: Replicas) -> None:
@@ -138,7 +118,7 @@ def test_a_token_revoked_through_one_replica_is_refused_by_the_other(replicas: R
     # given a user's token works on replica B
     assert retired.get(f"{b.url}/api/v1/policies/", timeout=60).status_code == 200
     # when an administrator deletes it in the admin of replica A
-    admin = signed_in(a)
+    admin = signed_in(a.url)
     tokens = admin.get(f"{a.url}/admin/authtoken/tokenproxy/", timeout=60).text
     [user_id] = re.findall(rf'href="/admin/authtoken/tokenproxy/(\d+)/change/">{replicas.retired_token}<', tokens)
     delete = f"{a.url}/admin/authtoken/tokenproxy/{user_id}/delete/"

@@ -9,6 +9,7 @@ disagreements at once rather than the first.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from policies.core.gateway import GatewayDescription, TranslationSettings, seed_gateway
@@ -60,6 +61,29 @@ class Comparison:
         return f"{len(self.disagreements)} of {self.pairs} requests disagree:\n" + "\n".join(lines)
 
 
+SIMULATOR_FIXTURES = Path(__file__).parents[1] / "unit" / "simulator_fixtures"
+
+
+def simulator_fixture(name: str) -> str:
+    """The text of a hand-written object set of the simulator's unit tests (``scenario-2``, ...)."""
+    return (SIMULATOR_FIXTURES / f"{name}.yaml").read_text(encoding="utf-8")
+
+
+def service_entry(name: str, namespace: str, hosts: str, ports: str, resolution: str = "DNS", extra: str = "") -> str:
+    """A hand-written ServiceEntry (flow-style ``hosts`` and ``ports``) followed by a document separator."""
+    return f"""
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {{name: {name}, namespace: {namespace}}}
+spec:
+  hosts: [{hosts}]
+  resolution: {resolution}
+  location: MESH_EXTERNAL
+  ports: [{ports}]
+{extra}
+---"""
+
+
 def gateway_spec(gateway: GatewayDescription | None, settings: TranslationSettings) -> GatewaySpec:
     """The harness's view of the gateway the expansion was made for."""
     description = gateway or seed_gateway()
@@ -88,3 +112,11 @@ def compare(oracle: IstioOracle, cases: list[Case]) -> Comparison:
             if mine != istio:
                 disagreements.append(Disagreement(case.id, request, mine, istio, ours.hops, theirs["reason"]))
     return Comparison(pairs, disagreements, rejected)
+
+
+def assert_agree(oracle: IstioOracle, cases: list[Case]) -> Comparison:
+    """Istio accepts every object of the cases, and both simulators agree on every request."""
+    comparison = compare(oracle, cases)
+    assert comparison.rejected == {}, comparison.rejected
+    assert comparison.disagreements == [], comparison.report()
+    return comparison
