@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_guid",
     "pgtrigger",
+    "django_tasks",
+    "django_tasks_db",
     "policies",
 ]
 
@@ -156,6 +158,14 @@ SPECTACULAR_SETTINGS = {
 
 # Distinct approvals a review needs before its revision counts as approved (issue 11).
 EGRESS_REQUIRED_APPROVALS = int(os.environ.get("EGRESS_REQUIRED_APPROVALS", "1"))
+
+# Background jobs (applies, webhook deliveries) go through Django's Tasks API (django-tasks). The
+# database backend keeps the queue in the console's own database; `manage.py db_worker` runs it (the
+# compose file's worker service, deploy/worker.yaml, and `make run` beside runserver).
+# EGRESS_TASKS_BACKEND=django_tasks.backends.immediate.ImmediateBackend runs each job in the request.
+TASKS = {"default": {"BACKEND": os.environ.get("EGRESS_TASKS_BACKEND") or "django_tasks_db.DatabaseBackend"}}
+# Optional: every review state change is POSTed there as JSON (retried with backoff; never blocks).
+EGRESS_WEBHOOK_URL = os.environ.get("EGRESS_WEBHOOK_URL", "").strip()
 
 # Request ids: an incoming X-Request-ID (a UUID, e.g. from a proxy) is kept, else one is made; it is
 # sent back in the response's X-Request-ID and stamped on every log line of the request.
