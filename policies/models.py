@@ -165,6 +165,15 @@ def content_hash(canonical_yaml: str) -> str:
     return hashlib.sha256(canonical_yaml.encode("utf-8")).hexdigest()
 
 
+OUTBOUND_MODE_CHOICES = [("REGISTRY_ONLY", "REGISTRY_ONLY"), ("ALLOW_ANY", "ALLOW_ANY")]
+OUTBOUND_SOURCE_CHOICES = [
+    ("sidecar", _("root-namespace Sidecar")),
+    ("mesh-config", _("mesh config")),
+    ("istio-default", _("Istio's default")),
+    ("none", _("no Istio mesh config")),
+]
+
+
 class Cluster(models.Model):
     """A Kubernetes cluster the console applies policies to.
 
@@ -184,11 +193,33 @@ class Cluster(models.Model):
     context = models.CharField(_("kubeconfig context"), max_length=253, blank=True)
     description = models.CharField(_("description"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # What the last connection check found (policies.clusters.check_cluster); pages read these, never the cluster.
+    checked_at = models.DateTimeField(_("last checked"), null=True, blank=True)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reachable = models.BooleanField(_("reachable"), null=True, blank=True)
+    check_error_code = models.CharField(_("check error code"), max_length=20, blank=True)
+    check_error_message = models.CharField(_("check error message"), max_length=500, blank=True)
+    targets = models.JSONField(_("targets"), default=list, blank=True, help_text=_("asm and/or istio."))
+    versions = models.JSONField(
+        _("served versions"), default=dict, blank=True, help_text=_("API group → the versions it serves.")
+    )
+    outbound_mode = models.CharField(
+        _("outbound traffic mode"), max_length=16, blank=True, choices=OUTBOUND_MODE_CHOICES
+    )
+    outbound_mode_source = models.CharField(
+        _("outbound mode source"), max_length=16, blank=True, choices=OUTBOUND_SOURCE_CHOICES
+    )
+    outbound_mode_origin = models.CharField(_("outbound mode origin"), max_length=320, blank=True)
+    outbound_error_code = models.CharField(_("outbound mode error code"), max_length=20, blank=True)
+    outbound_error_message = models.CharField(_("outbound mode error message"), max_length=500, blank=True)
 
     class Meta:
         ordering = ["name"]
         verbose_name = _("cluster")
         verbose_name_plural = _("clusters")
+        permissions = [("check_cluster", "Can check a cluster's connection and drift")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(in_cluster=True, kubeconfig_path="", context="") | models.Q(in_cluster=False),
@@ -241,6 +272,37 @@ class ApplyRecord(models.Model):
         return f"{self.action} {self.policy_namespace}/{self.policy_name} on {self.cluster}"
 
 
+class ClusterPolicyDrift(models.Model):
+    """Whether a policy's objects on a cluster still match the revision last applied there, as last checked.
+
+    Written by the cluster check (``policies.clusters``) so pages never call the cluster; ``revision``
+    is the applied revision the check compared with, so a later apply makes the answer stale.
+    """
+
+    class State(models.TextChoices):
+        IN_SYNC = "in-sync", _("in sync")
+        DRIFTED = "drifted", _("drifted")
+        UNKNOWN = "unknown", _("unknown")
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="drift_checks")
+    policy = models.ForeignKey(EgressPolicy, on_delete=models.CASCADE, related_name="drift_checks")
+    revision = models.ForeignKey(PolicyRevision, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    state = models.CharField(_("drift"), max_length=10, choices=State.choices)
+    drifted_objects = models.JSONField(_("drifted objects"), default=list, blank=True)
+    error_code = models.CharField(_("error code"), max_length=20, blank=True)
+    error_message = models.CharField(_("error message"), max_length=500, blank=True)
+    checked_at = models.DateTimeField(_("checked"))
+
+    class Meta:
+        ordering = ["cluster__name", "policy__name"]
+        verbose_name = _("cluster policy drift")
+        verbose_name_plural = _("cluster policy drifts")
+        constraints = [models.UniqueConstraint(fields=["cluster", "policy"], name="one_drift_check_per_policy")]
+
+    def __str__(self) -> str:
+        return f"{self.policy} on {self.cluster}: {self.state}"
+
+
 # NB: at the end, because the workflow's models refer to the ones above; Django finds models by this module.
 from policies.models_jobs import ApplyJob, ApplyJobCluster, ApplyJobObject, WebhookDelivery  # noqa: E402
 from policies.models_review import Approval, AuditEntry, Deployment, DraftContributor, Review  # noqa: E402
@@ -253,6 +315,7 @@ __all__ = [
     "Approval",
     "AuditEntry",
     "Cluster",
+    "ClusterPolicyDrift",
     "Deployment",
     "DraftContributor",
     "EgressGateway",

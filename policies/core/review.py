@@ -143,7 +143,7 @@ ROLE_PERMISSIONS: Mapping[Role, tuple[str, ...]] = {
     Role.VIEWER: _READ,
     Role.EDITOR: (*_READ, *_EDIT),
     Role.APPROVER: (*_READ, "policies.approve_review", "policies.change_review"),
-    Role.OPERATOR: (*_READ, "policies.apply_review", "policies.view_applyrecord"),
+    Role.OPERATOR: (*_READ, "policies.apply_review", "policies.view_applyrecord", "policies.check_cluster"),
     Role.ADMIN: (
         *_READ,
         *_EDIT,
@@ -152,6 +152,7 @@ ROLE_PERMISSIONS: Mapping[Role, tuple[str, ...]] = {
         "policies.apply_review",
         "policies.view_applyrecord",
         "policies.withdraw_any_review",
+        "policies.check_cluster",
         *(f"policies.{verb}_{model}" for verb in ("add", "change", "delete") for model in ("egressgateway", "cluster")),
         *(f"auth.{verb}_{model}" for verb in ("view", "add", "change", "delete") for model in ("user", "group")),
     ),
