@@ -3,6 +3,8 @@
 Usage:
     python scripts/pgcluster.py start DIR   # prints the DATABASE_URL on stdout
     python scripts/pgcluster.py stop DIR    # stops the server and deletes DIR
+    python scripts/pgcluster.py pause DIR   # stops the server, keeping DIR (an outage, for fault tests)
+    python scripts/pgcluster.py resume DIR  # starts a paused server again, on the same port
 
 Runs the server as the ``postgres`` system user when invoked as root (initdb refuses root).
 """
@@ -49,17 +51,29 @@ def start(root: Path) -> str:
         os.chown(root, uid, -1)
     port = free_port()
     run_as_owner([pg_bin("initdb"), "-D", str(data), "-U", "egress", "--auth=trust", "-E", "UTF8", "--no-sync"], owner)
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off -c synchronous_commit=off"
-    run_as_owner(
-        [pg_bin("pg_ctl"), "-D", str(data), "-l", str(root / "server.log"), "-o", options, "-w", "start"], owner
-    )
     (root / "port").write_text(str(port))
-    wait_ready(port)
+    resume(root)
     subprocess.run(
         [pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "egress", "egress"],
         check=True,
     )
     return f"postgres://egress@127.0.0.1:{port}/egress"
+
+
+def resume(root: Path) -> None:
+    """Start the server of an initialised (or paused) ``root`` on its port; return once it accepts connections."""
+    owner = "postgres" if os.geteuid() == 0 else None
+    port = int((root / "port").read_text())
+    data, log = str(root / "data"), str(root / "server.log")
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off -c synchronous_commit=off"
+    run_as_owner([pg_bin("pg_ctl"), "-D", data, "-l", log, "-o", options, "-w", "start"], owner)
+    wait_ready(port)
+
+
+def pause(root: Path) -> None:
+    """Stop the server (its sessions are terminated, as in an outage), keeping the data for ``resume``."""
+    owner = "postgres" if os.geteuid() == 0 else None
+    run_as_owner([pg_bin("pg_ctl"), "-D", str(root / "data"), "-m", "fast", "-w", "stop"], owner)
 
 
 def wait_ready(port: int, timeout: float = 30.0) -> None:
@@ -81,13 +95,10 @@ def stop(root: Path) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) != 3 or sys.argv[1] not in {"start", "stop"}:
+    commands = {"start": lambda root: print(start(root)), "stop": stop, "pause": pause, "resume": resume}
+    if len(sys.argv) != 3 or sys.argv[1] not in commands:
         sys.exit(__doc__)
-    root = Path(sys.argv[2]).resolve()
-    if sys.argv[1] == "start":
-        print(start(root))
-    else:
-        stop(root)
+    commands[sys.argv[1]](Path(sys.argv[2]).resolve())
 
 
 if __name__ == "__main__":
