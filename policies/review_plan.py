@@ -1,0 +1,109 @@
+"""The review's plan on one cluster: a server-side dry run against its live state, cached by content.
+
+Planning calls the cluster (one dry-run request per object), so it is never part of the review
+page's own request: the page fetches it from its own URL, bounded by the cluster transport's
+timeouts, and a dead or refusing cluster comes back as an error with the cluster layer's code,
+not as a failed page. A plan is cached in Django's cache under (cluster identity, revision hash,
+gateway, target): the key names the content, so every replica may keep its own copy; "refresh"
+plans again and replaces it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from policies.cluster.diff import Plan, PlannedObject, plan_changes
+from policies.cluster.discovery import Target, capabilities
+from policies.cluster.errors import ClusterError
+from policies.cluster.records import connect_cluster
+from policies.cluster.targets import desired_state
+from policies.core.expansion import ExpansionError
+from policies.core.gateway import GatewayDescription
+from policies.core.model import EgressPolicy as PolicyModel
+from policies.models import Cluster, Review
+from policies.services import translation_settings
+
+TARGETS = ("asm", "istio")
+PLAN_CACHE_SECONDS = 600
+
+
+def plan_cache_key(identity: str, revision_hash: str, gateway: GatewayDescription, target: str) -> str:
+    """The cache key of a plan: what it was computed from, never a credential (identity is secret-free)."""
+    gateway_hash = hashlib.sha256(gateway.model_dump_json().encode()).hexdigest()[:16]
+    raw = f"{identity}|{revision_hash}|{gateway_hash}|{target or 'auto'}"
+    return "review-plan:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def review_plan(
+    review: Review, cluster: Cluster, *, target: Target | None = None, refresh: bool = False
+) -> dict[str, Any]:
+    """The plan of ``review``'s revision on ``cluster`` as JSON-ready data, from the cache unless ``refresh``.
+
+    Never raises for a cluster or expansion problem: the answer then carries ``error`` {code, message}
+    (and is not cached, so the next look tries again).
+    """
+    gateway = review.policy.gateway.describe()
+    try:
+        api = connect_cluster(cluster)
+        key = plan_cache_key(api.identity, review.revision.content_hash, gateway, target or "")
+        cached = None if refresh else cache.get(key)
+        if cached is not None:
+            return {**cached, "cached": True}
+        caps = capabilities(api, refresh=refresh)
+        policy = PolicyModel.model_validate(review.revision.document)
+        state = desired_state(policy, caps, target=target, gateway=gateway, settings=translation_settings())
+        plan = plan_changes(api, desired=state.objects, scope=state.scope, caps=caps)
+    except ClusterError as exc:
+        return _failed(cluster, target, exc.code, exc.message)
+    except ExpansionError as exc:
+        return _failed(cluster, target, exc.code, exc.message)
+    data = plan_json(plan, cluster=cluster, target=state.target)
+    cache.set(key, data, timeout=getattr(settings, "EGRESS_PLAN_CACHE_SECONDS", PLAN_CACHE_SECONDS))
+    return {**data, "cached": False}
+
+
+def _failed(cluster: Cluster, target: str | None, code: str, message: str) -> dict[str, Any]:
+    return {
+        "cluster": cluster.name,
+        "target": target,
+        "error": {"code": code, "message": message},
+        "hint": _("The rest of the review does not depend on the cluster; try again or pick another cluster."),
+    }
+
+
+def plan_json(plan: Plan, *, cluster: Cluster, target: str) -> dict[str, Any]:
+    """The plan's contract: cluster, target, plannedAt, summary counts, and every object with its changes."""
+    summary = plan.summary
+    return {
+        "cluster": cluster.name,
+        "target": target,
+        "plannedAt": timezone.now().isoformat(),
+        "summary": {
+            "create": summary.create,
+            "change": summary.change,
+            "prune": summary.prune,
+            "unchanged": summary.unchanged,
+            "failed": summary.failed,
+        },
+        "objects": [_object_json(item) for item in plan.objects],
+        "error": None,
+    }
+
+
+def _object_json(item: PlannedObject) -> dict[str, Any]:
+    # NB: a prune's "changes" are the whole object going away; its YAML says that better than a field list.
+    shown = item.changes if item.action == "change" and item.error is None else []
+    return {
+        "kind": item.ref.kind,
+        "namespace": item.ref.namespace,
+        "name": item.ref.name,
+        "action": "failed" if item.error else item.action,
+        "error": {"code": item.error.code, "message": item.error.message} if item.error else None,
+        "changes": [{"operation": c.operation, "path": c.dotted_path, "old": c.old, "new": c.new} for c in shown],
+    }
