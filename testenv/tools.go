@@ -1,6 +1,6 @@
 //go:build tools
 
-// Package testenv only pins the two upstream main packages so that `go mod tidy`
+// Package testenv only pins the upstream main packages so that `go mod tidy`
 // keeps their dependencies. Build them with `go build <pkg>` (see build.sh).
 package testenv
 
