@@ -1,0 +1,428 @@
+"""Envoy access-log lines as Istio's sidecars write them, read one line at a time.
+
+Istio configures the sidecar's file access log with one of two built-in formats (istio/istio
+``pilot/pkg/model/telemetry_logging.go``, Istio 1.9 onwards): ``meshConfig.accessLogEncoding:
+TEXT`` uses ``EnvoyTextLogFormat``::
+
+    [%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE%
+    %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS%
+    "%UPSTREAM_TRANSPORT_FAILURE_REASON%" %BYTES_RECEIVED% %BYTES_SENT% %DURATION%
+    %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%"
+    "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%" %UPSTREAM_CLUSTER_RAW%
+    %UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS%
+    %REQUESTED_SERVER_NAME% %ROUTE_NAME%\\n
+
+(one line, single spaces), and ``JSON`` uses ``EnvoyJSONLogFormatIstio``: one JSON object per
+line with the same operators under the keys ``start_time``, ``method``, ``path``, ``protocol``,
+``response_code``, ``response_flags``, ``response_code_details``,
+``connection_termination_details``, ``upstream_transport_failure_reason``, ``bytes_received``,
+``bytes_sent``, ``duration``, ``upstream_service_time``, ``x_forwarded_for``, ``user_agent``,
+``request_id``, ``authority``, ``upstream_host``, ``upstream_cluster``,
+``upstream_local_address``, ``downstream_local_address``, ``downstream_remote_address``,
+``requested_server_name``, ``route_name``. Envoy writes ``-`` (TEXT) or ``null``/``"-"`` (JSON)
+for a value it does not have, e.g. the method of a TCP connection.
+
+Lines may carry the prefix ``kubectl logs --prefix`` adds (``[pod/NAME/CONTAINER] ``), so a
+whole namespace's logs can be read at once. Any other line (a custom format, the proxy's own
+log lines, binary junk, a truncated line) is *refused* with its line number, a stable code and
+a reason: never dropped silently, never guessed at.
+
+Usage::
+
+    with open(path, "rb") as handle:
+        for item in read_access_log(handle):
+            if isinstance(item, RefusedLine):
+                print(f"{path}:{item.line}: {item.code} {item.reason}")
+            else:
+                use(item)  # an AccessLogEntry
+
+``read_access_log`` streams: it holds one line (at most ``MAX_LINE_BYTES``) at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any, Literal
+
+from policies.core.i18n import _
+
+LogFormat = Literal["text", "json"]
+MAX_LINE_BYTES = 64 * 1024
+EXCERPT_CHARS = 120
+
+# Stable refusal codes (the console, the API and the CLI show them next to the line number).
+NOT_UTF8 = "EGRESS-LOG01"
+LINE_TOO_LONG = "EGRESS-LOG02"
+UNKNOWN_FORMAT = "EGRESS-LOG03"
+INCOMPLETE_JSON = "EGRESS-LOG04"
+BAD_FIELD = "EGRESS-LOG05"
+PROXY_LOG_LINE = "EGRESS-LOG06"
+
+# NB: one precompiled pattern over the whole fixed format is ~3x faster than splitting it by hand.
+_TEXT_LINE = re.compile(
+    r"\[(?P<start_time>\d{4}-\d\d-\d\dT[0-9:.]+Z)\] "
+    r'"(?P<method>\S+) (?P<path>\S+) (?P<protocol>\S+)" '
+    r"(?P<response_code>\d+) (?P<response_flags>\S+) (?P<response_code_details>\S+) "
+    r'(?P<connection_termination_details>\S+) "(?P<upstream_transport_failure_reason>[^"]*)" '
+    r"(?P<bytes_received>\d+|-) (?P<bytes_sent>\d+|-) (?P<duration>\d+|-) (?P<upstream_service_time>\S+) "
+    r'"(?P<x_forwarded_for>[^"]*)" "(?P<user_agent>.*?)" "(?P<request_id>[^" ]*)" '
+    r'"(?P<authority>[^" ]*)" "(?P<upstream_host>[^" ]*)" (?P<upstream_cluster>\S+) '
+    r"(?P<upstream_local_address>\S+) (?P<downstream_local_address>\S+) (?P<downstream_remote_address>\S+) "
+    r"(?P<requested_server_name>\S+) (?P<route_name>\S+)\Z"
+)
+_TEXT_START = re.compile(r"\[\d{4}-\d\d-\d\dT[0-9:.]+Z\] \"")
+_KUBECTL_PREFIX = re.compile(r"\[pod/(?P<pod>[a-z0-9][-a-z0-9.]*)/(?P<container>[a-z0-9][-a-z0-9]*)\] ")
+# pilot-agent's and Envoy's own lines in the istio-proxy container: "2024-05-01T10:00:00.000000Z\tinfo\t..."
+_PROXY_LOG = re.compile(r"(\d{4}-\d\d-\d\dT\S+\s+(debug|info|warn|warning|error|critical)\s|\[\d{4}-\d\d-\d\d \S+\]\[)")
+_START_TIME = re.compile(r"\d{4}-\d\d-\d\dT[0-9:.]+Z\Z")
+
+JSON_FIELDS = (
+    "start_time",
+    "method",
+    "path",
+    "protocol",
+    "response_code",
+    "response_flags",
+    "response_code_details",
+    "connection_termination_details",
+    "upstream_transport_failure_reason",
+    "bytes_received",
+    "bytes_sent",
+    "duration",
+    "upstream_service_time",
+    "x_forwarded_for",
+    "user_agent",
+    "request_id",
+    "authority",
+    "upstream_host",
+    "upstream_cluster",
+    "upstream_local_address",
+    "downstream_local_address",
+    "downstream_remote_address",
+    "requested_server_name",
+    "route_name",
+)
+# The fields a flow is built from; a JSON line without one of them is not Istio's default format.
+REQUIRED_JSON_FIELDS = (
+    "start_time",
+    "protocol",
+    "response_code",
+    "response_flags",
+    "authority",
+    "upstream_host",
+    "upstream_cluster",
+    "downstream_local_address",
+    "requested_server_name",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AccessLogEntry:
+    """One access-log line in either of Istio's default encodings, with ``-`` read as None.
+
+    Attributes:
+        line: 1-based line number in its input.
+        format: ``text`` or ``json``.
+        pod: Pod name from a ``kubectl logs --prefix`` prefix, else None.
+        container: Container name from that prefix, else None.
+        start_time: ``%START_TIME%``, ISO 8601 in UTC (``2024-05-01T10:00:00.123Z``).
+        method: ``%REQ(:METHOD)%`` (None for TCP/TLS connections).
+        path: ``%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%``.
+        protocol: ``%PROTOCOL%``: ``HTTP/1.1``, ``HTTP/2`` ... or None for TCP/TLS.
+        response_code: ``%RESPONSE_CODE%``; 0 for TCP/TLS connections.
+        response_flags: ``%RESPONSE_FLAGS%`` split on commas (``("UF", "URX")``); empty for ``-``.
+        response_code_details: ``%RESPONSE_CODE_DETAILS%`` (``via_upstream``, ``direct_response`` ...).
+        authority: ``%REQ(:AUTHORITY)%``: the HTTP host (may carry a port).
+        upstream_host: ``%UPSTREAM_HOST%``: the address the proxy connected to.
+        upstream_cluster: ``%UPSTREAM_CLUSTER_RAW%``: ``PassthroughCluster``, ``outbound|443||host`` ...
+        downstream_local_address: ``%DOWNSTREAM_LOCAL_ADDRESS%``: the original destination ``ip:port``.
+        downstream_remote_address: ``%DOWNSTREAM_REMOTE_ADDRESS%``: the client's ``ip:port``.
+        requested_server_name: ``%REQUESTED_SERVER_NAME%``: the TLS SNI.
+        route_name: ``%ROUTE_NAME%`` (``allow_any``, ``block_all``, a VirtualService route ...).
+    """
+
+    line: int
+    format: LogFormat
+    pod: str | None
+    container: str | None
+    start_time: str
+    method: str | None
+    path: str | None
+    protocol: str | None
+    response_code: int
+    response_flags: tuple[str, ...]
+    response_code_details: str | None
+    authority: str | None
+    upstream_host: str | None
+    upstream_cluster: str | None
+    downstream_local_address: str | None
+    downstream_remote_address: str | None
+    requested_server_name: str | None
+    route_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedLine:
+    """A line that is not an access log in Istio's default TEXT or JSON format.
+
+    Attributes:
+        line: 1-based line number in its input.
+        code: Stable code (``EGRESS-LOG01`` ... ``EGRESS-LOG08``).
+        reason: What is wrong, in English (``template`` filled from ``params``).
+        excerpt: The start of the line (printable characters only), to find it again.
+        template: The translatable reason with ``{placeholders}``.
+        params: Values for the placeholders.
+    """
+
+    line: int
+    code: str
+    template: str
+    params: tuple[tuple[str, Any], ...] = ()
+    excerpt: str = ""
+
+    @property
+    def reason(self) -> str:
+        """The reason in English."""
+        return self.template.format(**dict(self.params))
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON contract: line, code, reason, excerpt."""
+        return {"line": self.line, "code": self.code, "reason": self.reason, "excerpt": self.excerpt}
+
+
+def refused(line: int, code: str, template: str, excerpt: str = "", **params: Any) -> RefusedLine:
+    """A ``RefusedLine`` from a template marked with ``_`` and its params."""
+    return RefusedLine(line, code, template, tuple(params.items()), _printable(excerpt))
+
+
+def read_access_log(stream: IO[bytes] | Iterable[bytes], first_line: int = 1) -> Iterator[AccessLogEntry | RefusedLine]:
+    """Every line of ``stream`` as an entry or a refusal, in order; blank lines are skipped.
+
+    Args:
+        stream: A binary file (read line by line, at most ``MAX_LINE_BYTES`` held at once) or
+            any iterable of byte lines.
+        first_line: Number of the first line (for inputs that continue another).
+
+    Yields:
+        ``AccessLogEntry`` for each access-log line, ``RefusedLine`` for every other non-blank line.
+    """
+    for number, raw in numbered_lines(stream, first_line):
+        if isinstance(raw, RefusedLine):
+            yield raw
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield refused(
+                number,
+                NOT_UTF8,
+                _("Not text: byte {offset} is not UTF-8 (binary data?)."),
+                raw[:EXCERPT_CHARS].decode("utf-8", "replace"),
+                offset=exc.start + 1,
+            )
+            continue
+        text = text.rstrip("\r\n")
+        if text.strip():
+            yield parse_line(text, number)
+
+
+def numbered_lines(
+    stream: IO[bytes] | Iterable[bytes], first_line: int = 1
+) -> Iterator[tuple[int, bytes | RefusedLine]]:
+    """Each line with its number; a line longer than ``MAX_LINE_BYTES`` is refused, not held whole."""
+    readline = getattr(stream, "readline", None)
+    if readline is None:
+        for number, raw in enumerate(stream, first_line):
+            yield number, raw if len(raw.rstrip(b"\r\n")) <= MAX_LINE_BYTES else _too_long(number, raw)
+        return
+    number = first_line
+    while raw := readline(MAX_LINE_BYTES + 1):
+        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            while (rest := readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                pass  # NB: skip the rest of an overlong line without ever holding it.
+            yield number, _too_long(number, raw)
+        else:
+            yield number, raw
+        number += 1
+
+
+def _too_long(number: int, raw: bytes) -> RefusedLine:
+    return refused(
+        number,
+        LINE_TOO_LONG,
+        _("The line is longer than {limit} bytes; access-log lines are far shorter (is this a log file?)."),
+        raw[:EXCERPT_CHARS].decode("utf-8", "replace"),
+        limit=MAX_LINE_BYTES,
+    )
+
+
+def parse_line(text: str, number: int) -> AccessLogEntry | RefusedLine:
+    """One decoded line (without its newline): an access-log entry or the reason it is refused.
+
+    Args:
+        text: The line; a ``kubectl logs --prefix`` prefix is allowed.
+        number: Its 1-based line number, carried into the result.
+    """
+    pod = container = None
+    if text.startswith("[pod/"):
+        prefix = _KUBECTL_PREFIX.match(text)
+        if prefix is not None:
+            pod, container = prefix.group("pod"), prefix.group("container")
+            text = text[prefix.end() :]
+    if text.startswith("{"):
+        return _json_entry(text, number, pod, container)
+    match = _TEXT_LINE.match(text)
+    if match is not None:
+        return _text_entry(match.groupdict(), number, pod, container)
+    return _unknown_line(text, number)
+
+
+def _text_entry(fields: dict[str, str], number: int, pod: str | None, container: str | None) -> AccessLogEntry:
+    flags = fields["response_flags"]
+    return AccessLogEntry(
+        number,
+        "text",
+        pod,
+        container,
+        fields["start_time"],
+        _value(fields["method"]),
+        _value(fields["path"]),
+        _value(fields["protocol"]),
+        int(fields["response_code"]),
+        () if flags == "-" else tuple(flags.split(",")),
+        _value(fields["response_code_details"]),
+        _value(fields["authority"]),
+        _value(fields["upstream_host"]),
+        _value(fields["upstream_cluster"]),
+        _value(fields["downstream_local_address"]),
+        _value(fields["downstream_remote_address"]),
+        _value(fields["requested_server_name"]),
+        _value(fields["route_name"]),
+    )
+
+
+def _value(text: str) -> str | None:
+    return None if text == "-" or not text else text
+
+
+def _unknown_line(text: str, number: int) -> RefusedLine:
+    if _TEXT_START.match(text):
+        return refused(
+            number,
+            UNKNOWN_FORMAT,
+            _(
+                "The line starts like Istio's default TEXT access log but its fields do not follow "
+                "the default format (a custom accessLogFormat, or a truncated line)."
+            ),
+            text,
+        )
+    if _PROXY_LOG.match(text):
+        return refused(
+            number,
+            PROXY_LOG_LINE,
+            _("A log line of the proxy itself (pilot-agent or Envoy), not an access-log line."),
+            text,
+        )
+    return refused(
+        number,
+        UNKNOWN_FORMAT,
+        _("Not an access-log line in Istio's default TEXT or JSON format."),
+        text,
+    )
+
+
+def _json_entry(text: str, number: int, pod: str | None, container: str | None) -> AccessLogEntry | RefusedLine:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return refused(
+            number,
+            INCOMPLETE_JSON,
+            _("The line starts with '{{' but is not a complete JSON object (truncated?)."),
+            text,
+        )
+    if not isinstance(data, dict):
+        return refused(
+            number, UNKNOWN_FORMAT, _("Not an access-log line in Istio's default TEXT or JSON format."), text
+        )
+    missing = [name for name in REQUIRED_JSON_FIELDS if name not in data]
+    if missing:
+        return refused(
+            number,
+            UNKNOWN_FORMAT,
+            _("A JSON line without {fields}: not Istio's default JSON access-log format (a custom accessLogFormat?)."),
+            text,
+            fields=", ".join(missing),
+        )
+    return _checked_json_entry(data, text, number, pod, container)
+
+
+def _checked_json_entry(
+    data: dict[str, Any], text: str, number: int, pod: str | None, container: str | None
+) -> AccessLogEntry | RefusedLine:
+    start_time, code = data["start_time"], data["response_code"]
+    if not isinstance(start_time, str) or not _START_TIME.match(start_time):
+        return _bad_field(number, "start_time", start_time, text)
+    if isinstance(code, str) and code.isdigit():
+        code = int(code)
+    if not isinstance(code, int) or isinstance(code, bool) or not 0 <= code <= 999:
+        return _bad_field(number, "response_code", code, text)
+    strings = {name: _json_text(data.get(name)) for name in JSON_FIELDS}
+    if any(value is _INVALID for value in strings.values()):
+        name = next(name for name, value in strings.items() if value is _INVALID)
+        return _bad_field(number, name, data.get(name), text)
+    flags = strings["response_flags"]
+    return AccessLogEntry(
+        number,
+        "json",
+        pod,
+        container,
+        start_time,
+        strings["method"],
+        strings["path"],
+        strings["protocol"],
+        code,
+        tuple(flags.split(",")) if flags else (),
+        strings["response_code_details"],
+        strings["authority"],
+        strings["upstream_host"],
+        strings["upstream_cluster"],
+        strings["downstream_local_address"],
+        strings["downstream_remote_address"],
+        strings["requested_server_name"],
+        strings["route_name"],
+    )
+
+
+_INVALID: Any = object()
+
+
+def _json_text(value: Any) -> Any:
+    """A JSON field as text: None for null/``-``; numbers as their digits; anything else invalid."""
+    if value is None or value == "-" or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return _INVALID
+
+
+def _bad_field(number: int, name: str, value: Any, text: str) -> RefusedLine:
+    return refused(
+        number,
+        BAD_FIELD,
+        _("Field '{field}' has the value {value}, which Istio's access log never writes there."),
+        text,
+        field=name,
+        value=_printable(json.dumps(value, ensure_ascii=False))[:40],
+    )
+
+
+def _printable(text: str) -> str:
+    """The first characters of ``text`` with control characters shown as ``?`` (safe to print)."""
+    short = text[:EXCERPT_CHARS]
+    return "".join(ch if ch.isprintable() else "?" for ch in short)

@@ -1,0 +1,328 @@
+"""Access-log entries turned into flows: who called which external host, how, and what happened.
+
+A flow is the aggregate of every line from one source workload to one destination (host, port,
+protocol as the sidecar saw it): how many lines, first and last seen, the outcomes (``200``,
+``502``, ``reset``, ``connected`` ...) and the upstream clusters that took them. Memory grows
+with the number of distinct flows (capped by ``max_flows``), never with the number of lines.
+
+How a line is read (Istio's sidecar, outbound):
+
+- destination: the ``:authority`` for HTTP, the SNI for TLS, the original destination IP for
+  plain TCP; the port from the authority, else the original destination address;
+- cluster: ``PassthroughCluster`` (ALLOW_ANY let an unknown host through), ``BlackHoleCluster``
+  or route ``block_all`` (REGISTRY_ONLY refused it), ``outbound|P|S|<egress gateway>`` (sent to
+  the egress gateway), ``outbound|P||<external ServiceEntry host>`` (sent directly), a
+  ``*.svc.cluster.local`` service or an inbound cluster (mesh-internal: set aside, only counted);
+- reached: whether the external side received the request (failure flags such as ``UH``,
+  ``UF``, ``URX``, ``NR``, a local reply, or the gateway's 403 mean it did not).
+
+Usage::
+
+    aggregator = FlowAggregator(SourceResolver(pods, fallback))
+    with open(path, "rb") as handle:
+        for refusal in aggregator.feed(handle, name=path):
+            report(refusal)                  # every refused line, in order, with its number
+    flows, summary = aggregator.flows(), aggregator.summary
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any, Literal
+
+from policies.core.discovery.accesslog import AccessLogEntry, RefusedLine, read_access_log, refused
+from policies.core.discovery.sources import SourceResolver, Workload
+from policies.core.i18n import _
+
+FlowProtocol = Literal["HTTP", "HTTP2", "TLS", "TCP"]
+ClusterKind = Literal[
+    "passthrough", "blackhole", "block_all", "egress_gateway", "service_entry", "mesh", "inbound", "none"
+]
+NO_DESTINATION = "EGRESS-LOG07"
+TOO_MANY_FLOWS = "EGRESS-LOG11"
+MAX_FLOWS = 250_000
+MAX_CLUSTERS_PER_FLOW = 16
+MESH_INTERNAL_KINDS = frozenset({"mesh", "inbound"})
+# Response flags of a request the proxy itself ended (Envoy's access-log docs): nothing reached the server.
+LOCAL_FAILURE_FLAGS = frozenset(
+    {"UH", "UF", "UO", "NR", "URX", "NC", "DI", "FI", "RL", "UAEX", "RLSE", "IH", "SI", "DPE", "UPE", "UMSDR", "OM"}
+)
+CLUSTER_LOCAL = (".svc.cluster.local", ".svc")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class FlowKey:
+    """What makes two lines the same flow: source workload, destination host, port and protocol."""
+
+    source: Workload
+    host: str
+    port: int
+    protocol: FlowProtocol
+
+
+@dataclass(slots=True)
+class Flow:
+    """Every line of one flow, aggregated.
+
+    Attributes:
+        key: Source, host, port, protocol.
+        count: Number of lines.
+        first_seen: Earliest ``start_time`` (ISO 8601, UTC).
+        last_seen: Latest ``start_time``.
+        outcomes: Lines per outcome: an HTTP status (``"200"``, ``"502"``), ``"reset"`` (a
+            connection the proxy closed) or ``"connected"`` (a TCP/TLS stream that went through).
+        clusters: Lines per upstream cluster name (``PassthroughCluster``, ``outbound|443||host`` ...;
+            ``-`` for a local reply), at most ``MAX_CLUSTERS_PER_FLOW`` names.
+        cluster_kinds: Lines per kind of cluster (``passthrough``, ``block_all``, ``egress_gateway`` ...).
+        reached: Lines whose request reached the external side.
+    """
+
+    key: FlowKey
+    count: int = 0
+    first_seen: str = ""
+    last_seen: str = ""
+    outcomes: dict[str, int] = field(default_factory=dict)
+    clusters: dict[str, int] = field(default_factory=dict)
+    cluster_kinds: dict[str, int] = field(default_factory=dict)
+    reached: int = 0
+
+    @property
+    def allowed_today(self) -> bool:
+        """Observation says the destination is reachable: at least one line reached it."""
+        return self.reached > 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON contract: source, host, port, protocol, count, firstSeen, lastSeen, outcomes,
+        clusters, clusterKinds, reached, allowedToday."""
+        key = self.key
+        return {
+            "source": key.source.as_dict(),
+            "host": key.host,
+            "port": key.port,
+            "protocol": key.protocol,
+            "count": self.count,
+            "firstSeen": self.first_seen,
+            "lastSeen": self.last_seen,
+            "outcomes": dict(self.outcomes),
+            "clusters": dict(self.clusters),
+            "clusterKinds": dict(self.cluster_kinds),
+            "reached": self.reached,
+            "allowedToday": self.allowed_today,
+        }
+
+
+@dataclass(slots=True)
+class IngestSummary:
+    """What happened to every line read (nothing is dropped without being counted here).
+
+    Attributes:
+        lines: Non-blank lines read.
+        entries: Lines in Istio's default TEXT or JSON format (``formats`` splits them).
+        formats: Entries per encoding (``text``, ``json``).
+        refused: Lines refused, per code.
+        mesh_internal: Entries about mesh-internal traffic (set aside).
+        flows: Distinct external flows.
+        over_limit: Entries of new flows not kept because ``max_flows`` was reached (also refused).
+    """
+
+    lines: int = 0
+    entries: int = 0
+    formats: dict[str, int] = field(default_factory=dict)
+    refused: dict[str, int] = field(default_factory=dict)
+    mesh_internal: int = 0
+    flows: int = 0
+    over_limit: int = 0
+
+    @property
+    def refused_total(self) -> int:
+        """Lines refused, all codes together."""
+        return sum(self.refused.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON contract: lines, entries, formats, refused, refusedTotal, meshInternal, flows, overLimit."""
+        return {
+            "lines": self.lines,
+            "entries": self.entries,
+            "formats": dict(self.formats),
+            "refused": dict(self.refused),
+            "refusedTotal": self.refused_total,
+            "meshInternal": self.mesh_internal,
+            "flows": self.flows,
+            "overLimit": self.over_limit,
+        }
+
+
+class FlowAggregator:
+    """Reads access logs into flows; memory is bounded by the number of distinct flows."""
+
+    def __init__(self, resolver: SourceResolver, *, max_flows: int = MAX_FLOWS) -> None:
+        """
+        Args:
+            resolver: Maps each line's pod to its source workload.
+            max_flows: Distinct flows kept; entries of further new flows are refused (``EGRESS-LOG11``).
+        """
+        self.resolver = resolver
+        self.max_flows = max_flows
+        self.summary = IngestSummary()
+        self._flows: dict[FlowKey, Flow] = {}
+        self._kinds: dict[tuple[str | None, str | None], ClusterKind] = {}
+
+    def feed(self, stream: IO[bytes] | Iterable[bytes], first_line: int = 1) -> Iterator[RefusedLine]:
+        """Read every line of ``stream``; yields each refused line, in order, as it is met.
+
+        The generator must be run to the end for the whole stream to be read.
+        """
+        summary = self.summary
+        for item in read_access_log(stream, first_line):
+            summary.lines += 1
+            problem = item if isinstance(item, RefusedLine) else self.add(item)
+            if problem is not None:
+                summary.refused[problem.code] = summary.refused.get(problem.code, 0) + 1
+                yield problem
+
+    def add(self, entry: AccessLogEntry) -> RefusedLine | None:
+        """Count one entry into its flow; a refusal when it has no source or no destination."""
+        summary = self.summary
+        summary.entries += 1
+        summary.formats[entry.format] = summary.formats.get(entry.format, 0) + 1
+        source = self.resolver.resolve(entry.pod, entry.line)
+        if isinstance(source, RefusedLine):
+            return source
+        kind = self._kind(entry.upstream_cluster, entry.route_name)
+        if kind in MESH_INTERNAL_KINDS:
+            summary.mesh_internal += 1
+            return None
+        target = destination(entry)
+        if target is None:
+            return refused(
+                entry.line,
+                NO_DESTINATION,
+                _("The entry names no destination (no authority, SNI or original destination address)."),
+            )
+        return self._count(FlowKey(source, *target), entry, kind)
+
+    def _kind(self, cluster: str | None, route: str | None) -> ClusterKind:
+        found = self._kinds.get((cluster, route))
+        if found is None:
+            found = self._kinds[(cluster, route)] = cluster_kind(cluster, route)
+        return found
+
+    def _count(self, key: FlowKey, entry: AccessLogEntry, kind: ClusterKind) -> RefusedLine | None:
+        flow = self._flows.get(key)
+        if flow is None:
+            if len(self._flows) >= self.max_flows:
+                self.summary.over_limit += 1
+                return refused(
+                    entry.line,
+                    TOO_MANY_FLOWS,
+                    _("More than {limit} distinct flows; this entry's flow was not kept."),
+                    limit=self.max_flows,
+                )
+            flow = self._flows[key] = Flow(key, first_seen=entry.start_time, last_seen=entry.start_time)
+            self.summary.flows += 1
+        flow.count += 1
+        start = entry.start_time
+        if start < flow.first_seen:
+            flow.first_seen = start
+        elif start > flow.last_seen:
+            flow.last_seen = start
+        outcome = outcome_of(entry, kind)
+        flow.outcomes[outcome] = flow.outcomes.get(outcome, 0) + 1
+        cluster = entry.upstream_cluster or "-"
+        if cluster in flow.clusters or len(flow.clusters) < MAX_CLUSTERS_PER_FLOW:
+            flow.clusters[cluster] = flow.clusters.get(cluster, 0) + 1
+        flow.cluster_kinds[kind] = flow.cluster_kinds.get(kind, 0) + 1
+        if reached(entry, kind):
+            flow.reached += 1
+        return None
+
+    def flows(self) -> list[Flow]:
+        """The external flows, ordered by source, host, port and protocol."""
+        return [self._flows[key] for key in sorted(self._flows)]
+
+
+def destination(entry: AccessLogEntry) -> tuple[str, int, FlowProtocol] | None:
+    """(host, port, protocol) of an entry: authority for HTTP, SNI for TLS, IP for TCP; None if unnamed."""
+    original = _split_address(entry.downstream_local_address)
+    protocol = entry.protocol
+    if protocol is not None and protocol.startswith("HTTP") and entry.authority:
+        host, port = _split_authority(entry.authority)
+        default_port = original[1] if original else 80
+        return host, port or default_port, "HTTP2" if protocol == "HTTP/2" else "HTTP"
+    if original is None:
+        return None
+    if entry.requested_server_name:
+        return entry.requested_server_name.lower().rstrip("."), original[1], "TLS"
+    return original[0], original[1], "TCP"
+
+
+def _split_authority(authority: str) -> tuple[str, int | None]:
+    """``Example.com:8080`` → (``example.com``, 8080); ``[2001:db8::1]:80`` → (``[2001:db8::1]``, 80)."""
+    text = authority.lower()
+    if text.startswith("["):
+        literal, _bracket, rest = text.partition("]")
+        return f"{literal}]", _port(rest[1:]) if rest.startswith(":") else None
+    host, colon, port = text.rpartition(":")
+    if colon and port.isdigit():
+        return host.rstrip("."), _port(port)
+    return text.rstrip("."), None
+
+
+def _split_address(address: str | None) -> tuple[str, int] | None:
+    """``10.0.0.1:443`` or ``[2001:db8::1]:443`` → (host, port); None for anything else."""
+    if not address:
+        return None
+    host, colon, port_text = address.rpartition(":")
+    port = _port(port_text) if colon else None
+    if port is None:
+        return None
+    literal = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        ip = ipaddress.ip_address(literal)
+    except ValueError:
+        return None
+    return (f"[{ip.compressed}]" if ip.version == 6 else ip.compressed), port
+
+
+def _port(text: str) -> int | None:
+    return int(text) if text.isdigit() and 0 < int(text) <= 65535 else None
+
+
+def cluster_kind(cluster: str | None, route: str | None) -> ClusterKind:
+    """Which kind of upstream cluster took the entry (see the module docstring)."""
+    if cluster is None:
+        return "block_all" if route == "block_all" else "none"
+    if cluster == "PassthroughCluster":
+        return "passthrough"
+    if cluster == "BlackHoleCluster":
+        return "blackhole"
+    if cluster.startswith(("inbound|", "InboundPassthroughCluster")):
+        return "inbound"
+    if cluster.startswith("outbound|"):
+        host = cluster.split("|", 3)[-1]
+        if "egressgateway" in host.partition(".")[0] and host.endswith(CLUSTER_LOCAL):
+            return "egress_gateway"
+        return "mesh" if host.endswith(CLUSTER_LOCAL) else "service_entry"
+    return "none"
+
+
+def outcome_of(entry: AccessLogEntry, kind: ClusterKind) -> str:
+    """``"200"``/``"502"``/... for HTTP, ``"reset"`` or ``"connected"`` for a TCP/TLS connection."""
+    if entry.response_code:
+        return str(entry.response_code)
+    if kind in ("blackhole", "block_all", "none") or LOCAL_FAILURE_FLAGS.intersection(entry.response_flags):
+        return "reset"
+    return "connected"
+
+
+def reached(entry: AccessLogEntry, kind: ClusterKind) -> bool:
+    """Whether the request reached the external side (as far as the client's sidecar can tell)."""
+    if kind in ("blackhole", "block_all", "none") or LOCAL_FAILURE_FLAGS.intersection(entry.response_flags):
+        return False
+    details = entry.response_code_details
+    if entry.response_code and details is not None and details != "via_upstream":
+        return False  # NB: a local reply (direct_response, rbac_access_denied ...) never left the proxy.
+    # NB: behind the gateway the sidecar sees the gateway's RBAC 403 as an upstream answer.
+    return not (kind == "egress_gateway" and entry.response_code == 403)
