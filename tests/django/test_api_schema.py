@@ -28,6 +28,7 @@ OPERATIONS = {
     ("post", "/api/v1/policies/{id}/revisions/{number}/restore/"),
     ("get", "/api/v1/reviews/"),
     ("get", "/api/v1/reviews/{id}/"),
+    ("get", "/api/v1/reviews/{id}/diff/"),
     ("post", "/api/v1/reviews/{id}/approve/"),
     ("post", "/api/v1/reviews/{id}/reject/"),
     ("post", "/api/v1/reviews/{id}/withdraw/"),
