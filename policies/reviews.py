@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from policies import services
+from policies import services, webhooks
 from policies.audit import append_entry
 from policies.core.document import dump_policy
 from policies.core.model import EgressPolicy as PolicyModel
@@ -125,6 +125,7 @@ def submit_review(policy: EgressPolicy, *, user: Any, message: str = "") -> Revi
             raise
         review.contributors.set(_contributors(policy, revision, user))
         append_entry(action="review.submit", user=user, policy=policy, revision=revision, comment=message)
+        webhooks.state_changed(review, user=user)
     return review
 
 
@@ -144,6 +145,7 @@ def _supersede_live_reviews(policy: EgressPolicy, user: Any) -> None:
         review.state = _decide(ReviewAction.SUPERSEDE, facts_of(review), user, review)
         review.save(update_fields=["state", "updated_at"])
         append_entry(action="review.supersede", user=user, policy=policy, revision=review.revision)
+        webhooks.state_changed(review, user=user)
 
 
 def _restored(revision: PolicyRevision) -> PolicyRevision | None:
@@ -194,6 +196,8 @@ def _decide_review(review: Review, action: ReviewAction, decision: str, *, user:
             comment=comment,
             result={"state": state.value},
         )
+        if state != ReviewState.IN_REVIEW:  # NB: an approval short of the required count changes nothing
+            webhooks.state_changed(review, user=user)
     return review
 
 
@@ -292,4 +296,5 @@ def record_apply_outcome(
             manifests=manifests,
             result={**result, "state": state.value, **({"error": error} if error else {})},
         )
+        webhooks.state_changed(review, user=user, cluster=cluster.name, target=target, error=error)
     return deployment

@@ -4,6 +4,8 @@ pytest_plugins = [
     "tests.fixtures.seed",
     "tests.fixtures.api",
     "tests.fixtures.cluster",
+    "tests.fixtures.clusters",
     "tests.fixtures.console",
     "tests.fixtures.reviews",
+    "tests.fixtures.jobs",
 ]

@@ -1,0 +1,139 @@
+"""Apply jobs through the service: the checks before enqueueing, every cluster run, progress and outcomes
+stored per object, deployments and audit entries per cluster, dry runs that change nothing, one apply at a time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from policies import jobs, reviews
+from policies.cluster.errors import ClusterUnreachable
+from policies.core.review import Role
+from policies.job_runner import run_apply_job
+from policies.models import ApplyJob, ApplyJobCluster, AuditEntry, Cluster, Deployment, Review
+from tests.fixtures.reviews import edit_port, user_in_role
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def clusters(*names: str) -> list[Cluster]:
+    return jobs.resolve_clusters(names)
+
+
+def outcomes(job: ApplyJob, cluster: str) -> list[tuple[str, str]]:
+    row = ApplyJobCluster.objects.get(job=job, cluster__name=cluster)
+    return [(item.kind, item.outcome) for item in row.items.order_by("position")]
+
+
+def test_an_approved_review_is_applied_to_every_cluster(
+    approved_review: Review, operator: Any, fake_clusters: Any, immediate_tasks: None
+) -> None:
+    job = jobs.start_apply(approved_review, clusters("a", "b", "c"), target="istio", dry_run=False, user=operator)
+
+    job.refresh_from_db()
+    assert job.state == "succeeded"
+    for name in ("a", "b", "c"):
+        assert {outcome for _kind, outcome in outcomes(job, name)} == {"created"}
+        assert len(fake_clusters[name].objects) == len(outcomes(job, name))
+    assert {d.cluster.name: d.state for d in Deployment.objects.all()} == {
+        "a": "applied",
+        "b": "applied",
+        "c": "applied",
+    }
+    assert Review.objects.get(pk=approved_review.pk).state == "applied"
+    applied = AuditEntry.objects.filter(action="review.apply").order_by("cluster")
+    assert [(e.cluster, e.target, e.result["job"], e.result["created"]) for e in applied] == [
+        (name, "istio", job.pk, len(outcomes(job, name))) for name in ("a", "b", "c")
+    ]
+    assert AuditEntry.objects.get(action="review.apply_start").result == {"job": job.pk}
+
+
+def test_a_dry_run_stores_the_plan_with_field_changes_and_changes_nothing(
+    approved_review: Review, operator: Any, fake_clusters: Any, immediate_tasks: None
+) -> None:
+    jobs.start_apply(approved_review, clusters("a"), target="istio", dry_run=False, user=operator)
+    key, drifted = next((k, o) for k, o in fake_clusters["a"].objects.items() if o["kind"] == "ServiceEntry")
+    wanted = list(drifted["spec"]["hosts"])
+    drifted["spec"]["hosts"] = ["drifted.example.com"]
+    deployments = list(Deployment.objects.values_list("cluster__name", "state", "updated_at"))
+
+    job = jobs.start_apply(approved_review, clusters("a"), target="istio", dry_run=True, user=operator)
+
+    assert ApplyJob.objects.get(pk=job.pk).state == "succeeded"
+    assert fake_clusters["a"].objects[key]["spec"]["hosts"] == ["drifted.example.com"]
+    row = ApplyJobCluster.objects.get(job=job)
+    planned = row.items.get(kind="ServiceEntry", name=key[3])
+    assert planned.outcome == "configured"
+    assert planned.changes == [{"op": "change", "path": "spec.hosts", "old": ["drifted.example.com"], "new": wanted}]
+    assert set(row.items.exclude(pk=planned.pk).values_list("outcome", flat=True)) == {"unchanged"}
+    assert list(Deployment.objects.values_list("cluster__name", "state", "updated_at")) == deployments
+    assert Review.objects.get(pk=approved_review.pk).state == "applied"
+
+
+def test_an_unreachable_cluster_fails_alone_and_a_retry_converges(
+    approved_review: Review, operator: Any, fake_clusters: Any, immediate_tasks: None
+) -> None:
+    fake_clusters["b"].fail("list", "ServiceEntry", ClusterUnreachable("connection refused"))
+
+    job = jobs.start_apply(approved_review, clusters("a", "b"), target="istio", dry_run=False, user=operator)
+
+    assert ApplyJob.objects.get(pk=job.pk).state == "failed"
+    failed = ApplyJobCluster.objects.get(job=job, cluster__name="b")
+    assert (failed.state, failed.error_code) == ("failed", "CLUSTER-E001")
+    assert {d.cluster.name: d.state for d in Deployment.objects.all()} == {"a": "applied", "b": "failed"}
+    assert "connection refused" in Deployment.objects.get(cluster__name="b").error
+
+    fake_clusters["b"].failures.clear()
+    retry = jobs.start_apply(approved_review, clusters("b"), target="istio", dry_run=False, user=operator)
+
+    assert ApplyJob.objects.get(pk=retry.pk).state == "succeeded"
+    assert Deployment.objects.get(cluster__name="b").state == "applied"
+
+
+def test_a_second_apply_while_one_is_queued_is_refused_naming_it(
+    approved_review: Review, operator: Any, fake_clusters: Any, database_tasks: None
+) -> None:
+    first = jobs.start_apply(approved_review, clusters("a", "b"), target="istio", dry_run=False, user=operator)
+
+    with pytest.raises(jobs.ApplyRunning) as refused:
+        jobs.start_apply(approved_review, clusters("c", "b"), target="istio", dry_run=False, user=operator)
+
+    assert (refused.value.status, refused.value.code, refused.value.job_id) == (409, "APPLY_RUNNING", first.pk)
+    assert f"#{first.pk}" in refused.value.message
+    assert ApplyJob.objects.count() == 1  # NB: nothing of the refused request is left, not even cluster c
+    dry = jobs.start_apply(approved_review, clusters("b"), target="istio", dry_run=True, user=operator)
+    assert dry.pk != first.pk  # NB: a dry run writes nothing and never waits for an apply
+
+    assert run_apply_job.call(first.pk) == "succeeded"
+    jobs.start_apply(approved_review, clusters("b"), target="istio", dry_run=False, user=operator)
+
+
+@pytest.mark.parametrize(
+    ("prepare", "code", "status"),
+    [
+        ("open", "INVALID_TRANSITION", 409),
+        ("withdrawn", "INVALID_TRANSITION", 409),
+        ("superseded", "INVALID_TRANSITION", 409),
+        ("editor", "permission_denied", 403),
+    ],
+)
+def test_refusals_come_before_anything_is_queued(
+    open_review: Review, fake_clusters: Any, database_tasks: None, prepare: str, code: str, status: int
+) -> None:
+    user = user_in_role(Role.OPERATOR.value, "operator")
+    if prepare != "open":
+        reviews.approve_review(open_review, user=user_in_role(Role.APPROVER.value, "approver"))
+    if prepare == "withdrawn":
+        reviews.withdraw_review(open_review, user=open_review.author)
+    if prepare == "superseded":
+        edit_port(open_review.policy, 90, open_review.author)
+        reviews.submit_review(open_review.policy, user=open_review.author)
+    if prepare == "editor":
+        user = open_review.author
+
+    with pytest.raises(reviews.ReviewRefused) as refused:
+        jobs.start_apply(Review.objects.get(pk=open_review.pk), clusters("a"), target="istio", dry_run=False, user=user)
+
+    assert (refused.value.code, refused.value.status) == (code, status)
+    assert ApplyJob.objects.count() == 0
