@@ -12,16 +12,17 @@ from typing import Any
 from policies.cluster.apply import ApplyResult
 from policies.cluster.kubernetes_client import ConfigurationError, KubernetesClusterApi
 from policies.cluster.scope import PolicyScope
+from policies.cluster.transport import RetryPolicy
 from policies.models import ApplyRecord, Cluster, EgressPolicy, PolicyRevision
 
 
-def connect_cluster(cluster: Cluster) -> KubernetesClusterApi:
+def connect_cluster(cluster: Cluster, *, retry: RetryPolicy | None = None) -> KubernetesClusterApi:
     """A client for a stored cluster: its kubeconfig and context, or the in-cluster service account."""
     if cluster.in_cluster:
-        return KubernetesClusterApi.in_cluster()
+        return KubernetesClusterApi.in_cluster(retry=retry)
     if not cluster.kubeconfig_path:
         raise ConfigurationError(f"Cluster {cluster.name!r} has neither a kubeconfig path nor in-cluster access.")
-    api = KubernetesClusterApi.from_kubeconfig(cluster.kubeconfig_path, cluster.context or None)
+    api = KubernetesClusterApi.from_kubeconfig(cluster.kubeconfig_path, cluster.context or None, retry=retry)
     # NB: the discovery cache is per process: keyed by the record's name and the server and context it
     # points at now (host#context), so a record edited through another replica never reads stale answers.
     api.identity = f"cluster:{cluster.name}:{api.identity}"

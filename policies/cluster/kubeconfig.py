@@ -1,0 +1,82 @@
+"""What a kubeconfig file offers, read without touching its credentials.
+
+Registering a cluster stores only a kubeconfig path and a context name, so the console checks
+them when they are saved: the file exists and is readable, and the context is one of its
+contexts. Only context names are read back; users, tokens and keys are never returned, logged or
+put in a message. The file is read with the core's hardened YAML reader (a kubeconfig is YAML or
+JSON), so a hostile or huge file gives a clear error rather than a stalled request.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from policies.cluster.kubernetes_client import ConfigurationError
+from policies.core.yamlio import MAX_INPUT_BYTES, YamlLoadError, load_one
+
+
+class KubeconfigNotFound(ConfigurationError):
+    """The kubeconfig path names no readable file on the console's host."""
+
+    code = "CLUSTER-E011"
+
+
+class ContextNotFound(ConfigurationError):
+    """The kubeconfig has no context of that name."""
+
+    code = "CLUSTER-E012"
+
+
+@dataclass(frozen=True)
+class KubeconfigContexts:
+    """The context names of a kubeconfig and its current context ("" when unset)."""
+
+    names: tuple[str, ...]
+    current: str
+
+    def require(self, context: str, path: str) -> str:
+        """``context`` (or the current one when empty) if the file has it; ContextNotFound otherwise."""
+        wanted = context or self.current
+        if not wanted:
+            raise ContextNotFound(f"The kubeconfig {path} sets no current-context; name one of: {self._listed()}.")
+        if wanted not in self.names:
+            raise ContextNotFound(f"The kubeconfig {path} has no context {wanted[:253]!r}; it has: {self._listed()}.")
+        return wanted
+
+    def _listed(self) -> str:
+        return ", ".join(self.names) or "none"
+
+
+def read_contexts(path: str) -> KubeconfigContexts:
+    """The contexts of the kubeconfig at ``path``.
+
+    Raises:
+        KubeconfigNotFound: no such file, not a file, unreadable, or over 1 MiB.
+        ConfigurationError: the file is not a kubeconfig (not YAML, no contexts list).
+    """
+    raw = _read(path)
+    try:
+        data = load_one(raw).data
+    except YamlLoadError as exc:
+        raise ConfigurationError(f"The kubeconfig {path} is not valid YAML: {exc.message}") from exc
+    contexts = data.get("contexts") or []
+    if not isinstance(contexts, list):
+        raise ConfigurationError(f"The kubeconfig {path} has no list of contexts.")
+    names = tuple(str(c["name"]) for c in contexts if isinstance(c, dict) and c.get("name"))
+    return KubeconfigContexts(names, str(data.get("current-context") or ""))
+
+
+def _read(path: str) -> bytes:
+    if not os.path.isabs(path):
+        raise KubeconfigNotFound(f"Give the kubeconfig as an absolute path on the console's host, not {path!r}.")
+    try:
+        with open(path, "rb") as file:
+            raw = file.read(MAX_INPUT_BYTES + 1)
+    except FileNotFoundError as exc:
+        raise KubeconfigNotFound(f"There is no file {path} on the console's host.") from exc
+    except OSError as exc:  # NB: a directory, no permission, ...; the reason, never the content
+        raise KubeconfigNotFound(f"Cannot read {path}: {exc.strerror or type(exc).__name__}.") from exc
+    if len(raw) > MAX_INPUT_BYTES:
+        raise KubeconfigNotFound(f"The kubeconfig {path} is over {MAX_INPUT_BYTES} bytes.")
+    return raw

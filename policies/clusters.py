@@ -1,0 +1,392 @@
+"""Clusters the console knows: register, edit, delete, check the connection, and what each policy looks like there.
+
+A check is the only place the console talks to a cluster for this page: it runs discovery (which
+targets work there: our CRD served → ``asm``, Istio's networking kinds → ``istio``; the versions
+served), reads the mesh's outbound traffic mode, and compares every policy applied there with its
+objects on the cluster (drift). The answers are stored on the ``Cluster`` row and in
+``ClusterPolicyDrift``, so the pages and the API only read the database. Requests go through the
+cluster transport with a check's own tighter retry policy, so a dead cluster answers in seconds.
+Registering, editing and deleting need the admin role (the model permissions); a check needs
+``policies.check_cluster`` (operators and admins): it writes only the console's own records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from policies import services
+from policies.audit import append_entry
+from policies.cluster.discovery import Capabilities, capabilities
+from policies.cluster.drift import DriftReport, detect_drift
+from policies.cluster.errors import ClusterError
+from policies.cluster.interface import ClusterApi
+from policies.cluster.kubeconfig import read_contexts
+from policies.cluster.mesh import MeshOutbound, read_outbound_mode
+from policies.cluster.records import connect_cluster
+from policies.cluster.targets import desired_state
+from policies.cluster.transport import RetryPolicy
+from policies.core.expansion import ExpansionError
+from policies.core.model import EgressPolicy as PolicyModel
+from policies.models import ApplyRecord, Cluster, ClusterPolicyDrift, Deployment, EgressPolicy, PolicyRevision
+from policies.services import ServiceError
+
+CHECK_PERMISSION = "policies.check_cluster"
+MANAGE_PERMISSIONS = {
+    "add": "policies.add_cluster",
+    "change": "policies.change_cluster",
+    "delete": "policies.delete_cluster",
+}
+# NB: a check answers a person waiting on a page: two attempts and short timeouts bound a dead cluster to
+# about 2 x 3 s (connect) instead of the apply path's 4 x 5 s.
+CHECK_RETRY = RetryPolicy(attempts=2, backoff=0.2, max_delay=1.0, connect_timeout=3.0, read_timeout=10.0)
+MAX_MESSAGE = 500
+
+
+class ClusterLocationInvalid(ServiceError):
+    """The kubeconfig path or context of a cluster cannot be used; ``code`` is the cluster layer's."""
+
+    def __init__(self, error: ClusterError, path: str) -> None:
+        super().__init__(error.message, path=path)
+        self.code = error.code
+
+
+class ClusterRefused(ServiceError):
+    """The user's role may not do this to clusters."""
+
+    code = "permission_denied"
+    status = 403
+
+
+class ClusterInUse(ServiceError):
+    """The cluster has apply records or deployments; deleting it would erase where policies were applied."""
+
+    code = "CLUSTER_IN_USE"
+    status = 409
+
+
+# -- registering ----------------------------------------------------------------------------------
+
+
+def validate_location(*, in_cluster: bool, kubeconfig_path: str, context: str) -> None:
+    """Refuse a location the console could not connect through: no file, no such context, or both kinds at once.
+
+    Raises:
+        ClusterLocationInvalid: with the field at fault (``kubeconfig_path`` or ``context``).
+    """
+    if in_cluster:
+        if kubeconfig_path or context:
+            raise ServiceError(
+                _("A cluster reached with the in-cluster service account has no kubeconfig path or context."),
+                path="kubeconfig_path" if kubeconfig_path else "context",
+            )
+        return
+    if not kubeconfig_path:
+        raise ServiceError(_("Give a kubeconfig path, or use the in-cluster service account."), path="kubeconfig_path")
+    try:
+        contexts = read_contexts(kubeconfig_path)
+    except ClusterError as exc:
+        raise ClusterLocationInvalid(exc, "kubeconfig_path") from exc
+    try:
+        contexts.require(context, kubeconfig_path)
+    except ClusterError as exc:
+        raise ClusterLocationInvalid(exc, "context") from exc
+
+
+def require_permission(user: Any, permission: str) -> None:
+    """ClusterRefused unless ``user`` holds ``permission`` (None: the command line, which runs as the host)."""
+    if user is not None and not user.has_perm(permission):
+        raise ClusterRefused(_("Your role may not do this to clusters."))
+
+
+def save_cluster(cluster: Cluster, *, user: Any, created: bool) -> Cluster:
+    """Validate the location, save, and audit the registration or the edit."""
+    require_permission(user, MANAGE_PERMISSIONS["add" if created else "change"])
+    validate_location(in_cluster=cluster.in_cluster, kubeconfig_path=cluster.kubeconfig_path, context=cluster.context)
+    with transaction.atomic():
+        cluster.save()
+        append_entry(
+            action="cluster.register" if created else "cluster.update",
+            user=user,
+            cluster=cluster.name,
+            result=location_of(cluster),
+        )
+    return cluster
+
+
+def delete_cluster(cluster: Cluster, *, user: Any) -> None:
+    """Delete a cluster nothing was applied to; ClusterInUse otherwise."""
+    require_permission(user, MANAGE_PERMISSIONS["delete"])
+    if ApplyRecord.objects.filter(cluster=cluster).exists() or Deployment.objects.filter(cluster=cluster).exists():
+        raise ClusterInUse(
+            _("Policies were applied to cluster %(name)s; its records keep that history, so it cannot be deleted.")
+            % {"name": cluster.name}
+        )
+    with transaction.atomic():
+        append_entry(action="cluster.delete", user=user, cluster=cluster.name, result=location_of(cluster))
+        cluster.delete()
+
+
+def location_of(cluster: Cluster) -> dict[str, Any]:
+    """Where the cluster's credentials live (never the credentials themselves)."""
+    return {"inCluster": cluster.in_cluster, "kubeconfigPath": cluster.kubeconfig_path, "context": cluster.context}
+
+
+# -- checking -------------------------------------------------------------------------------------
+
+
+@dataclass
+class CheckFindings:
+    """What one check found, before it is stored."""
+
+    capabilities: Capabilities | None = None
+    error: ClusterError | None = None
+    outbound: MeshOutbound | None = None
+    outbound_error: ClusterError | None = None
+    drifts: list[ClusterPolicyDrift] = field(default_factory=list)
+
+
+def check_cluster(cluster: Cluster, *, user: Any = None) -> Cluster:
+    """Check the connection, targets, versions, outbound mode and every applied policy's drift; store it all.
+
+    Never raises for a cluster problem: an unreachable, refusing or misconfigured cluster is stored
+    as ``reachable=False`` with the cluster layer's error code and message.
+
+    Raises:
+        ClusterRefused: the user may not check clusters.
+    """
+    require_permission(user, CHECK_PERMISSION)
+    findings = CheckFindings()
+    try:
+        api = _connect(cluster)
+        findings.capabilities = capabilities(api, refresh=True)
+    except ClusterError as exc:
+        findings.error = exc
+    else:
+        findings.outbound, findings.outbound_error = _outbound(api, findings.capabilities)
+        findings.drifts = _drifts(api, findings.capabilities, cluster)
+    _store(cluster, findings, user)
+    return cluster
+
+
+def _connect(cluster: Cluster) -> ClusterApi:
+    if not cluster.in_cluster:
+        read_contexts(cluster.kubeconfig_path).require(cluster.context, cluster.kubeconfig_path)
+    return connect_cluster(cluster, retry=CHECK_RETRY)
+
+
+def _outbound(api: ClusterApi, caps: Capabilities) -> tuple[MeshOutbound | None, ClusterError | None]:
+    try:
+        return read_outbound_mode(api, caps), None
+    except ClusterError as exc:
+        return None, exc
+
+
+def targets_of(caps: Capabilities) -> list[str]:
+    """The apply targets that work on a cluster with ``caps``."""
+    return [name for name, works in (("asm", caps.has_asm), ("istio", caps.istio_version is not None)) if works]
+
+
+def _store(cluster: Cluster, findings: CheckFindings, user: Any) -> None:
+    caps, error, outbound, outbound_error = (
+        findings.capabilities,
+        findings.error,
+        findings.outbound,
+        findings.outbound_error,
+    )
+    cluster.checked_at = timezone.now()
+    cluster.checked_by = services._user_or_none(user)
+    cluster.reachable = error is None
+    cluster.check_error_code, cluster.check_error_message = _error_fields(error)
+    cluster.targets = targets_of(caps) if caps else []
+    cluster.versions = {group: list(versions) for group, versions in sorted(caps.served.items())} if caps else {}
+    cluster.outbound_mode = (outbound.mode or "") if outbound else ""
+    cluster.outbound_mode_source = outbound.source if outbound else ""
+    cluster.outbound_mode_origin = outbound.origin if outbound else ""
+    cluster.outbound_error_code, cluster.outbound_error_message = _error_fields(outbound_error)
+    with transaction.atomic():
+        cluster.save(update_fields=CHECK_FIELDS)
+        if error is None:
+            _replace_drifts(cluster, findings.drifts)
+        append_entry(action="cluster.check", user=user, cluster=cluster.name, result=check_summary(cluster))
+
+
+CHECK_FIELDS = [
+    "checked_at",
+    "checked_by",
+    "reachable",
+    "check_error_code",
+    "check_error_message",
+    "targets",
+    "versions",
+    "outbound_mode",
+    "outbound_mode_source",
+    "outbound_mode_origin",
+    "outbound_error_code",
+    "outbound_error_message",
+]
+
+
+def _error_fields(error: ClusterError | None) -> tuple[str, str]:
+    return (error.code, error.message[:MAX_MESSAGE]) if error else ("", "")
+
+
+def check_summary(cluster: Cluster) -> dict[str, Any]:
+    """The stored check as the audit log and the CLI show it."""
+    return {
+        "reachable": cluster.reachable,
+        "error": {"code": cluster.check_error_code, "message": cluster.check_error_message}
+        if cluster.check_error_code
+        else None,
+        "targets": cluster.targets,
+        "versions": cluster.versions,
+        "outboundMode": cluster.outbound_mode or None,
+        "outboundModeSource": cluster.outbound_mode_source or None,
+    }
+
+
+def outbound_mode_for(cluster: Cluster | None) -> str | None:
+    """The outbound traffic mode (REGISTRY_ONLY or ALLOW_ANY) the cluster's last check read, or None when unknown."""
+    return (cluster.outbound_mode or None) if cluster is not None else None
+
+
+# -- per-policy status ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AppliedRevision:
+    """The revision of a policy last applied to a cluster: when, by whom, with which target."""
+
+    policy: EgressPolicy
+    revision: PolicyRevision
+    target: str
+    at: datetime
+    by: str
+
+
+def applied_revisions(cluster: Cluster) -> dict[int, AppliedRevision]:
+    """Per policy id, the latest successful apply to ``cluster`` (a review's deployment or a recorded apply)."""
+    found: dict[int, AppliedRevision] = {}
+    deployments = Deployment.objects.filter(cluster=cluster, state=Deployment.State.APPLIED).select_related(
+        "review__revision", "review__policy__gateway", "user"
+    )
+    for d in deployments:
+        _keep_latest(found, AppliedRevision(d.review.policy, d.review.revision, d.target, d.updated_at, _name(d.user)))
+    records = (
+        ApplyRecord.objects.filter(cluster=cluster, action=ApplyRecord.Action.APPLY, succeeded=True)
+        .filter(~Q(policy=None), ~Q(revision=None))
+        .select_related("revision", "policy__gateway", "user")
+    )
+    for r in records:
+        assert r.policy is not None and r.revision is not None  # NB: filtered above; narrows the type
+        _keep_latest(found, AppliedRevision(r.policy, r.revision, r.target, r.created_at, _name(r.user)))
+    return found
+
+
+def _keep_latest(found: dict[int, AppliedRevision], applied: AppliedRevision) -> None:
+    current = found.get(applied.policy.pk)
+    if current is None or applied.at > current.at:
+        found[applied.policy.pk] = applied
+
+
+def _name(user: Any) -> str:
+    return getattr(user, "username", "") or ""
+
+
+def _drifts(api: ClusterApi, caps: Capabilities, cluster: Cluster) -> list[ClusterPolicyDrift]:
+    now = timezone.now()
+    return [_drift_of(api, caps, cluster, applied, now) for applied in applied_revisions(cluster).values()]
+
+
+def _drift_of(
+    api: ClusterApi, caps: Capabilities, cluster: Cluster, applied: AppliedRevision, now: datetime
+) -> ClusterPolicyDrift:
+    row = ClusterPolicyDrift(cluster=cluster, policy=applied.policy, revision=applied.revision, checked_at=now)
+    try:
+        policy = PolicyModel.model_validate(applied.revision.document)
+        target = applied.target if applied.target in ("asm", "istio") else None
+        state = desired_state(
+            policy,
+            caps,
+            target=target,  # type: ignore[arg-type]  # NB: narrowed to the Target literals just above
+            gateway=applied.policy.gateway.describe(),
+            settings=services.translation_settings(),
+        )
+        report = detect_drift(api, desired=state.objects, scope=state.scope, caps=caps)
+    except (ClusterError, ExpansionError) as exc:
+        row.state, row.error_code, row.error_message = ClusterPolicyDrift.State.UNKNOWN, exc.code, exc.message[:500]
+        return row
+    row.state, row.drifted_objects = _drift_state(report), _drifted_rows(report)
+    return row
+
+
+def _drift_state(report: DriftReport) -> str:
+    if any(item.state not in ("in-sync", "error") for item in report.items):
+        return ClusterPolicyDrift.State.DRIFTED
+    if any(item.state == "error" for item in report.items):
+        return ClusterPolicyDrift.State.UNKNOWN
+    return ClusterPolicyDrift.State.IN_SYNC
+
+
+def _drifted_rows(report: DriftReport) -> list[dict[str, Any]]:
+    return [
+        {
+            "kind": item.ref.kind,
+            "namespace": item.ref.namespace,
+            "name": item.ref.name,
+            "state": item.state,
+            "managers": list(item.managers),
+            "changes": [change.dotted_path for change in item.changes][:20],
+            "error": item.error.code if item.error else "",
+        }
+        for item in report.drifted
+    ]
+
+
+def _replace_drifts(cluster: Cluster, drifts: list[ClusterPolicyDrift]) -> None:
+    ClusterPolicyDrift.objects.filter(cluster=cluster).exclude(policy__in=[d.policy for d in drifts]).delete()
+    for drift in drifts:
+        ClusterPolicyDrift.objects.update_or_create(
+            cluster=cluster,
+            policy=drift.policy,
+            defaults={
+                "revision": drift.revision,
+                "state": drift.state,
+                "drifted_objects": drift.drifted_objects,
+                "error_code": drift.error_code,
+                "error_message": drift.error_message,
+                "checked_at": drift.checked_at,
+            },
+        )
+
+
+@dataclass(frozen=True)
+class PolicyStatus:
+    """One policy on one cluster: the applied revision and its drift as last checked."""
+
+    applied: AppliedRevision
+    drift: str
+    drift_checked_at: datetime | None
+    drifted_objects: list[dict[str, Any]]
+    drift_error: str
+
+
+def policy_statuses(cluster: Cluster) -> list[PolicyStatus]:
+    """Every policy applied to ``cluster``, by name; drift is ``unknown`` until a check ran since the last apply."""
+    drifts = {d.policy_id: d for d in ClusterPolicyDrift.objects.filter(cluster=cluster)}
+    statuses = [_status(applied, drifts.get(pk)) for pk, applied in applied_revisions(cluster).items()]
+    return sorted(statuses, key=lambda s: s.applied.policy.name)
+
+
+def _status(applied: AppliedRevision, drift: ClusterPolicyDrift | None) -> PolicyStatus:
+    current = drift is not None and drift.revision_id == applied.revision.pk and drift.checked_at >= applied.at
+    if drift is None or not current:
+        return PolicyStatus(applied, ClusterPolicyDrift.State.UNKNOWN, None, [], "")
+    error = f"{drift.error_code}: {drift.error_message}" if drift.error_code else ""
+    return PolicyStatus(applied, drift.state, drift.checked_at, drift.drifted_objects, error)

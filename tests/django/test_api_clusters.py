@@ -1,0 +1,237 @@
+"""``/api/v1/clusters/``: register (admin), read (everyone), check (operators and admins) through the fake cluster."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from policies import clusters
+from policies.cluster.apply import apply_objects
+from policies.cluster.discovery import capabilities
+from policies.cluster.records import record_result
+from policies.cluster.targets import desired_state
+from policies.core.gateway import TranslationSettings
+from policies.models import ApplyRecord, AuditEntry, Cluster
+from tests.fixtures.api import codes_of, errors_of, send
+from tests.fixtures.clusters import kubeconfig_text, no_secret_in, set_outbound_mode
+from tests.fixtures.reviews import user_in_role
+from tests.fixtures.seed import seed_policy
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/clusters/"
+
+
+def client_for(role: str) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user_in_role(role))
+    return client
+
+
+@pytest.fixture
+def viewer() -> APIClient:
+    return client_for("viewer")
+
+
+@pytest.fixture
+def admin() -> APIClient:
+    return client_for("admin")
+
+
+@pytest.fixture
+def operator() -> APIClient:
+    return client_for("operator")
+
+
+def test_admin_registers_a_cluster_by_kubeconfig_and_context(admin, kubeconfig):
+    response = send(admin, "post", URL, {"name": "prod", "kubeconfigPath": kubeconfig, "context": "staging"})
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["name"], body["kubeconfigPath"], body["context"], body["inCluster"]) == (
+        "prod",
+        kubeconfig,
+        "staging",
+        False,
+    )
+    assert body["check"]["checkedAt"] is None
+    assert body["check"]["reachable"] is None
+    assert AuditEntry.objects.filter(action="cluster.register", cluster="prod").count() == 1
+    assert no_secret_in(response.content)
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "path"),
+    [
+        ({"kubeconfigPath": "/nonexistent/kubeconfig"}, "CLUSTER-E011", "kubeconfigPath"),
+        ({"kubeconfigPath": "relative/kubeconfig"}, "CLUSTER-E011", "kubeconfigPath"),
+        ({"context": "nope"}, "CLUSTER-E012", "context"),
+        ({"kubeconfigPath": ""}, "EGRESS-E000", "kubeconfigPath"),
+        ({"inCluster": True}, "EGRESS-E000", "kubeconfigPath"),
+    ],
+    ids=["missing-file", "relative-path", "unknown-context", "no-location", "in-cluster-with-path"],
+)
+def test_an_unusable_location_is_refused_with_its_code_and_field(admin, kubeconfig, body, code, path):
+    response = send(admin, "post", URL, {"name": "prod", "kubeconfigPath": kubeconfig, "context": "prod", **body})
+    assert response.status_code == 400
+    assert [(e["code"], e["path"]) for e in errors_of(response)] == [(code, path)]
+    assert not Cluster.objects.exists()
+
+
+def test_the_unknown_context_message_lists_the_contexts_but_no_credential(admin, kubeconfig):
+    response = send(admin, "post", URL, {"name": "prod", "kubeconfigPath": kubeconfig, "context": "nope"})
+    message = errors_of(response)[0]["message"]
+    assert "has no context 'nope'; it has: prod, staging." in message
+    assert no_secret_in(response.content)
+
+
+def test_in_cluster_registration_needs_no_kubeconfig(admin):
+    response = send(admin, "post", URL, {"name": "here", "inCluster": True})
+    assert response.status_code == 201
+    assert response.json()["inCluster"] is True
+
+
+def test_a_taken_name_is_409_and_a_rename_is_refused(admin, stored_cluster, kubeconfig):
+    taken = send(admin, "post", URL, {"name": "prod", "kubeconfigPath": kubeconfig})
+    assert taken.status_code == 409
+    renamed = send(admin, "patch", f"{URL}prod/", {"name": "other"})
+    assert codes_of(renamed) == ["immutable"]
+
+
+def test_patch_revalidates_the_stored_location(admin, stored_cluster):
+    response = send(admin, "patch", f"{URL}prod/", {"context": "missing"})
+    assert codes_of(response) == ["CLUSTER-E012"]
+    assert Cluster.objects.get(name="prod").context == "prod"
+    changed = send(admin, "patch", f"{URL}prod/", {"context": "staging", "description": "blue"})
+    assert changed.status_code == 200
+    assert (changed.json()["context"], changed.json()["description"]) == ("staging", "blue")
+
+
+def test_a_viewer_reads_clusters(viewer, stored_cluster):
+    response = viewer.get(URL)
+    assert response.status_code == 200
+    assert [c["name"] for c in response.json()] == ["prod"]
+    assert viewer.get(f"{URL}prod/").json()["policies"] == []
+
+
+def test_unknown_cluster_is_404(admin):
+    assert admin.get(f"{URL}nope/").status_code == 404
+
+
+def test_check_reads_targets_versions_and_the_outbound_mode(operator, stored_cluster, fake_cluster):
+    set_outbound_mode(fake_cluster, "REGISTRY_ONLY")
+    response = send(operator, "post", f"{URL}prod/check/")
+    assert response.status_code == 200, response.content
+    check = response.json()["check"]
+    assert check["reachable"] is True
+    assert check["error"] is None
+    assert check["targets"] == ["istio"]
+    assert check["versions"] == {"networking.istio.io": ["v1", "v1beta1"], "security.istio.io": ["v1", "v1beta1"]}
+    assert (check["outboundMode"], check["outboundModeSource"], check["outboundModeOrigin"]) == (
+        "REGISTRY_ONLY",
+        "mesh-config",
+        "istio-system/istio",
+    )
+    assert check["checkedBy"] == "operator-user"
+    assert clusters.outbound_mode_for(Cluster.objects.get(name="prod")) == "REGISTRY_ONLY"
+    assert AuditEntry.objects.filter(action="cluster.check", cluster="prod").count() == 1
+
+
+def test_check_reports_asm_when_our_crd_is_served(operator, stored_cluster, fake_cluster):
+    fake_cluster.groups["istio.alibabacloud.com"] = ("v1beta1",)
+    set_outbound_mode(fake_cluster, None)
+    check = send(operator, "post", f"{URL}prod/check/").json()["check"]
+    assert check["targets"] == ["asm", "istio"]
+    assert (check["outboundMode"], check["outboundModeSource"]) == ("ALLOW_ANY", "istio-default")
+
+
+def test_a_malformed_mesh_config_keeps_the_cluster_reachable_with_the_mode_error(
+    operator, stored_cluster, fake_cluster
+):
+    fake_cluster.apply(
+        resource=clusters_configmaps(),
+        manifest={
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "istio", "namespace": "istio-system"},
+            "data": {"mesh": "outboundTrafficPolicy: [\n"},
+        },
+    )
+    check = send(operator, "post", f"{URL}prod/check/").json()["check"]
+    assert check["reachable"] is True
+    assert check["outboundMode"] is None
+    assert check["outboundModeError"]["code"] == "CLUSTER-E010"
+
+
+def clusters_configmaps() -> Any:
+    from policies.cluster.mesh import CONFIGMAPS
+
+    return CONFIGMAPS
+
+
+def test_check_of_a_closed_port_is_unreachable_with_its_code_and_no_secret(operator, tmp_path):
+    path = tmp_path / "kubeconfig"
+    path.write_text(kubeconfig_text(server="https://127.0.0.1:9"))
+    Cluster.objects.create(name="dead", kubeconfig_path=str(path), context="prod")
+    response = send(operator, "post", f"{URL}dead/check/")
+    assert response.status_code == 200
+    check = response.json()["check"]
+    assert (check["reachable"], check["error"]["code"], check["targets"]) == (False, "CLUSTER-E001", [])
+    assert check["outboundMode"] is None
+    assert no_secret_in(response.content, AuditEntry.objects.get(action="cluster.check").result)
+
+
+def test_check_of_a_deleted_kubeconfig_or_context_stores_that_code(operator, stored_cluster, tmp_path):
+    Cluster.objects.filter(pk=stored_cluster.pk).update(context="gone")
+    check = send(operator, "post", f"{URL}prod/check/").json()["check"]
+    assert (check["reachable"], check["error"]["code"]) == (False, "CLUSTER-E012")
+    Cluster.objects.filter(pk=stored_cluster.pk).update(kubeconfig_path=str(tmp_path / "gone"))
+    check = send(operator, "post", f"{URL}prod/check/").json()["check"]
+    assert (check["reachable"], check["error"]["code"]) == (False, "CLUSTER-E011")
+
+
+def applied_seed(fake, cluster: Cluster, api_policy: Any) -> ApplyRecord:
+    """Apply the stored policy's revision 1 to the fake and record it, as `egress apply --cluster` does."""
+    revision = api_policy.revisions.get(number=1)
+    state = desired_state(
+        seed_policy("2"), capabilities(fake), gateway=api_policy.gateway.describe(), settings=TranslationSettings()
+    )
+    result = apply_objects(fake, desired=state.objects, scope=state.scope, target=state.target)
+    assert result.ok
+    return record_result(
+        result, cluster=cluster, scope=state.scope, action="apply", policy=api_policy, revision=revision
+    )
+
+
+def test_check_computes_each_applied_policys_drift(operator, viewer, stored_cluster, fake_cluster, api_policy):
+    applied_seed(fake_cluster, stored_cluster, api_policy)
+    before = viewer.get(f"{URL}prod/").json()["policies"]
+    assert [(p["policy"], p["revision"], p["drift"]) for p in before] == [("egress-by-egressgateway", 1, "unknown")]
+    in_sync = send(operator, "post", f"{URL}prod/check/").json()["policies"]
+    assert [(p["revision"], p["target"], p["drift"], p["driftedObjects"]) for p in in_sync] == [
+        (1, "istio", "in-sync", [])
+    ]
+    first = fake_cluster.objects[next(k for k in fake_cluster.objects if k[1] == "ServiceEntry")]
+    meta = first["metadata"]
+    fake_cluster.edit(
+        "ServiceEntry", meta["namespace"], meta["name"], ("spec", "hosts"), ["evil.example"], manager="kubectl-edit"
+    )
+    drifted = send(operator, "post", f"{URL}prod/check/").json()["policies"][0]
+    assert drifted["drift"] == "drifted"
+    assert [(o["kind"], o["name"], o["state"]) for o in drifted["driftedObjects"]] == [
+        ("ServiceEntry", meta["name"], "modified")
+    ]
+    assert any(path.startswith("spec.hosts") for path in drifted["driftedObjects"][0]["changes"])
+
+
+def test_a_cluster_with_apply_records_cannot_be_deleted(admin, stored_cluster, fake_cluster, api_policy):
+    applied_seed(fake_cluster, stored_cluster, api_policy)
+    response = send(admin, "delete", f"{URL}prod/")
+    assert response.status_code == 409
+    assert codes_of(response) == ["CLUSTER_IN_USE"]
+
+
+def test_an_unused_cluster_is_deleted_and_audited(admin, stored_cluster):
+    assert send(admin, "delete", f"{URL}prod/").status_code == 204
+    assert not Cluster.objects.exists()
+    assert AuditEntry.objects.filter(action="cluster.delete", cluster="prod").count() == 1
