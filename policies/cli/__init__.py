@@ -24,6 +24,8 @@ SUBCOMMAND_MODULES = (
     "policies.cli.simulate",
     "policies.cli.matrix",
     "policies.cli.audit",
+    "policies.cli.discover",
+    "policies.cli.replay",
 )
 
 

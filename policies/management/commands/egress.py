@@ -22,7 +22,8 @@ class Command(BaseCommand):
 
     help = (
         "Egress policy tools: validate, render, crd, import, simulate, matrix, "
-        "the cluster verbs apply, diff, drift, delete, and audit (verify the audit log's hash chain)."
+        "the cluster verbs apply, diff, drift, delete, audit (verify the audit log's hash chain), "
+        "discover (flows in Istio access logs) and replay (what a policy would break of them)."
     )
     requires_system_checks: list[str] = []  # NB: validate/render/crd must work without a configured database.
 

@@ -1,0 +1,120 @@
+"""``egress replay LOG... [--pods PODS.json] (--policy NAME | --policy-file FILE) [--json]``: what would break.
+
+Every external flow in the logs (read as ``egress discover`` reads them) is simulated under the
+candidate policy, exactly as ``egress simulate --source NS:LABELS --url URL`` would (same mesh,
+same settings flags): flows that reach their destination today but would be stopped are
+*broken*; flows stopped today that the candidate lets through are *newly allowed*.
+``--policy NAME`` takes a stored policy's latest revision (``--draft``: its working draft);
+``--policy-file FILE`` a policy YAML/JSON file (a CI job's proposed change).
+
+Exit codes: 0 when nothing observed would be blocked, 1 when any flow would be broken (a CI gate),
+2 for usage errors, unreadable logs, a bad pod list, or an invalid candidate policy.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from policies.cli.base import (
+    EXIT_INVALID,
+    EXIT_OK,
+    CommandIO,
+    Subcommand,
+    UsageError,
+    check_input,
+    format_finding,
+    read_input,
+    to_json,
+)
+from policies.cli.discover import add_log_arguments, format_summary, gateway_from_args, read_flows
+from policies.cli.render_istio import add_settings_arguments, istio_settings
+from policies.core.discovery.replay import ReplayedFlow, replay_flows
+from policies.core.document import parse_policy_data
+from policies.core.expansion import ExpansionError
+from policies.core.findings import Severity
+from policies.core.gateway import GatewayDescription
+from policies.core.model import EgressPolicy
+from policies.core.simulator import MESH_MODES
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The log flags, the candidate (``--policy``/``--policy-file``), output and settings flags."""
+    add_log_arguments(parser)
+    candidate = parser.add_mutually_exclusive_group(required=True)
+    candidate.add_argument("--policy", metavar="NAME", help="a stored policy (its latest revision)")
+    candidate.add_argument("--policy-file", metavar="FILE", help="a policy YAML/JSON file")
+    parser.add_argument("--draft", action="store_true", help="with --policy: its working draft, not the last revision")
+    parser.add_argument("--mesh-mode", choices=MESH_MODES, default="REGISTRY_ONLY", help="outbound traffic policy")
+    parser.add_argument("--all", action="store_true", help="list every flow, not only broken and newly allowed ones")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_settings_arguments(parser)
+
+
+def candidate_from_args(args: argparse.Namespace, io: CommandIO) -> tuple[EgressPolicy, GatewayDescription]:
+    """The candidate policy and its gateway; findings on stderr and ``UsageError`` when it is invalid."""
+    if args.draft and not args.policy:
+        raise UsageError("--draft needs --policy NAME")
+    if args.policy:
+        return _stored(args.policy, draft=args.draft)
+    parsed, _gateway = check_input(read_input(args.policy_file, io.stdin), args)
+    errors = [f for f in parsed.findings if f.severity is Severity.ERROR]
+    for finding in errors:
+        io.err(format_finding(args.policy_file, finding))
+    if errors or parsed.policy is None:
+        raise UsageError(f"{args.policy_file} is not a valid policy; nothing was replayed")
+    return parsed.policy, gateway_from_args(args, parsed.policy.gateway_name)
+
+
+def _stored(name: str, *, draft: bool) -> tuple[EgressPolicy, GatewayDescription]:
+    from policies.models import EgressPolicy as StoredPolicy  # NB: only --policy needs the database.
+
+    stored = StoredPolicy.objects.select_related("gateway").filter(name=name).first()
+    if stored is None:
+        raise UsageError(f"no stored policy named {name!r} (see `egress import`)")
+    if draft:
+        document = getattr(getattr(stored, "draft", None), "document", None)
+    else:
+        revision = stored.revisions.order_by("-number").first()
+        document = revision.document if revision is not None else None
+    if document is None:
+        raise UsageError(f"policy {name!r} has no {'draft' if draft else 'revision'} yet")
+    parsed = parse_policy_data(document)
+    if parsed.policy is None:
+        raise UsageError(f"policy {name!r}: the stored document is not a policy")
+    return parsed.policy, stored.gateway.describe()
+
+
+def format_replayed(result: ReplayedFlow) -> str:
+    """``BROKEN  shop/app=web → https://api.example.com/  observed 200x3 → reset: reason``."""
+    flow = result.flow
+    observed = ",".join(f"{outcome}x{count}" for outcome, count in sorted(flow.outcomes.items()))
+    label = result.verdict.upper().replace("_", " ")
+    return f"{label}  {flow.key.source.label} → {result.url}  observed {observed} → {result.status}: {result.reason}"
+
+
+def run(args: argparse.Namespace, io: CommandIO) -> int:
+    """Replay the logs' flows under the candidate; exit 1 when any would be broken."""
+    candidate, gateway = candidate_from_args(args, io)
+    flows, summary = read_flows(args, io)
+    try:
+        report = replay_flows(flows, candidate, gateway, istio_settings(args), mesh_mode=args.mesh_mode)
+    except ExpansionError as exc:
+        raise UsageError(f"the candidate cannot be expanded: {exc.code}: {exc.message}") from exc
+    if args.json:
+        io.out(to_json({"summary": summary.as_dict(), **report.as_dict(changes_only=not args.all)}))
+    else:
+        io.out(format_summary(summary))
+        counts = report.counts()
+        io.out(", ".join(f"{count} {verdict.replace('_', ' ')}" for verdict, count in counts.items()))
+        for result in report.results:
+            if args.all or result.verdict in ("broken", "newly_allowed"):
+                io.out(format_replayed(result))
+    return EXIT_INVALID if report.broken else EXIT_OK
+
+
+COMMAND = Subcommand(
+    name="replay",
+    help="Replay the flows of Istio access logs under a candidate policy; exit 1 when any observed flow would break.",
+    add_arguments=add_arguments,
+    run=run,
+)
