@@ -33,6 +33,9 @@ OPERATIONS = {
     ("post", "/api/v1/reviews/{id}/reject/"),
     ("post", "/api/v1/reviews/{id}/withdraw/"),
     ("get", "/api/v1/audit/"),
+    ("post", "/api/v1/reviews/{id}/apply/"),
+    ("get", "/api/v1/jobs/"),
+    ("get", "/api/v1/jobs/{id}/"),
 }
 
 

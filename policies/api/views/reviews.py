@@ -28,6 +28,7 @@ from policies import reviews
 from policies.api.permissions import WorkflowStepPermission
 from policies.api.serializers import AuditEntrySerializer, AuditQuerySerializer, DecisionSerializer, ReviewSerializer
 from policies.api.views.base import ApiViewMixin, mapping_body
+from policies.api.views.review_apply import ReviewApplyMixin
 from policies.api.views.review_diff import ReviewDiffMixin
 from policies.api.views.reviews_schema import audit_schema, review_schema
 from policies.models import AuditEntry, Review
@@ -37,7 +38,12 @@ CSV_FIELDS = AuditEntrySerializer.Meta.fields
 
 @review_schema
 class ReviewViewSet(
-    ReviewDiffMixin, ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    ReviewDiffMixin,
+    ReviewApplyMixin,
+    ApiViewMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Reviews, newest first; approve, reject or withdraw one."""
 
