@@ -78,6 +78,8 @@ JOB_LIST_EXAMPLES = [
     OpenApiExample(
         "One job",
         response_only=True,
-        value=[{**JOB, "clusters": [{k: v for k, v in row.items() if k != "objects"} for row in JOB["clusters"]]}],
+        value=[
+            {**JOB, "clusters": [{k: v for k, v in row.items() if k != "objects"} for row in (CLUSTER, FAILED_CLUSTER)]}
+        ],
     )
 ]
