@@ -251,6 +251,12 @@ def check_summary(cluster: Cluster) -> dict[str, Any]:
     }
 
 
+def mesh_modes() -> dict[str, Any]:
+    """Every cluster with its last-read outbound mode, and the names of those in ALLOW_ANY (for warnings)."""
+    found = list(Cluster.objects.only("name", "outbound_mode", "checked_at", "reachable"))
+    return {"mesh_clusters": found, "allow_any": [c.name for c in found if c.outbound_mode == "ALLOW_ANY"]}
+
+
 def outbound_mode_for(cluster: Cluster | None) -> str | None:
     """The outbound traffic mode (REGISTRY_ONLY or ALLOW_ANY) the cluster's last check read, or None when unknown."""
     return (cluster.outbound_mode or None) if cluster is not None else None

@@ -3,7 +3,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from policies.views import gateways, history, importing, policy, preview, simulate
+from policies.views import clusters, gateways, history, importing, policy, preview, simulate
 
 app_name = "policies"
 
@@ -23,4 +23,10 @@ urlpatterns = [
     path("policies/<slug:name>/revisions/<int:number>/", history.revision_detail, name="revision-detail"),
     path("policies/<slug:name>/export/<str:kind>.yaml", history.export, name="policy-export"),
     path("import/", importing.import_policy, name="import"),
+    path("clusters/", clusters.cluster_list, name="cluster-list"),
+    path("clusters/new/", clusters.cluster_new, name="cluster-new"),
+    path("clusters/<slug:name>/", clusters.cluster_detail, name="cluster-detail"),
+    path("clusters/<slug:name>/edit/", clusters.cluster_edit, name="cluster-edit"),
+    path("clusters/<slug:name>/delete/", clusters.cluster_delete, name="cluster-delete"),
+    path("clusters/<slug:name>/check/", clusters.cluster_check, name="cluster-check"),
 ]
