@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 
 from policies.core.document import dump_policy
@@ -31,7 +32,7 @@ from policies.core.reachability_change import (
     probe_urls,
 )
 from policies.core.yamlio import dump_yaml
-from policies.models import ApplyRecord, Cluster, Deployment, PolicyRevision, Review
+from policies.models import ApplyRecord, Approval, Cluster, Deployment, PolicyRevision, Review
 from policies.services import ServiceError, translation_settings
 
 DEFAULT_MESH_MODE = "REGISTRY_ONLY"
@@ -45,10 +46,15 @@ class ReportUnavailable(ServiceError):
 
 
 def report_queryset() -> Any:
-    """Reviews with everything the report and the page read, in one query plus the gateway's ports."""
+    """Reviews with everything the report and the page read: one query, plus one per related list."""
     return Review.objects.select_related(
         "policy__gateway", "policy__draft", "revision__author", "restores", "author"
-    ).prefetch_related("policy__gateway__ports", "decisions__user", "contributors", "deployments__cluster")
+    ).prefetch_related(
+        "policy__gateway__ports",
+        Prefetch("decisions", queryset=Approval.objects.select_related("user")),
+        Prefetch("deployments", queryset=Deployment.objects.select_related("cluster")),
+        "contributors",
+    )
 
 
 @dataclass(frozen=True)
@@ -71,25 +77,20 @@ class Base:
 
 
 def applied_base(review: Review, cluster: Cluster | None = None) -> Base:
-    """The newest revision of the review's policy applied successfully (to ``cluster`` when given).
+    """The newest revision of the review's policy applied successfully (to ``cluster`` when given), in one query.
 
-    Both ways an apply is recorded count: a review's deployment and an apply record (e.g. by the CLI).
+    Every apply leaves an apply record with its revision (the CLI's and the review's apply job alike), so the
+    records alone say what was applied where.
     """
-    deployments = Deployment.objects.filter(review__policy_id=review.policy_id, state=Deployment.State.APPLIED)
     records = ApplyRecord.objects.filter(
         policy_id=review.policy_id, action=ApplyRecord.Action.APPLY, succeeded=True, revision__isnull=False
     )
     if cluster is not None:
-        deployments, records = deployments.filter(cluster=cluster), records.filter(cluster=cluster)
-    deployment = deployments.select_related("review__revision").order_by("-updated_at").first()
-    record = records.select_related("revision").order_by("-created_at").first()
-    found = [(d.updated_at, d.review.revision) for d in [deployment] if d] + [
-        (r.created_at, r.revision) for r in [record] if r and r.revision
-    ]
-    if not found:
+        records = records.filter(cluster=cluster)
+    record = records.select_related("revision").order_by("-created_at", "-pk").first()
+    if record is None or record.revision is None:
         return Base(None, cluster, None)
-    applied_at, revision = max(found, key=lambda pair: pair[0])
-    return Base(revision, cluster, applied_at)
+    return Base(record.revision, cluster, record.created_at)
 
 
 def mesh_mode_of(cluster: Cluster | None) -> tuple[str, str]:
@@ -101,9 +102,9 @@ def mesh_mode_of(cluster: Cluster | None) -> tuple[str, str]:
 
 
 def _cluster_outbound_mode(cluster: Cluster) -> str | None:
-    # TEMPORARY until H2's policies.clusters.outbound_mode_for lands in this tree.
+    # TEMPORARY until policies.clusters.outbound_mode_for (the cluster checks) is committed in this tree.
     try:
-        from policies.clusters import outbound_mode_for  # type: ignore[import-not-found]
+        from policies.clusters import outbound_mode_for
     except ImportError:
         return None
     return outbound_mode_for(cluster)

@@ -3,7 +3,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from policies.views import clusters, gateways, history, importing, policy, preview, simulate
+from policies.views import audit, clusters, gateways, history, importing, policy, preview, reviews, simulate
 
 app_name = "policies"
 
@@ -29,4 +29,11 @@ urlpatterns = [
     path("clusters/<slug:name>/edit/", clusters.cluster_edit, name="cluster-edit"),
     path("clusters/<slug:name>/delete/", clusters.cluster_delete, name="cluster-delete"),
     path("clusters/<slug:name>/check/", clusters.cluster_check, name="cluster-check"),
+    path("policies/<slug:name>/submit/", reviews.policy_submit, name="policy-submit"),
+    path("policies/<slug:name>/revisions/<int:number>/restore/", reviews.revision_restore, name="revision-restore"),
+    path("reviews/", reviews.review_list, name="review-list"),
+    path("reviews/<int:pk>/", reviews.review_detail, name="review-detail"),
+    path("reviews/<int:pk>/plan/", reviews.review_plan_fragment, name="review-plan"),
+    path("reviews/<int:pk>/decide/", reviews.review_decide, name="review-decide"),
+    path("audit/", audit.audit_list, name="audit-list"),
 ]

@@ -1,0 +1,78 @@
+"""The audit page: the append-only trail, newest first, filtered, with JSON Lines and CSV export links.
+
+The export links point at the API's own export (``/api/v1/audit/?format=jsonl|csv``) with the same
+filters, so the page and a script download exactly the same entries.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django import forms
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from policies.models import AuditEntry, EgressPolicy
+
+PAGE_SIZE = 50
+
+
+class AuditFilterForm(forms.Form):
+    """The audit page's filters, named as the API's query parameters."""
+
+    policy = forms.TypedChoiceField(label=gettext_lazy("Policy"), required=False, coerce=int, empty_value=None)
+    actor = forms.CharField(label=gettext_lazy("Actor"), required=False, max_length=150)
+    action = forms.CharField(label=gettext_lazy("Action"), required=False, max_length=40)
+    since = forms.DateTimeField(
+        label=gettext_lazy("Since"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        policies = EgressPolicy.objects.order_by("name").values_list("pk", "name")
+        self.fields["policy"].choices = [("", _("All policies")), *policies]  # type: ignore[attr-defined]
+
+    def filtered(self, entries: QuerySet[AuditEntry]) -> QuerySet[AuditEntry]:
+        """The entries matching the valid filters (an invalid form filters nothing and shows its errors)."""
+        if not self.is_valid():
+            return entries
+        data = self.cleaned_data
+        lookups = {"policy": "policy_id", "actor": "actor", "action": "action", "since": "created_at__gte"}
+        return entries.filter(**{lookup: data[name] for name, lookup in lookups.items() if data.get(name)})
+
+    def api_query(self) -> dict[str, str]:
+        """The valid filters as the API's query parameters (``since`` in ISO 8601)."""
+        if not self.is_valid():
+            return {}
+        data = {name: value for name, value in self.cleaned_data.items() if value}
+        if "since" in data:
+            data["since"] = data["since"].isoformat()
+        return {name: str(value) for name, value in data.items()}
+
+
+def audit_list(request):
+    """The audit log with filters (policy, actor, action, since) and export links."""
+    if not request.user.has_perm("policies.view_auditentry"):
+        raise PermissionDenied(_("Your role may not read the audit log."))
+    form = AuditFilterForm(request.GET or None)
+    entries = form.filtered(AuditEntry.objects.all())
+    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = form.api_query()
+    api = reverse("api:audit-list")
+    context = {
+        "form": form,
+        "page": page,
+        "query": urlencode(query),
+        "export_jsonl": f"{api}?{urlencode({**query, 'format': 'jsonl'})}",
+        "export_csv": f"{api}?{urlencode({**query, 'format': 'csv'})}",
+        "actions": AuditEntry.objects.order_by("action").values_list("action", flat=True).distinct(),
+    }
+    return render(request, "policies/audit_list.html", context)

@@ -1,0 +1,197 @@
+"""Review pages: the list, one review (reachability change first, then summary, diffs, plan, decision), its
+plan fragment, and the console's workflow forms (decide, submit a draft, restore a revision).
+
+Each form posts to a view that calls one verb of ``policies.reviews`` (the same rules as the API and the
+admin) and redirects with a message; a refusal is shown with the verb's own reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from policies import reviews
+from policies.core.review import ReviewAction, TransitionRefused, decide
+from policies.models import Cluster, Review
+from policies.review_plan import TARGETS, review_plan
+from policies.review_report import ReportUnavailable, build_report, report_queryset
+from policies.services import ServiceError
+from policies.views.common import get_policy
+
+READ_REVIEWS = ("policies.view_review", "policies.view_policyrevision")
+DECISIONS = (ReviewAction.APPROVE, ReviewAction.REJECT, ReviewAction.WITHDRAW)
+VERBS = {
+    ReviewAction.APPROVE: reviews.approve_review,
+    ReviewAction.REJECT: reviews.reject_review,
+    ReviewAction.WITHDRAW: reviews.withdraw_review,
+}
+APPLY_PANEL = "policies/includes/apply_panel.html"
+PAGE_SIZE = 50
+
+
+def _require_read(request) -> None:
+    if not request.user.has_perms(READ_REVIEWS):
+        raise PermissionDenied(_("Your role may not read reviews."))
+
+
+def review_list(request):
+    """Reviews, newest first, filtered by state, policy and author."""
+    _require_read(request)
+    filters = {key: request.GET.get(key, "").strip() for key in ("state", "policy", "author")}
+    found = Review.objects.select_related("policy", "revision", "restores", "author").prefetch_related("decisions")
+    if filters["state"] in Review.State.values:
+        found = found.filter(state=filters["state"])
+    if filters["policy"]:
+        found = found.filter(policy__name=filters["policy"])
+    if filters["author"]:
+        found = found.filter(author__username=filters["author"])
+    page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = urlencode({key: value for key, value in filters.items() if value})
+    context = {"page": page, "filters": filters, "states": Review.State.choices, "query": query}
+    return render(request, "policies/review_list.html", context)
+
+
+def review_detail(request, pk: int):
+    """One review against the last revision applied (to ``?cluster=``), with the decision panel."""
+    _require_read(request)
+    review = _review(pk)
+    clusters = list(Cluster.objects.order_by("name"))
+    cluster = _chosen_cluster(request, clusters)
+    target = request.GET.get("target") if request.GET.get("target") in TARGETS else ""
+    context: dict[str, Any] = {
+        "review": review,
+        "clusters": clusters,
+        "cluster": cluster,
+        "target": target,
+        "targets": TARGETS,
+        "decisions": decision_panel(review, request.user),
+        "apply_panel": _apply_panel_exists(),
+    }
+    try:
+        report = build_report(review, cluster=cluster)
+    except ReportUnavailable as exc:
+        context["report_error"] = exc
+    else:
+        summary = [change.as_dict(_) for change in report.summary]
+        context.update({"report": report, "reach": report.reachability.as_dict(_), "summary": summary})
+    return render(request, "policies/review_detail.html", context)
+
+
+def _review(pk: int) -> Review:
+    review = report_queryset().filter(pk=pk).first()
+    if review is None:
+        raise Http404(_("No review #%(id)s.") % {"id": pk})
+    return review
+
+
+def _chosen_cluster(request, clusters: list[Cluster]) -> Cluster | None:
+    name = request.GET.get("cluster", "")
+    if not name:
+        return None
+    chosen = next((c for c in clusters if c.name == name), None)
+    if chosen is None:
+        messages.error(
+            request, _("No cluster named %(name)s; comparing with the latest applied revision.") % {"name": name}
+        )
+    return chosen
+
+
+def _apply_panel_exists() -> bool:
+    # TEMPORARY until the apply panel (another part of the workflow) lands in this tree.
+    try:
+        get_template(APPLY_PANEL)
+    except TemplateDoesNotExist:
+        return False
+    return True
+
+
+def decision_panel(review: Review, user: Any) -> list[dict[str, Any]]:
+    """Per decision (approve, reject, withdraw): whether ``user`` may take it now, or the reason why not."""
+    facts, actor = reviews.facts_of(review), reviews.actor_of(user)
+    panel = []
+    for action in DECISIONS:
+        try:
+            decide(action, facts, actor, required_approvals=reviews.required_approvals())
+        except TransitionRefused as refusal:
+            reason = reviews.ReviewRefused(refusal, review)
+            panel.append({"action": action.value, "allowed": False, "code": reason.code, "reason": reason.message})
+        else:
+            panel.append({"action": action.value, "allowed": True, "code": "", "reason": ""})
+    return panel
+
+
+@require_http_methods(["GET", "POST"])
+def review_plan_fragment(request, pk: int):
+    """The plan panel's content for ``?cluster=`` (POST: plan again instead of the cached plan)."""
+    _require_read(request)
+    if not request.user.has_perm("policies.view_cluster"):
+        raise PermissionDenied(_("Your role may not read clusters."))
+    review = _review(pk)
+    cluster = Cluster.objects.filter(name=request.GET.get("cluster", "")).first()
+    if cluster is None:
+        raise Http404(_("No such cluster."))
+    target = request.GET.get("target") if request.GET.get("target") in TARGETS else None
+    plan = review_plan(review, cluster, target=target, refresh=request.method == "POST")
+    return render(request, "policies/review_plan.html", {"plan": plan, "review": review})
+
+
+@require_POST
+def review_decide(request, pk: int):
+    """Approve, reject or withdraw with the form's comment; the verb's refusal is shown as it is."""
+    review = _review(pk)
+    action = request.POST.get("action", "")
+    verb = next((VERBS[a] for a in DECISIONS if a.value == action), None)
+    if verb is None:
+        messages.error(request, _("Choose approve, reject or withdraw."))
+        return redirect("policies:review-detail", pk)
+    try:
+        decided = verb(review, user=request.user, comment=request.POST.get("comment", "")[:2000])
+    except ServiceError as exc:
+        messages.error(request, f"{exc.message} ({exc.code})")
+    else:
+        messages.success(
+            request, _("Review #%(id)s is now %(state)s.") % {"id": pk, "state": decided.get_state_display()}
+        )
+    return redirect("policies:review-detail", pk)
+
+
+@require_POST
+def policy_submit(request, name: str):
+    """Freeze the saved draft as a revision and open a review of it."""
+    policy = get_policy(name)
+    try:
+        review = reviews.submit_review(policy, user=request.user, message=request.POST.get("message", "")[:500])
+    except ServiceError as exc:
+        messages.error(request, f"{exc.message} ({exc.code})")
+        return redirect("policies:policy-edit", name)
+    messages.success(
+        request,
+        _("Revision %(number)d submitted for review #%(id)s.") % {"number": review.revision.number, "id": review.pk},
+    )
+    return redirect("policies:review-detail", review.pk)
+
+
+@require_POST
+def revision_restore(request, name: str, number: int):
+    """Make an earlier revision's content the draft; it is then submitted for review like any change."""
+    policy = get_policy(name)
+    try:
+        reviews.restore_revision(policy, number, user=request.user)
+    except ServiceError as exc:
+        messages.error(request, f"{exc.message} ({exc.code})")
+        return redirect("policies:revision-detail", name, number)
+    messages.success(
+        request,
+        _("Revision %(number)d is the draft again. Submit it for review to roll back.") % {"number": number},
+    )
+    return redirect("policies:policy-edit", name)
