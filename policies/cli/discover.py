@@ -6,9 +6,10 @@ which host, how often, with which outcomes. ``--propose FILE`` writes a policy a
 (``-``: stdout). Every refused line is reported on stderr as ``LOG:LINE: CODE reason`` (the first
 ``--max-errors``, then a count); logs stream, so a 1 GB file is never held in memory.
 
-Exit codes: 0 when the logs were read (refused lines are reported, not fatal), 1 with
-``--strict`` when any line was refused, 2 for usage errors, unreadable files, a bad pod list, or
-logs in which not one line is an access-log line.
+Exit codes: 0 when the logs were read (refused lines are reported, not fatal); 1 with
+``--strict`` when any line was refused, or with ``--propose`` when no flow can be allowed; 2 for
+usage errors, unreadable files, a bad pod list, or logs in which not one line is an access-log
+line.
 ``read_flows`` (the shared ingestion) is also used by ``egress replay``.
 """
 
@@ -26,6 +27,7 @@ from policies.cli.base import (
     EXIT_OK,
     STDIN,
     CommandIO,
+    InvalidInputError,
     Subcommand,
     UsageError,
     display_name,
@@ -188,6 +190,12 @@ def _write_proposal(args: argparse.Namespace, io: CommandIO, flows: list[Flow]) 
         proposal = propose_policy(flows, gateway_from_args(args), settings=istio_settings(args))
     except ProposalError as exc:
         raise UsageError(f"{exc} ({'; '.join(f.message for f in exc.findings)})") from exc
+    for item in proposal.notes:
+        io.err(f"note {item.code}: {item.render()}")
+    for skipped in proposal.skipped:
+        io.err(f"skipped {skipped.why.code}: {skipped.flow.key.source.label}: {skipped.why.render()}")
+    if proposal.policy is None:
+        raise InvalidInputError("no observed flow can be allowed by a policy; nothing was written")
     text = dump_policy(proposal.policy)
     if args.propose == STDIN:
         io.out(text)
@@ -196,10 +204,6 @@ def _write_proposal(args: argparse.Namespace, io: CommandIO, flows: list[Flow]) 
             Path(args.propose).write_text(text, encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot write '{args.propose}': {exc.strerror or exc}") from exc
-    for item in proposal.notes:
-        io.err(f"note {item.code}: {item.render()}")
-    for skipped in proposal.skipped:
-        io.err(f"skipped {skipped.why.code}: {skipped.flow.key.source.label}: {skipped.why.render()}")
     io.err(f"proposal: {len(proposal.covered)} flows allowed, {len(proposal.skipped)} skipped")
 
 

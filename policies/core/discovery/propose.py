@@ -110,9 +110,13 @@ class SkippedFlow:
 
 @dataclass(frozen=True)
 class Proposal:
-    """The proposed policy, which flows it newly allows, which the base allowed already, and notes."""
+    """The proposed policy, which flows it newly allows, which the base allowed already, and notes.
 
-    policy: EgressPolicy
+    ``policy`` is None when there is no base draft and not one flow can be allowed (a policy
+    needs at least one rule); ``skipped`` then says why.
+    """
+
+    policy: EgressPolicy | None
     covered: list[Flow]
     already_allowed: list[Flow]
     skipped: list[SkippedFlow]
@@ -121,7 +125,7 @@ class Proposal:
     def as_dict(self, translate: Translate = english) -> dict[str, Any]:
         """JSON contract: policy (plain data), covered, alreadyAllowed (counts), skipped, notes."""
         return {
-            "policy": policy_to_data(self.policy),
+            "policy": policy_to_data(self.policy) if self.policy is not None else None,
             "covered": len(self.covered),
             "alreadyAllowed": len(self.already_allowed),
             "skipped": [item.as_dict(translate) for item in self.skipped],
@@ -156,7 +160,8 @@ def propose_policy(
         https_upgrade: Suggest ``httpsUpgrade`` for HTTP on port 80 to hosts also seen on 443 via TLS.
 
     Returns:
-        The proposal; its policy passes ``validate_policy(policy, gateway, settings)`` without errors.
+        The proposal; its policy passes ``validate_policy(policy, gateway, settings)`` without errors
+        (None when nothing can be allowed and there is no ``base``).
 
     Raises:
         ProposalError: ``base`` has validation errors (it cannot be simulated).
@@ -166,6 +171,8 @@ def propose_policy(
     already, remaining = _split_allowed(selected, base, gateway, settings)
     attempt = _Draft(base, gateway, settings, remaining, selected if https_upgrade else [])
     policy = attempt.build()
+    if not (policy.spec and policy.spec.egressRules):  # NB: a policy without rules is invalid (V6).
+        return Proposal(None, [], already, attempt.skipped, attempt.notes)
     findings = [f for f in validate_policy(policy, gateway, settings) if f.severity is Severity.ERROR]
     if findings and attempt.upgrades:
         attempt = _Draft(base, gateway, settings, remaining, [])

@@ -1,0 +1,308 @@
+"""Access-log parsing and flow aggregation (issue 13): lines written from Istio's default formats."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from policies.core.discovery.accesslog import MAX_LINE_BYTES, AccessLogEntry, RefusedLine, parse_line, read_access_log
+from policies.core.discovery.flows import FlowAggregator
+from policies.core.discovery.sources import PodIndex, PodListError, SourceResolver, Workload
+from tests.fixtures.accesslogs import GATEWAY_CLUSTER, block_all, http, json_line, tcp, text_line, tls
+
+RENDERERS = pytest.mark.parametrize("render", [text_line, json_line], ids=["text", "json"])
+SHOP = Workload.of("shop", {"app": "web"})
+PODS = {
+    "kind": "List",
+    "items": [
+        {
+            "metadata": {
+                "name": "web-7d9c-abcde",
+                "namespace": "shop",
+                "labels": {"app": "web", "pod-template-hash": "7d9c"},
+            }
+        },
+        {"metadata": {"name": "batch-0", "namespace": "jobs", "labels": {"app": "batch"}}},
+        {"metadata": {"name": "twin", "namespace": "a", "labels": {"app": "one"}}},
+        {"metadata": {"name": "twin", "namespace": "b", "labels": {"app": "two"}}},
+    ],
+}
+
+
+def aggregate(lines: list[str], resolver: SourceResolver | None = None) -> tuple[FlowAggregator, list[RefusedLine]]:
+    aggregator = FlowAggregator(resolver or SourceResolver(PodIndex.from_document(PODS), SHOP))
+    refusals = list(aggregator.feed(io.BytesIO("\n".join(lines).encode())))
+    return aggregator, refusals
+
+
+@RENDERERS
+def test_an_http_request_passed_through_is_read_field_by_field(render) -> None:
+    # Given
+    line = render(http("httpbin.org", "54.1.2.3"))
+
+    # When
+    entry = parse_line(line, 7)
+
+    # Then
+    assert isinstance(entry, AccessLogEntry)
+    assert (entry.line, entry.method, entry.path, entry.protocol, entry.response_code) == (
+        7,
+        "GET",
+        "/get",
+        "HTTP/1.1",
+        200,
+    )
+    assert (entry.authority, entry.upstream_cluster, entry.downstream_local_address) == (
+        "httpbin.org",
+        "PassthroughCluster",
+        "54.1.2.3:80",
+    )
+    assert (entry.response_flags, entry.requested_server_name, entry.route_name) == ((), None, "allow_any")
+
+
+@RENDERERS
+def test_a_tls_connection_to_the_black_hole_keeps_its_sni_and_flags(render) -> None:
+    # When
+    entry = parse_line(render(tls("www.google.com", "142.250.1.1", cluster="BlackHoleCluster", flags="UH")), 1)
+
+    # Then
+    assert isinstance(entry, AccessLogEntry)
+    assert (entry.method, entry.protocol, entry.response_code, entry.response_flags) == (None, None, 0, ("UH",))
+    assert (entry.requested_server_name, entry.upstream_cluster) == ("www.google.com", "BlackHoleCluster")
+
+
+@RENDERERS
+def test_kubectl_prefixes_name_the_pod_and_container(render) -> None:
+    entry = parse_line(render(http("httpbin.org", "54.1.2.3"), pod="web-7d9c-abcde"), 1)
+
+    assert isinstance(entry, AccessLogEntry)
+    assert (entry.pod, entry.container, entry.format) == (
+        "web-7d9c-abcde",
+        "istio-proxy",
+        render.__name__.split("_")[0],
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "code"),
+    [
+        ("hello world", "EGRESS-LOG03"),
+        ('[2024-05-01T10:00:00.000Z] "GET /get HTTP/1.1" 200 - via_upstream', "EGRESS-LOG03"),
+        ('{"start_time": "2024-05-01T10:00:00.000Z", "method": "GET"', "EGRESS-LOG04"),
+        ('{"start_time": "2024-05-01T10:00:00.000Z", "method": "GET"}', "EGRESS-LOG03"),
+        ("2024-05-01T10:00:00.000000Z\tinfo\tads\tADS: new connection for node:sidecar~10.244.0.12", "EGRESS-LOG06"),
+        ('[GET] /get 200 "httpbin.org"', "EGRESS-LOG03"),
+        ("[2024-05-01 10:00:00.000][15][warning][config] gRPC config stream closed", "EGRESS-LOG06"),
+    ],
+    ids=["prose", "truncated-text", "truncated-json", "custom-json", "pilot-agent", "custom-text", "envoy"],
+)
+def test_other_lines_are_refused_with_a_stable_code(line: str, code: str) -> None:
+    refusal = parse_line(line, 12)
+
+    assert isinstance(refusal, RefusedLine)
+    assert (refusal.line, refusal.code) == (12, code)
+    assert refusal.reason
+
+
+def test_a_json_field_of_the_wrong_type_is_named() -> None:
+    line = json_line(http("httpbin.org", "54.1.2.3")).replace('"response_code": 200', '"response_code": "ok"')
+
+    refusal = parse_line(line, 3)
+
+    assert isinstance(refusal, RefusedLine)
+    assert (refusal.code, refusal.reason) == (
+        "EGRESS-LOG05",
+        "Field 'response_code' has the value \"ok\", which Istio's access log never writes there.",
+    )
+
+
+def test_binary_junk_overlong_and_blank_lines_in_a_stream_are_numbered() -> None:
+    # Given: a good line, binary junk, a blank line, an overlong line, a good JSON line
+    good = text_line(http("httpbin.org", "54.1.2.3")).encode()
+    stream = b"\n".join(
+        [
+            good,
+            b"\x00\xff\xfe\x80junk",
+            b"",
+            b"x" * (MAX_LINE_BYTES + 10),
+            json_line(tls("a.example.com", "1.2.3.4")).encode(),
+        ]
+    )
+
+    # When
+    items = list(read_access_log(io.BytesIO(stream)))
+
+    # Then
+    assert [(item.line, getattr(item, "code", "entry")) for item in items] == [
+        (1, "entry"),
+        (2, "EGRESS-LOG01"),
+        (4, "EGRESS-LOG02"),
+        (5, "entry"),
+    ]
+
+
+def test_mixed_encodings_make_one_flow_with_outcomes_and_times() -> None:
+    # Given: the same workload calling httpbin.org twice (TEXT then JSON), once refused by block_all
+    later = http("httpbin.org", "54.1.2.3", START_TIME="2024-05-01T11:00:00.000Z")
+    lines = [
+        text_line(http("httpbin.org", "54.1.2.3"), pod="web-7d9c-abcde"),
+        json_line(later, pod="web-7d9c-abcde"),
+        text_line(block_all("httpbin.org", "54.1.2.3"), pod="web-7d9c-abcde"),
+    ]
+
+    # When
+    aggregator, refusals = aggregate(lines)
+
+    # Then
+    [flow] = aggregator.flows()
+    assert refusals == []
+    assert flow.as_dict() == {
+        "source": {"namespace": "shop", "labels": {"app": "web"}, "label": "shop/app=web"},
+        "host": "httpbin.org",
+        "port": 80,
+        "protocol": "HTTP",
+        "count": 3,
+        "firstSeen": "2024-05-01T10:00:00.000Z",
+        "lastSeen": "2024-05-01T11:00:00.000Z",
+        "outcomes": {"200": 2, "502": 1},
+        "clusters": {"PassthroughCluster": 2, "-": 1},
+        "clusterKinds": {"passthrough": 2, "block_all": 1},
+        "reached": 2,
+        "allowedToday": True,
+    }
+    assert aggregator.summary.formats == {"text": 2, "json": 1}
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (http("httpbin.org:8080", "54.1.2.3"), ("httpbin.org", 8080, "HTTP", "200", True, "passthrough")),
+        (
+            http("edition.cnn.com", "10.96.0.50", cluster=GATEWAY_CLUSTER),
+            ("edition.cnn.com", 80, "HTTP", "200", True, "egress_gateway"),
+        ),
+        (
+            http("edition.cnn.com", "10.96.0.50", code=403, cluster=GATEWAY_CLUSTER),
+            ("edition.cnn.com", 80, "HTTP", "403", False, "egress_gateway"),
+        ),
+        (
+            http(
+                "api.example.com",
+                "5.6.7.8",
+                code=503,
+                RESPONSE_FLAGS="UF,URX",
+                RESPONSE_CODE_DETAILS="upstream_reset_before_response_started{connection_failure}",
+            ),
+            ("api.example.com", 80, "HTTP", "503", False, "passthrough"),
+        ),
+        (block_all("example.com", "93.184.216.34"), ("example.com", 80, "HTTP", "502", False, "block_all")),
+        (tls("www.google.com", "142.250.1.1"), ("www.google.com", 443, "TLS", "connected", True, "passthrough")),
+        (
+            tls("www.google.com", "142.250.1.1", cluster="BlackHoleCluster", flags="UH"),
+            ("www.google.com", 443, "TLS", "reset", False, "blackhole"),
+        ),
+        (
+            tls(
+                "api.stripe.com",
+                "10.96.0.50",
+                cluster="outbound|443||istio-egressgateway.istio-system.svc.cluster.local",
+            ),
+            ("api.stripe.com", 443, "TLS", "connected", True, "egress_gateway"),
+        ),
+        (
+            tls("api.stripe.com", "3.3.3.3", cluster="outbound|443||api.stripe.com"),
+            ("api.stripe.com", 443, "TLS", "connected", True, "service_entry"),
+        ),
+        (tcp("10.1.2.3", 5432), ("10.1.2.3", 5432, "TCP", "connected", True, "passthrough")),
+        (
+            tcp("10.1.2.3", 5432, cluster="BlackHoleCluster") | {"RESPONSE_FLAGS": "UH"},
+            ("10.1.2.3", 5432, "TCP", "reset", False, "blackhole"),
+        ),
+    ],
+    ids=[
+        "http-port",
+        "gateway",
+        "gateway-rbac",
+        "upstream-failure",
+        "block-all",
+        "tls",
+        "tls-blackhole",
+        "tls-gateway",
+        "service-entry",
+        "tcp",
+        "tcp-blackhole",
+    ],
+)
+def test_each_line_is_read_as_a_destination_an_outcome_and_a_cluster(values, expected) -> None:
+    for render in (text_line, json_line):
+        aggregator, refusals = aggregate([render(values)])
+
+        [flow] = aggregator.flows()
+        key = flow.key
+        assert (key.host, key.port, key.protocol, *flow.outcomes, flow.allowed_today, *flow.cluster_kinds) == expected
+        assert refusals == []
+
+
+def test_mesh_internal_and_inbound_traffic_is_set_aside_and_counted() -> None:
+    lines = [
+        text_line(http("reviews:9080", "10.96.1.1", cluster="outbound|9080||reviews.shop.svc.cluster.local")),
+        json_line(http("web:8080", "10.244.0.12", cluster="inbound|8080||")),
+    ]
+
+    aggregator, refusals = aggregate(lines)
+
+    assert (aggregator.flows(), refusals, aggregator.summary.mesh_internal) == ([], [], 2)
+
+
+def test_pods_map_to_workloads_and_unknown_or_ambiguous_pods_are_refused() -> None:
+    # Given: no fallback namespace, so "twin" (in a and b) cannot be settled
+    resolver = SourceResolver(PodIndex.from_document(PODS))
+    lines = [
+        text_line(http("a.example.com", "1.1.1.1"), pod="batch-0"),
+        text_line(http("a.example.com", "1.1.1.1"), pod="gone-pod"),
+        text_line(http("a.example.com", "1.1.1.1"), pod="twin"),
+        text_line(http("a.example.com", "1.1.1.1")),
+    ]
+
+    # When
+    aggregator, refusals = aggregate(lines, resolver)
+
+    # Then
+    assert [flow.key.source for flow in aggregator.flows()] == [Workload("jobs", (("app", "batch"),))]
+    assert [(r.line, r.code) for r in refusals] == [(2, "EGRESS-LOG08"), (3, "EGRESS-LOG10"), (4, "EGRESS-LOG09")]
+    assert aggregator.summary.refused == {"EGRESS-LOG08": 1, "EGRESS-LOG10": 1, "EGRESS-LOG09": 1}
+
+
+def test_volatile_labels_are_dropped_from_workloads() -> None:
+    pods = PodIndex.from_document(PODS)
+
+    assert pods.pods["web-7d9c-abcde"] == [Workload("shop", (("app", "web"),))]
+
+
+@pytest.mark.parametrize(
+    ("document", "path"),
+    [
+        ([], ""),
+        ({"items": [{"metadata": {"namespace": "a"}}]}, "items[0].metadata.name"),
+        ({"items": [{"metadata": {"name": "p"}}]}, "items[0].metadata.namespace"),
+        ({"items": [{"metadata": {"name": "p", "namespace": "a", "labels": {"x": 1}}}]}, "items[0].metadata.labels"),
+    ],
+)
+def test_a_bad_pod_list_names_the_field(document, path: str) -> None:
+    with pytest.raises(PodListError) as caught:
+        PodIndex.from_document(document)
+
+    assert (caught.value.code, caught.value.path) == ("EGRESS-LOG20", path)
+
+
+def test_flows_beyond_the_limit_are_refused_not_dropped() -> None:
+    aggregator = FlowAggregator(SourceResolver(fallback=SHOP), max_flows=2)
+    lines = [text_line(http(f"h{i}.example.com", "1.1.1.1")) for i in range(3)] + [
+        text_line(http("h0.example.com", "1.1.1.1"))
+    ]
+
+    refusals = list(aggregator.feed(io.BytesIO("\n".join(lines).encode())))
+
+    assert [(r.line, r.code) for r in refusals] == [(3, "EGRESS-LOG11")]
+    assert ([f.count for f in aggregator.flows()], aggregator.summary.over_limit) == ([2, 1], 1)
