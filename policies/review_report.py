@@ -18,6 +18,7 @@ from typing import Any
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 
+from policies.clusters import outbound_mode_for
 from policies.core.document import dump_policy
 from policies.core.expansion import ExpansionError, expand_policy
 from policies.core.i18n import Translate
@@ -94,20 +95,9 @@ def applied_base(review: Review, cluster: Cluster | None = None) -> Base:
 
 
 def mesh_mode_of(cluster: Cluster | None) -> tuple[str, str]:
-    """The outbound traffic mode to simulate in, and where it comes from (``cluster`` or ``default``)."""
-    if cluster is None:
-        return DEFAULT_MESH_MODE, "default"
-    mode = _cluster_outbound_mode(cluster)
+    """The outbound traffic mode to simulate in, and where it comes from (``cluster``'s last check, or ``default``)."""
+    mode = outbound_mode_for(cluster)
     return (mode, "cluster") if mode else (DEFAULT_MESH_MODE, "default")
-
-
-def _cluster_outbound_mode(cluster: Cluster) -> str | None:
-    # TEMPORARY until policies.clusters.outbound_mode_for (the cluster checks) is committed in this tree.
-    try:
-        from policies.clusters import outbound_mode_for
-    except ImportError:
-        return None
-    return outbound_mode_for(cluster)
 
 
 @dataclass(frozen=True)

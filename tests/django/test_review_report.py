@@ -163,3 +163,18 @@ def test_a_cluster_whose_kubeconfig_is_missing_is_an_error_not_an_exception(
 ) -> None:
     plan = review_plan.review_plan(open_review, cluster)
     assert plan["error"]["code"] == "CLUSTER-E009"
+
+
+def test_the_reachability_change_is_simulated_in_the_clusters_outbound_mode(
+    open_review: Review, cluster: Cluster
+) -> None:
+    assert (report_of(open_review, cluster=cluster).mesh_mode_source, report_of(open_review).mesh_mode) == (
+        "default",
+        "REGISTRY_ONLY",
+    )
+    Cluster.objects.filter(pk=cluster.pk).update(outbound_mode="ALLOW_ANY")
+    report = report_of(open_review, cluster=Cluster.objects.get(pk=cluster.pk))
+    assert (report.mesh_mode, report.mesh_mode_source) == ("ALLOW_ANY", "cluster")
+    registry_only = report_of(open_review).reachability.as_dict(str)["changes"]
+    # NB: under ALLOW_ANY a request the policy does not route passes through to its host instead of a 502
+    assert report.reachability.as_dict(str)["changes"] != registry_only
