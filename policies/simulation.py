@@ -42,19 +42,25 @@ class SimulationRequestError(ServiceError):
         self.code = error.code
 
 
-def simulate_request(data: Any, gateway: GatewayDescription, request: Request) -> dict[str, Any]:
-    """The outcome of one request from a workload under the policy ``data``: status, upstream, hops."""
+def simulate_request(
+    data: Any, gateway: GatewayDescription, request: Request, mesh_mode: str = "REGISTRY_ONLY"
+) -> dict[str, Any]:
+    """The outcome of one request from a workload under the policy ``data``: status, upstream, hops.
+
+    ``mesh_mode`` is the mesh's outbound traffic mode (REGISTRY_ONLY or ALLOW_ANY).
+    """
     try:
-        return _mesh(_valid_policy(data, gateway), gateway).simulate(request).as_dict(translate=_)
+        return _mesh(_valid_policy(data, gateway), gateway, mesh_mode).simulate(request).as_dict(translate=_)
     except SimulationInputError as exc:
         raise SimulationRequestError(exc) from exc
 
 
-def reachability(data: Any, gateway: GatewayDescription) -> dict[str, Any]:
+def reachability(data: Any, gateway: GatewayDescription, mesh_mode: str = "REGISTRY_ONLY") -> dict[str, Any]:
     """Every source of the policy against every URL it names: ``{sources, urls, cells}``."""
     policy = _valid_policy(data, gateway)
     try:
-        matrix = reachability_matrix(_mesh(policy, gateway), policy_sources(policy), policy_urls(policy))
+        mesh = _mesh(policy, gateway, mesh_mode)
+        matrix = reachability_matrix(mesh, policy_sources(policy), policy_urls(policy))
         return matrix.as_dict(translate=_)
     except SimulationInputError as exc:
         raise SimulationRequestError(exc) from exc
@@ -92,6 +98,6 @@ def _valid_policy(data: Any, gateway: GatewayDescription) -> EgressPolicy:
     return parsed.policy
 
 
-def _mesh(policy: EgressPolicy, gateway: GatewayDescription) -> Any:
+def _mesh(policy: EgressPolicy, gateway: GatewayDescription, mesh_mode: str) -> Any:
     objects = expand_policy(policy, gateway, translation_settings())
-    return build_mesh(objects, mesh_mode="REGISTRY_ONLY", gateway=gateway, settings=translation_settings())
+    return build_mesh(objects, mesh_mode=mesh_mode, gateway=gateway, settings=translation_settings())

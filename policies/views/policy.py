@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from policies import services
-from policies.models import EgressPolicy
+from policies.models import Cluster, EgressPolicy
 from policies.previews import preview_data
 from policies.services import ServiceError
 from policies.views.common import error_response, get_gateway, get_policy, json_body, require_perms
@@ -66,7 +66,12 @@ def editor_context(request, gateway, document, version, policy) -> dict:
         "strings": editor_strings(),
     }
     needed = (CHANGE_POLICY,) if policy is not None else (ADD_POLICY,)
-    return {"gateway": gateway, "editor_config": config, "can_edit": request.user.has_perms(needed)}
+    return {
+        "gateway": gateway,
+        "editor_config": config,
+        "can_edit": request.user.has_perms(needed),
+        "sim_clusters": Cluster.objects.only("name", "outbound_mode"),
+    }
 
 
 def _editor_urls(gateway, policy) -> dict[str, str]:

@@ -6,7 +6,9 @@ from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from policies.core.simulator import Request
+from policies.clusters import outbound_mode_for
+from policies.core.simulator import MESH_MODES, Request
+from policies.models import Cluster
 from policies.services import ServiceError
 from policies.simulation import METHODS, simulate_request
 from policies.simulation import reachability as reachability_of
@@ -15,11 +17,11 @@ from policies.views.common import BadRequestError, error_response, get_gateway, 
 
 @require_POST
 def simulate(request, gateway_name: str):
-    """POST ``{document, namespace, labels: {k: v}, url, method}`` → status, upstream, hops, reason."""
+    """POST ``{document, namespace, labels: {k: v}, url, method, cluster | meshMode}`` → status, upstream, hops."""
     gateway = get_gateway(gateway_name)
     try:
         body = json_body(request)
-        result = simulate_request(body.get("document"), gateway.describe(), _request(body))
+        result = simulate_request(body.get("document"), gateway.describe(), _request(body), mesh_mode(body))
     except ServiceError as exc:
         return error_response(exc)
     return JsonResponse(result)
@@ -27,10 +29,11 @@ def simulate(request, gateway_name: str):
 
 @require_POST
 def reachability(request, gateway_name: str):
-    """POST ``{document}`` → the policy's sources × URLs with the status each request gets."""
+    """POST ``{document, cluster | meshMode}`` → the policy's sources × URLs with the status each request gets."""
     gateway = get_gateway(gateway_name)
     try:
-        result = reachability_of(json_body(request).get("document"), gateway.describe())
+        body = json_body(request)
+        result = reachability_of(body.get("document"), gateway.describe(), mesh_mode(body))
     except ServiceError as exc:
         return error_response(exc)
     return JsonResponse(result)
@@ -48,3 +51,24 @@ def _request(body: dict) -> Request:
     if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
         raise BadRequestError(_("Labels must be a JSON object of strings."), path="labels")
     return Request(source_namespace=namespace, source_labels=labels, url=url, method=method)
+
+
+def mesh_mode(body: dict) -> str:
+    """The outbound traffic mode to simulate: the named cluster's, as its last check read it, else ``meshMode``."""
+    name = str(body.get("cluster") or "").strip()
+    if not name:
+        mode = str(body.get("meshMode") or "REGISTRY_ONLY")
+        if mode not in MESH_MODES:
+            raise BadRequestError(_("Use REGISTRY_ONLY or ALLOW_ANY."), path="meshMode")
+        return mode
+    cluster = Cluster.objects.filter(name=name).only("name", "outbound_mode").first()
+    if cluster is None:
+        raise BadRequestError(_("There is no cluster %(name)s.") % {"name": name[:63]}, path="cluster")
+    chosen = outbound_mode_for(cluster)
+    if chosen is None:
+        raise BadRequestError(
+            _("The outbound mode of cluster %(name)s is unknown; check its connection, or choose the mode.")
+            % {"name": name},
+            path="cluster",
+        )
+    return chosen

@@ -361,13 +361,28 @@
     return labels;
   }
 
+  /* The mesh the simulator assumes: a cluster's last-checked outbound mode, or the mode chosen by hand. */
+  function meshChoice() {
+    const cluster = $("[data-role=sim-cluster]");
+    return cluster && cluster.value ? { cluster: cluster.value } : { meshMode: $("[data-role=sim-mode]").value };
+  }
+
+  function followCluster() {
+    const cluster = $("[data-role=sim-cluster]");
+    const mode = $("[data-role=sim-mode]");
+    const chosen = cluster.selectedOptions[0];
+    if (cluster.value && chosen.dataset.mode) mode.value = chosen.dataset.mode;
+    mode.disabled = Boolean(cluster.value);
+    if (state.matrixShown) loadMatrix();
+  }
+
   async function runSimulation(formEl) {
     const box = $("[data-role=simulate-result]");
     box.replaceChildren(el("h2", "panel-title", formEl.querySelector("button[type=submit]").textContent), el("p", "muted", S.running));
     const fields = new FormData(formEl);
     const body = {
       document: await currentDocument(), namespace: fields.get("namespace"), labels: parseLabels(fields.get("labels") || ""),
-      url: fields.get("url"), method: fields.get("method"),
+      url: fields.get("url"), method: fields.get("method"), ...meshChoice(),
     };
     const result = await postJson(config.urls.simulate, body);
     box.replaceChildren();
@@ -379,7 +394,7 @@
     state.matrixShown = true;
     const box = $("[data-role=matrix]");
     box.replaceChildren(el("p", "muted", S.running));
-    const result = await postJson(config.urls.reachability, { document: await currentDocument() });
+    const result = await postJson(config.urls.reachability, { document: await currentDocument(), ...meshChoice() });
     box.replaceChildren();
     if (!result.ok) { box.appendChild(el("div", "alert alert-error", result.data.message)); return; }
     window.SimulationView.renderMatrix(box, result.data, S);
@@ -440,6 +455,8 @@
     commit(message);
   });
   $("[data-role=simulate-form]").addEventListener("submit", (event) => { event.preventDefault(); runSimulation(event.target); });
+  $("[data-role=sim-cluster]").addEventListener("change", followCluster);
+  $("[data-role=sim-mode]").addEventListener("change", () => { if (state.matrixShown) loadMatrix(); });
   window.addEventListener("beforeunload", (event) => {
     if (!state.dirty || state.leaving) return;
     event.preventDefault();
