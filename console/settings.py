@@ -166,6 +166,10 @@ EGRESS_REQUIRED_APPROVALS = int(os.environ.get("EGRESS_REQUIRED_APPROVALS", "1")
 TASKS = {"default": {"BACKEND": os.environ.get("EGRESS_TASKS_BACKEND") or "django_tasks_db.DatabaseBackend"}}
 # Optional: every review state change is POSTed there as JSON (retried with backoff; never blocks).
 EGRESS_WEBHOOK_URL = os.environ.get("EGRESS_WEBHOOK_URL", "").strip()
+# Observed traffic (issue 13): a flow is kept this many days after the last upload that saw it, and an
+# access-log upload through the console or API may be at most this big (`egress discover` streams any size).
+EGRESS_OBSERVATION_RETENTION_DAYS = int(os.environ.get("EGRESS_OBSERVATION_RETENTION_DAYS", "30"))
+EGRESS_DISCOVERY_MAX_UPLOAD_BYTES = int(os.environ.get("EGRESS_DISCOVERY_MAX_UPLOAD_BYTES", str(64 * 1024 * 1024)))
 
 # Request ids: an incoming X-Request-ID (a UUID, e.g. from a proxy) is kept, else one is made; it is
 # sent back in the response's X-Request-ID and stamped on every log line of the request.

@@ -128,6 +128,8 @@ _READ = (
     "policies.view_deployment",
     "policies.view_auditentry",
     "policies.view_cluster",
+    "policies.view_observedflow",
+    "policies.view_observationupload",
 )
 _EDIT = (
     "policies.add_egresspolicy",
@@ -137,6 +139,7 @@ _EDIT = (
     "policies.change_policydraft",
     "policies.submit_review",
     "policies.withdraw_review",
+    "policies.add_observedflow",
 )
 
 ROLE_PERMISSIONS: Mapping[Role, tuple[str, ...]] = {
@@ -153,6 +156,7 @@ ROLE_PERMISSIONS: Mapping[Role, tuple[str, ...]] = {
         "policies.view_applyrecord",
         "policies.withdraw_any_review",
         "policies.check_cluster",
+        "policies.delete_observedflow",
         *(f"policies.{verb}_{model}" for verb in ("add", "change", "delete") for model in ("egressgateway", "cluster")),
         *(f"auth.{verb}_{model}" for verb in ("view", "add", "change", "delete") for model in ("user", "group")),
     ),
