@@ -24,6 +24,7 @@ SUBCOMMAND_MODULES = (
     "policies.cli.simulate",
     "policies.cli.matrix",
     "policies.cli.audit",
+    "policies.cli.cluster",
     "policies.cli.discover",
     "policies.cli.replay",
 )
