@@ -20,13 +20,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_guid import get_guid
 
 from policies import reviews, services, webhooks
 from policies.audit import append_entry
-from policies.models import ApplyJob, ApplyJobCluster, Cluster, Review
+from policies.models import ApplyJob, ApplyJobCluster, ApplyJobObject, Cluster, Review
 from policies.models_jobs import ACTIVE_STATES, JobState
 
 TARGETS = ("asm", "istio")
@@ -108,6 +109,13 @@ def start_apply(
         if enqueue:
             transaction.on_commit(lambda: enqueue_job(job.pk))
     return job
+
+
+def jobs_with_progress() -> QuerySet[ApplyJob]:
+    """Jobs with everything their progress shows (review, revision, user, clusters, objects) in four queries."""
+    items = Prefetch("items", queryset=ApplyJobObject.objects.order_by("position"))
+    rows = Prefetch("clusters", queryset=ApplyJobCluster.objects.select_related("cluster").prefetch_related(items))
+    return ApplyJob.objects.select_related("review__policy", "revision", "user").prefetch_related(rows)
 
 
 def enqueue_job(job_id: int) -> None:

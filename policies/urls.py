@@ -3,7 +3,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from policies.views import audit, clusters, gateways, history, importing, policy, preview, reviews, simulate
+from policies.views import apply, audit, clusters, gateways, history, importing, policy, preview, reviews, simulate
 
 app_name = "policies"
 
@@ -35,5 +35,8 @@ urlpatterns = [
     path("reviews/<int:pk>/", reviews.review_detail, name="review-detail"),
     path("reviews/<int:pk>/plan/", reviews.review_plan_fragment, name="review-plan"),
     path("reviews/<int:pk>/decide/", reviews.review_decide, name="review-decide"),
+    path("reviews/<int:pk>/apply/", apply.apply_start, name="review-apply"),
+    path("jobs/<int:pk>/", apply.job_detail, name="job-detail"),
+    path("jobs/<int:pk>/progress/", apply.job_progress_json, name="job-progress"),
     path("audit/", audit.audit_list, name="audit-list"),
 ]

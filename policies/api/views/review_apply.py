@@ -10,7 +10,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -24,7 +24,8 @@ from policies.api.permissions import WorkflowStepPermission
 from policies.api.schema import error_responses
 from policies.api.serializers.jobs import ApplyJobSerializer, ApplyRequestSerializer, JobQuerySerializer
 from policies.api.views.base import ApiViewMixin, mapping_body
-from policies.models import ApplyJob, ApplyJobCluster, ApplyJobObject
+from policies.jobs import jobs_with_progress
+from policies.models import ApplyJob
 
 
 class ApplyStepPermission(WorkflowStepPermission):
@@ -32,13 +33,6 @@ class ApplyStepPermission(WorkflowStepPermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         return super().has_permission(request, SimpleNamespace(action="apply", workflow_steps={"apply": "apply"}))
-
-
-def jobs_with_progress() -> QuerySet[ApplyJob]:
-    """Jobs with everything their representation reads, in a fixed number of queries."""
-    items = Prefetch("items", queryset=ApplyJobObject.objects.order_by("position"))
-    rows = Prefetch("clusters", queryset=ApplyJobCluster.objects.select_related("cluster").prefetch_related(items))
-    return ApplyJob.objects.select_related("review__policy", "revision", "user").prefetch_related(rows)
 
 
 class ReviewApplyMixin:

@@ -1,0 +1,108 @@
+"""The console's apply: the panel decides what the user may do, the form starts a job (redirect or JSON),
+the job page and its progress JSON show every cluster's objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.template.loader import render_to_string
+from django.test import Client, RequestFactory
+
+from policies.core.review import Role
+from policies.models import ApplyJob, Review
+from tests.fixtures.reviews import user_in_role
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def panel(review: Review, user: Any) -> str:
+    request = RequestFactory().get("/")
+    request.user = user
+    return render_to_string("policies/includes/apply_panel.html", {"review": review}, request=request)
+
+
+def signed_in(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_panel_offers_the_approved_review_to_an_operator_only(
+    approved_review: Review, operator: Any, fake_clusters: Any
+) -> None:
+    html = panel(approved_review, operator)
+    assert 'data-testid="apply-panel"' in html and 'data-testid="apply-button"' in html
+    assert all(f'<option value="{name}">' in html for name in "abc")
+    assert panel(approved_review, user_in_role(Role.VIEWER.value)).strip() == ""
+    assert panel(approved_review, user_in_role(Role.APPROVER.value)).strip() == ""
+
+
+def test_the_panel_explains_why_an_open_review_cannot_be_applied(
+    open_review: Review, operator: Any, fake_clusters: Any
+) -> None:
+    html = panel(open_review, operator)
+    assert 'data-testid="apply-reason"' in html and "only an approved revision can be applied" in html
+    assert 'data-testid="apply-button"' not in html
+
+
+def test_the_form_starts_a_job_and_redirects_to_its_page(
+    approved_review: Review, operator: Any, fake_clusters: Any, immediate_tasks: None
+) -> None:
+    client = signed_in(operator)
+
+    response = client.post(f"/reviews/{approved_review.pk}/apply/", {"clusters": ["a", "b"], "target": "istio"})
+
+    job = ApplyJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/jobs/{job.pk}/"
+    page = client.get(response["Location"]).content.decode()
+    assert page.count('data-testid="job-cluster"') == 2
+    assert 'data-state="succeeded"' in page and 'data-outcome="created"' in page
+    progress = client.get(f"/jobs/{job.pk}/progress/").json()
+    assert (progress["state"], progress["done"], [c["cluster"] for c in progress["clusters"]]) == (
+        "succeeded",
+        True,
+        ["a", "b"],
+    )
+    assert progress["clusters"][0]["counts"]["created"] == len(progress["clusters"][0]["objects"]) > 0
+    assert panel(Review.objects.get(pk=approved_review.pk), operator).count('data-testid="job-progress"') == 1
+
+
+def test_the_script_gets_json_and_a_refusal_keeps_its_code(
+    approved_review: Review, operator: Any, fake_clusters: Any, database_tasks: None
+) -> None:
+    client = signed_in(operator)
+    json = {"HTTP_ACCEPT": "application/json"}
+
+    started = client.post(f"/reviews/{approved_review.pk}/apply/", {"clusters": ["a"], "target": "istio"}, **json)
+    again = client.post(f"/reviews/{approved_review.pk}/apply/", {"clusters": ["a"], "target": "istio"}, **json)
+    bad = client.post(f"/reviews/{approved_review.pk}/apply/", {"target": "istio"}, **json)
+
+    job = ApplyJob.objects.get()
+    assert (started.status_code, started.json()) == (
+        202,
+        {"job": job.pk, "page": f"/jobs/{job.pk}/", "progress": f"/jobs/{job.pk}/progress/"},
+    )
+    assert again.status_code == 409 and again.json()["errors"][0]["code"] == "APPLY_RUNNING"
+    assert bad.status_code == 400 and bad.json()["errors"][0]["path"] == "clusters"
+
+
+def test_a_failed_cluster_offers_a_retry_of_just_that_cluster(
+    approved_review: Review, operator: Any, fake_clusters: Any, immediate_tasks: None
+) -> None:
+    from policies.cluster.errors import ClusterUnreachable
+
+    fake_clusters["b"].fail("list", "ServiceEntry", ClusterUnreachable("connection refused"))
+    client = signed_in(operator)
+    client.post(f"/reviews/{approved_review.pk}/apply/", {"clusters": ["a", "b"], "target": "istio"})
+    job = ApplyJob.objects.get()
+
+    page = client.get(f"/jobs/{job.pk}/").content.decode()
+
+    assert 'data-testid="retry-form"' in page and '<input type="hidden" name="clusters" value="b">' in page
+    assert 'name="clusters" value="a"' not in page
+    assert "CLUSTER-E001" in page
+    assert (
+        'data-testid="retry-form"'
+        not in signed_in(user_in_role(Role.VIEWER.value)).get(f"/jobs/{job.pk}/").content.decode()
+    )
