@@ -13,6 +13,13 @@ The order of operations is what makes an apply safe:
 3. Prune, only when every write succeeded: delete each labelled object the policy no longer
    generates, again guarded by its resourceVersion.
 
+Requests run with bounded concurrency (``concurrency``), kind by kind: every ServiceEntry is
+written before the first DestinationRule is sent, and so on, so a route never reaches the server
+before what it routes to, and prune still removes dependants first. The first failure stops the
+run: the writes of its kind already in flight finish (and are reported as what they did), the
+rest are ``skipped``. ``progress`` is called on the calling thread, once per object, as each
+outcome arrives; the result lists the objects in apply order whatever the order of completion.
+
 If the server goes away midway, the result still says which objects were written; running the
 same apply again converges, because server-side apply is idempotent and prune is by label.
 """
@@ -21,10 +28,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Literal
 
+from policies.cluster.concurrency import REQUESTS_IN_FLIGHT, request_pool, submit
 from policies.cluster.diff import FATAL, Action, Plan, PlannedObject, plan_changes
 from policies.cluster.discovery import Capabilities, Target
 from policies.cluster.errors import ClusterError, NotFound
@@ -90,6 +100,7 @@ def apply_objects(
     force_conflicts: bool = False,
     caps: Capabilities | None = None,
     progress: Progress | None = None,
+    concurrency: int = REQUESTS_IN_FLIGHT,
 ) -> ApplyResult:
     """Make the cluster hold exactly ``desired`` for ``scope``; never raises a ClusterError.
 
@@ -101,11 +112,14 @@ def apply_objects(
         dry_run: plan only (server dry run); outcomes say what would happen.
         force_conflicts: take over fields that other field managers own.
         caps: discovered capabilities (default: cached discovery).
-        progress: called after each object is written or pruned.
+        progress: called on this thread after each object is written or pruned (not for ``skipped``).
+        concurrency: requests in flight at once, in the plan and in each kind's writes (1: one by one).
     """
     result = ApplyResult(target, dry_run)
     try:
-        plan = plan_changes(api, desired=desired, scope=scope, force_conflicts=force_conflicts, caps=caps)
+        plan = plan_changes(
+            api, desired=desired, scope=scope, force_conflicts=force_conflicts, caps=caps, concurrency=concurrency
+        )
     except ClusterError as exc:
         result.error = exc
         result.outcomes = [ObjectOutcome(ObjectRef.of(m), "skipped") for m in desired]
@@ -113,7 +127,7 @@ def apply_objects(
     if plan.errors or dry_run:
         result.outcomes = [_planned_outcome(p) for p in plan.objects]
         return result
-    _execute(api, plan, result, force_conflicts, progress or (lambda _: None))
+    _execute(api, plan, result, force_conflicts, progress or (lambda _: None), concurrency)
     return result
 
 
@@ -123,16 +137,62 @@ def _planned_outcome(planned: PlannedObject) -> ObjectOutcome:
     return ObjectOutcome(planned.ref, _DONE[planned.action], planned.changes)
 
 
-def _execute(api: ClusterApi, plan: Plan, result: ApplyResult, force: bool, progress: Progress) -> None:
+Step = tuple[int, PlannedObject]
+
+
+def _execute(
+    api: ClusterApi, plan: Plan, result: ApplyResult, force: bool, progress: Progress, concurrency: int
+) -> None:
     steps = [p for p in plan.objects if p.action != "prune"] + [p for p in plan.objects if p.action == "prune"]
-    for index, planned in enumerate(steps):
-        outcome = _write(api, planned, force)
-        result.outcomes.append(outcome)
-        progress(outcome)
-        if outcome.outcome == "failed":
-            result.error = outcome.error if isinstance(outcome.error, FATAL) else None
-            result.outcomes += [ObjectOutcome(p.ref, "skipped", p.changes) for p in steps[index + 1 :]]
-            return
+    with request_pool(concurrency) as pool:
+        writes = _Writes(api, force, progress, pool, max(concurrency, 1))
+        for stage in _stages(steps):
+            if not writes.stage(stage):
+                break
+    result.outcomes = [writes.done.get(i) or ObjectOutcome(p.ref, "skipped", p.changes) for i, p in enumerate(steps)]
+    failures = [o.error for o in result.outcomes if o.outcome == "failed"]
+    result.error = next((e for e in failures if isinstance(e, FATAL)), None)
+
+
+def _stages(steps: list[PlannedObject]) -> Iterator[list[Step]]:
+    """Runs of consecutive steps of one kind (writes, then prunes): the order kinds must reach the server in."""
+    grouped = itertools.groupby(enumerate(steps), key=lambda step: (step[1].action == "prune", step[1].ref.kind))
+    return (list(stage) for _, stage in grouped)
+
+
+@dataclass
+class _Writes:
+    """The writes of one apply: where they run, how many at once, and their outcomes by step index."""
+
+    api: ClusterApi
+    force: bool
+    progress: Progress
+    pool: ThreadPoolExecutor
+    in_flight: int
+    done: dict[int, ObjectOutcome] = field(default_factory=dict)
+
+    def stage(self, stage: list[Step]) -> bool:
+        """Write one kind's objects, ``in_flight`` at a time; False when one failed (nothing more is sent)."""
+        waiting = iter(stage)
+        running: dict[Future[ObjectOutcome], int] = {}
+
+        def send_next() -> None:
+            index, planned = next(waiting, (-1, None))
+            if planned is not None:
+                running[submit(self.pool, _write, self.api, planned, self.force)] = index
+
+        for _ in range(self.in_flight):
+            send_next()
+        failed = False
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                outcome = self.done[running.pop(future)] = future.result()
+                self.progress(outcome)
+                failed = failed or outcome.outcome == "failed"
+                if not failed:
+                    send_next()
+        return not failed
 
 
 def _write(api: ClusterApi, planned: PlannedObject, force: bool) -> ObjectOutcome:

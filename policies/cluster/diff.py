@@ -5,14 +5,18 @@ server-side diff: defaults, webhooks and field normalisation are already in it, 
 show up as noise. The live side comes from one labelled LIST per managed kind, which also
 yields the objects to prune. Planning sends no write; it costs one dry-run request per object
 (plus one dry-run delete per object to prune, so a missing delete permission surfaces here,
-before anything is written).
+before anything is written). Those requests are independent, so up to ``concurrency`` of them
+are in flight at once; the plan lists the objects in the same order either way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
+from policies.cluster.concurrency import REQUESTS_IN_FLIGHT, map_in_order
 from policies.cluster.discovery import Capabilities, capabilities
 from policies.cluster.errors import ClusterError, ClusterUnreachable, Unauthorized
 from policies.cluster.interface import FIELD_MANAGER, ClusterApi, Object, ObjectRef, ResourceType
@@ -89,6 +93,7 @@ def plan_changes(
     scope: PolicyScope,
     force_conflicts: bool = False,
     caps: Capabilities | None = None,
+    concurrency: int = REQUESTS_IN_FLIGHT,
 ) -> Plan:
     """Dry-run every desired object and compare with what is live.
 
@@ -98,6 +103,7 @@ def plan_changes(
         scope: the policy whose labelled objects are live candidates and prune candidates.
         force_conflicts: dry-run with ``force`` (take over fields other managers own).
         caps: discovered capabilities (default: the cached discovery of ``api``).
+        concurrency: requests in flight at once (1: one after the other).
 
     Returns:
         A plan; per-object refusals are in ``Plan.errors`` (every one of them, not only the first).
@@ -107,12 +113,17 @@ def plan_changes(
     """
     caps = caps or capabilities(api)
     resolved = [(caps.resource_for(m["apiVersion"], m["kind"]), m) for m in desired]
-    live = list_live(api, caps=caps, scope=scope)
-    planned = [_plan_one(api, resource, manifest, live, force_conflicts) for resource, manifest in resolved]
+    live = list_live(api, caps=caps, scope=scope, concurrency=concurrency)
     wanted = {ObjectRef.of(m).key for m in desired}
     stale = sorted((item for key, item in live.items() if key not in wanted), key=_prune_order)
-    planned += [_plan_prune(api, resource, obj) for resource, obj in stale]
-    return Plan(scope, planned)
+    dry_runs = [partial(_plan_one, api, resource, manifest, live, force_conflicts) for resource, manifest in resolved]
+    dry_runs += [partial(_plan_prune, api, resource, obj) for resource, obj in stale]
+    # NB: one batch for both: a FATAL error raised by any dry run stops the whole plan.
+    return Plan(scope, map_in_order(_call, dry_runs, concurrency=concurrency))
+
+
+def _call(dry_run: Callable[[], PlannedObject]) -> PlannedObject:
+    return dry_run()
 
 
 def _prune_order(item: tuple[ResourceType, Object]) -> tuple[int, str, str]:
@@ -122,12 +133,17 @@ def _prune_order(item: tuple[ResourceType, Object]) -> tuple[int, str, str]:
 
 
 def list_live(
-    api: ClusterApi, *, caps: Capabilities, scope: PolicyScope
+    api: ClusterApi, *, caps: Capabilities, scope: PolicyScope, concurrency: int = REQUESTS_IN_FLIGHT
 ) -> dict[tuple[str, str, str], tuple[ResourceType, Object]]:
     """Every live object labelled for ``scope``: one LIST per managed kind, across namespaces."""
+    resources = caps.managed_resources()
+
+    def listed(resource: ResourceType) -> list[Object]:
+        return api.list(resource=resource, label_selector=scope.label_selector)
+
     found: dict[tuple[str, str, str], tuple[ResourceType, Object]] = {}
-    for resource in caps.managed_resources():
-        for obj in api.list(resource=resource, label_selector=scope.label_selector):
+    for resource, objects in zip(resources, map_in_order(listed, resources, concurrency=concurrency), strict=True):
+        for obj in objects:
             found[ObjectRef.of(obj).key] = (resource, obj)
     return found
 

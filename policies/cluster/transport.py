@@ -7,12 +7,15 @@ server's ``Retry-After`` asks (capped) or an exponential backoff; each attempt i
 method, path, status and timing but never a header or body (tokens live in headers); and the
 client library's exceptions are translated into ``policies.cluster.errors`` with ``from``.
 It also counts requests, which is how the benchmark proves "one request per object".
+A plan or an apply calls it from several threads at once (``concurrency``): the client's
+connection pool is sized for that, and the counter is guarded.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -23,6 +26,7 @@ import urllib3
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
+from policies.cluster.concurrency import REQUESTS_IN_FLIGHT
 from policies.cluster.errors import ClusterError, ClusterUnreachable, UnexpectedResponse, error_from_response
 
 log = logging.getLogger(__name__)
@@ -64,11 +68,16 @@ class Transport:
     ) -> None:
         # NB: urllib3's own retries are switched off so that ours are the only ones (bounded, logged).
         api_client.configuration.retries = False
-        api_client.rest_client.pool_manager.connection_pool_kw["retries"] = False
+        pool_settings = api_client.rest_client.pool_manager.connection_pool_kw
+        pool_settings["retries"] = False
+        # NB: the client sizes its pool at 5 per CPU; fewer connections than requests in flight would
+        # open and discard a connection per extra request ("Connection pool is full" warnings).
+        pool_settings["maxsize"] = max(pool_settings.get("maxsize") or 1, REQUESTS_IN_FLIGHT)
         self.api_client = api_client
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
         self.requests: Counter[str] = Counter()
+        self._counting = threading.Lock()
 
     @property
     def request_count(self) -> int:
@@ -128,7 +137,8 @@ class Transport:
         content_type: str,
     ) -> Any:
         started = time.monotonic()
-        self.requests[f"{verb} (dry run)" if ("dryRun", "All") in query else verb] += 1
+        with self._counting:
+            self.requests[f"{verb} (dry run)" if ("dryRun", "All") in query else verb] += 1
         try:
             response = self._send(method, path, query, body, content_type)
         except urllib3.exceptions.HTTPError as exc:

@@ -126,7 +126,8 @@ def test_unreachable_midway_records_what_was_written(cluster):
         if len(written) == 2:
             cluster.fail("patch", objects[2]["kind"], ClusterUnreachable("gone"))
 
-    result = apply_objects(cluster, desired=objects, scope=SCOPE, progress=cut_after_two)
+    # NB: one request at a time, so the cut lands exactly after the second write (test_apply_concurrency: in flight)
+    result = apply_objects(cluster, desired=objects, scope=SCOPE, progress=cut_after_two, concurrency=1)
     assert [o.outcome for o in result.outcomes] == ["created", "created", "failed"] + ["skipped"] * (len(objects) - 3)
     assert isinstance(result.error, ClusterUnreachable)
     cluster.failures.clear()
