@@ -1,0 +1,122 @@
+"""The connection check against the real kube-apiserver: the mesh's outbound mode as the istio ConfigMap
+and a root-namespace Sidecar set it, refusals with their codes, and a dead cluster within the check's timeout.
+
+The istio ConfigMap and the root Sidecar live in istio-system, shared by every test of the session's
+control plane, so each test here removes them again.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from policies.clusters import CHECK_RETRY, check_cluster
+from policies.models import AuditEntry, Cluster
+from tests.fixtures.clusters import kubeconfig_text
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+CONFIGMAPS = "/api/v1/namespaces/istio-system/configmaps"
+SIDECARS = "/apis/networking.istio.io/v1/namespaces/istio-system/sidecars"
+
+
+@pytest.fixture
+def istio_system(apply_plane):
+    """istio-system exists, and holds no istio ConfigMap or Sidecar after the test."""
+    status, _ = apply_plane.request("POST", "/api/v1/namespaces", {"metadata": {"name": "istio-system"}})
+    assert status in (201, 409)
+    yield apply_plane
+    apply_plane.request("DELETE", f"{CONFIGMAPS}/istio")
+    apply_plane.request("DELETE", f"{SIDECARS}/default")
+
+
+def closed_port() -> int:
+    """A local port nobody listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def put_mesh_config(plane, mode: str) -> None:
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "istio", "namespace": "istio-system"},
+        "data": {"mesh": f"accessLogFile: /dev/stdout\noutboundTrafficPolicy:\n  mode: {mode}\n"},
+    }
+    status, body = plane.request("PUT", f"{CONFIGMAPS}/istio", manifest)
+    if status == 404:
+        status, body = plane.request("POST", CONFIGMAPS, manifest)
+    assert status in (200, 201), body
+
+
+def stored(plane, context: str = "admin", name: str = "plane") -> Cluster:
+    return Cluster.objects.create(name=name, kubeconfig_path=str(plane.kubeconfig_path), context=context)
+
+
+def test_check_reads_registry_only_then_allow_any_from_the_istio_configmap(istio_system):
+    cluster = stored(istio_system)
+    put_mesh_config(istio_system, "REGISTRY_ONLY")
+    check_cluster(cluster)
+    assert (cluster.reachable, cluster.check_error_code) == (True, "")
+    assert cluster.targets == ["asm", "istio"]
+    assert "v1" in cluster.versions["networking.istio.io"]
+    assert (cluster.outbound_mode, cluster.outbound_mode_source, cluster.outbound_mode_origin) == (
+        "REGISTRY_ONLY",
+        "mesh-config",
+        "istio-system/istio",
+    )
+    put_mesh_config(istio_system, "ALLOW_ANY")
+    check_cluster(cluster)
+    assert Cluster.objects.get(pk=cluster.pk).outbound_mode == "ALLOW_ANY"
+
+
+def test_a_root_sidecar_overrides_the_mesh_config_and_without_a_configmap_the_mode_is_unknown(istio_system):
+    cluster = stored(istio_system)
+    check_cluster(cluster)
+    assert (cluster.outbound_mode, cluster.outbound_mode_source) == ("", "none")
+    put_mesh_config(istio_system, "ALLOW_ANY")
+    sidecar = {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "Sidecar",
+        "metadata": {"name": "default", "namespace": "istio-system"},
+        "spec": {"outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"}},
+    }
+    status, body = istio_system.request("POST", SIDECARS, sidecar)
+    assert status == 201, body
+    check_cluster(cluster)
+    assert (cluster.outbound_mode, cluster.outbound_mode_source, cluster.outbound_mode_origin) == (
+        "REGISTRY_ONLY",
+        "sidecar",
+        "istio-system/default",
+    )
+
+
+def test_a_user_without_rbac_is_reachable_but_the_mode_read_is_forbidden(istio_system):
+    cluster = stored(istio_system, context="alice")
+    put_mesh_config(istio_system, "REGISTRY_ONLY")
+    check_cluster(cluster)
+    assert cluster.reachable is True
+    assert (cluster.outbound_mode, cluster.outbound_error_code) == ("", "CLUSTER-E003")
+    assert istio_system.unprivileged_token not in cluster.outbound_error_message
+
+
+def test_a_wrong_token_is_unauthorized(apply_plane, tmp_path):
+    path = tmp_path / "kubeconfig"
+    path.write_text(kubeconfig_text(server=apply_plane.server_url))
+    cluster = Cluster.objects.create(name="wrong", kubeconfig_path=str(path), context="prod")
+    check_cluster(cluster)
+    assert (cluster.reachable, cluster.check_error_code) == (False, "CLUSTER-E002")
+
+
+def test_a_closed_port_reports_unreachable_within_the_checks_timeout(tmp_path):
+    path = tmp_path / "kubeconfig"
+    path.write_text(kubeconfig_text(server=f"https://127.0.0.1:{closed_port()}"))
+    cluster = Cluster.objects.create(name="closed", kubeconfig_path=str(path), context="prod")
+    started = time.monotonic()
+    check_cluster(cluster)
+    elapsed = time.monotonic() - started
+    assert (cluster.reachable, cluster.check_error_code, cluster.targets) == (False, "CLUSTER-E001", [])
+    assert elapsed < CHECK_RETRY.attempts * (CHECK_RETRY.connect_timeout + CHECK_RETRY.max_delay)
+    assert AuditEntry.objects.get(action="cluster.check", cluster="closed").result["reachable"] is False
