@@ -4,7 +4,7 @@ Every external flow in the logs (read as ``egress discover`` reads them) is simu
 candidate policy, exactly as ``egress simulate --source NS:LABELS --url URL`` would (same mesh,
 same settings flags): flows that reach their destination today but would be stopped are
 *broken*; flows stopped today that the candidate lets through are *newly allowed*.
-``--policy NAME`` takes a stored policy's latest revision (``--draft``: its working draft);
+``--policy NAME`` takes a stored policy's working draft (``--revision N``: that revision);
 ``--policy-file FILE`` a policy YAML/JSON file (a CI job's proposed change).
 
 Exit codes: 0 when nothing observed would be blocked, 1 when any flow would be broken (a CI gate),
@@ -41,9 +41,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The log flags, the candidate (``--policy``/``--policy-file``), output and settings flags."""
     add_log_arguments(parser)
     candidate = parser.add_mutually_exclusive_group(required=True)
-    candidate.add_argument("--policy", metavar="NAME", help="a stored policy (its latest revision)")
+    candidate.add_argument("--policy", metavar="NAME", help="a stored policy (its working draft)")
     candidate.add_argument("--policy-file", metavar="FILE", help="a policy YAML/JSON file")
-    parser.add_argument("--draft", action="store_true", help="with --policy: its working draft, not the last revision")
+    parser.add_argument(
+        "--revision", type=int, metavar="N", help="with --policy: revision N instead of the working draft"
+    )
     parser.add_argument("--mesh-mode", choices=MESH_MODES, default="REGISTRY_ONLY", help="outbound traffic policy")
     parser.add_argument("--all", action="store_true", help="list every flow, not only broken and newly allowed ones")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -52,10 +54,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def candidate_from_args(args: argparse.Namespace, io: CommandIO) -> tuple[EgressPolicy, GatewayDescription]:
     """The candidate policy and its gateway; findings on stderr and ``UsageError`` when it is invalid."""
-    if args.draft and not args.policy:
-        raise UsageError("--draft needs --policy NAME")
+    if args.revision is not None and not args.policy:
+        raise UsageError("--revision needs --policy NAME")
     if args.policy:
-        return _stored(args.policy, draft=args.draft)
+        return _stored(args.policy, args.revision)
     parsed, _gateway = check_input(read_input(args.policy_file, io.stdin), args)
     errors = [f for f in parsed.findings if f.severity is Severity.ERROR]
     for finding in errors:
@@ -65,19 +67,21 @@ def candidate_from_args(args: argparse.Namespace, io: CommandIO) -> tuple[Egress
     return parsed.policy, gateway_from_args(args, parsed.policy.gateway_name)
 
 
-def _stored(name: str, *, draft: bool) -> tuple[EgressPolicy, GatewayDescription]:
+def _stored(name: str, revision: int | None) -> tuple[EgressPolicy, GatewayDescription]:
     from policies.models import EgressPolicy as StoredPolicy  # NB: only --policy needs the database.
 
     stored = StoredPolicy.objects.select_related("gateway").filter(name=name).first()
     if stored is None:
         raise UsageError(f"no stored policy named {name!r} (see `egress import`)")
-    if draft:
+    if revision is None:
         document = getattr(getattr(stored, "draft", None), "document", None)
+        missing = f"policy {name!r} has no working draft"
     else:
-        revision = stored.revisions.order_by("-number").first()
-        document = revision.document if revision is not None else None
+        found = stored.revisions.filter(number=revision).first()
+        document = found.document if found is not None else None
+        missing = f"policy {name!r} has no revision {revision}"
     if document is None:
-        raise UsageError(f"policy {name!r} has no {'draft' if draft else 'revision'} yet")
+        raise UsageError(missing)
     parsed = parse_policy_data(document)
     if parsed.policy is None:
         raise UsageError(f"policy {name!r}: the stored document is not a policy")

@@ -28,9 +28,10 @@ Usage::
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, TypeVar
 
 from policies.core.discovery.accesslog import AccessLogEntry, RefusedLine, read_access_log, refused
 from policies.core.discovery.sources import SourceResolver, Workload
@@ -50,6 +51,7 @@ LOCAL_FAILURE_FLAGS = frozenset(
     {"UH", "UF", "UO", "NR", "URX", "NC", "DI", "FI", "RL", "UAEX", "RLSE", "IH", "SI", "DPE", "UPE", "UMSDR", "OM"}
 )
 CLUSTER_LOCAL = (".svc.cluster.local", ".svc")
+_IPV4 = re.compile(r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\Z")
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -166,8 +168,11 @@ class FlowAggregator:
         self.resolver = resolver
         self.max_flows = max_flows
         self.summary = IngestSummary()
-        self._flows: dict[FlowKey, Flow] = {}
+        self._flows: dict[tuple[Workload, str, int, str], Flow] = {}
         self._kinds: dict[tuple[str | None, str | None], ClusterKind] = {}
+        # NB: memoised per distinct input (a few thousand in a day of logs), bounded by _remember.
+        self._destinations: dict[tuple[str | None, ...], tuple[str, int, FlowProtocol] | None] = {}
+        self._verdicts: dict[tuple[Any, ...], tuple[str, bool]] = {}
 
     def feed(self, stream: IO[bytes] | Iterable[bytes], first_line: int = 1) -> Iterator[RefusedLine]:
         """Read every line of ``stream``; yields each refused line, in order, as it is met.
@@ -194,14 +199,17 @@ class FlowAggregator:
         if kind in MESH_INTERNAL_KINDS:
             summary.mesh_internal += 1
             return None
-        target = destination(entry)
+        where = (entry.protocol, entry.authority, entry.downstream_local_address, entry.requested_server_name)
+        target = self._destinations.get(where, _UNSEEN)
+        if target is _UNSEEN:
+            target = _remember(self._destinations, where, destination(entry))
         if target is None:
             return refused(
                 entry.line,
                 NO_DESTINATION,
                 _("The entry names no destination (no authority, SNI or original destination address)."),
             )
-        return self._count(FlowKey(source, *target), entry, kind)
+        return self._count((source, *target), entry, kind)
 
     def _kind(self, cluster: str | None, route: str | None) -> ClusterKind:
         found = self._kinds.get((cluster, route))
@@ -209,7 +217,9 @@ class FlowAggregator:
             found = self._kinds[(cluster, route)] = cluster_kind(cluster, route)
         return found
 
-    def _count(self, key: FlowKey, entry: AccessLogEntry, kind: ClusterKind) -> RefusedLine | None:
+    def _count(
+        self, key: tuple[Workload, str, int, str], entry: AccessLogEntry, kind: ClusterKind
+    ) -> RefusedLine | None:
         flow = self._flows.get(key)
         if flow is None:
             if len(self._flows) >= self.max_flows:
@@ -220,7 +230,8 @@ class FlowAggregator:
                     _("More than {limit} distinct flows; this entry's flow was not kept."),
                     limit=self.max_flows,
                 )
-            flow = self._flows[key] = Flow(key, first_seen=entry.start_time, last_seen=entry.start_time)
+            flow_key = FlowKey(*key)  # type: ignore[arg-type]
+            flow = self._flows[key] = Flow(flow_key, first_seen=entry.start_time, last_seen=entry.start_time)
             self.summary.flows += 1
         flow.count += 1
         start = entry.start_time
@@ -228,19 +239,36 @@ class FlowAggregator:
             flow.first_seen = start
         elif start > flow.last_seen:
             flow.last_seen = start
-        outcome = outcome_of(entry, kind)
+        facts = (entry.response_code, entry.response_flags, entry.response_code_details, kind)
+        verdict = self._verdicts.get(facts)
+        if verdict is None:
+            verdict = _remember(self._verdicts, facts, (outcome_of(entry, kind), reached(entry, kind)))
+        outcome, got_through = verdict
         flow.outcomes[outcome] = flow.outcomes.get(outcome, 0) + 1
         cluster = entry.upstream_cluster or "-"
         if cluster in flow.clusters or len(flow.clusters) < MAX_CLUSTERS_PER_FLOW:
             flow.clusters[cluster] = flow.clusters.get(cluster, 0) + 1
         flow.cluster_kinds[kind] = flow.cluster_kinds.get(kind, 0) + 1
-        if reached(entry, kind):
+        if got_through:
             flow.reached += 1
         return None
 
     def flows(self) -> list[Flow]:
         """The external flows, ordered by source, host, port and protocol."""
-        return [self._flows[key] for key in sorted(self._flows)]
+        return sorted(self._flows.values(), key=lambda flow: flow.key)
+
+
+_UNSEEN: Any = object()
+MEMO_LIMIT = 100_000
+_T = TypeVar("_T")
+
+
+def _remember(memo: dict[Any, _T], key: Any, value: _T) -> _T:
+    """Store ``value`` under ``key``; a memo that outgrows ``MEMO_LIMIT`` starts over (memory stays bounded)."""
+    if len(memo) >= MEMO_LIMIT:
+        memo.clear()
+    memo[key] = value
+    return value
 
 
 def destination(entry: AccessLogEntry) -> tuple[str, int, FlowProtocol] | None:
@@ -278,6 +306,8 @@ def _split_address(address: str | None) -> tuple[str, int] | None:
     port = _port(port_text) if colon else None
     if port is None:
         return None
+    if _IPV4.match(host):
+        return host, port  # NB: the common case, without ipaddress's slower parse.
     literal = host[1:-1] if host.startswith("[") and host.endswith("]") else host
     try:
         ip = ipaddress.ip_address(literal)
