@@ -54,10 +54,19 @@ class PolicySource:
     revision: Any = None
 
 
-def add_cluster_arguments(parser: argparse.ArgumentParser, *, target: bool = True) -> None:
+def add_cluster_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    target: bool = True,
+    file_help: str | None = None,
+    policy_help: str = "a stored policy (its latest revision) instead of FILE",
+) -> None:
     """FILE | --policy NAME, the cluster flags and (optionally) --target."""
-    add_file_argument(parser, optional=True)
-    parser.add_argument("--policy", metavar="NAME", help="a stored policy (its latest revision) instead of FILE")
+    if file_help:
+        parser.add_argument("file", nargs="?", metavar="FILE", help=file_help)
+    else:
+        add_file_argument(parser, optional=True)
+    parser.add_argument("--policy", metavar="NAME", help=policy_help)
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--cluster", metavar="NAME", help="a cluster stored in the console")
     where.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
