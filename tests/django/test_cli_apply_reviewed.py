@@ -75,7 +75,9 @@ def test_an_open_review_named_by_id_is_refused_with_its_code(open_review: Review
         (["--user", "operator", "--cluster", "a", "--review", "999999"], "no review #999999"),
     ],
 )
-def test_usage_errors(approved_review: Review, operator: Any, fake_clusters: Any, extra: list[str], message: str) -> None:
+def test_usage_errors(
+    approved_review: Review, operator: Any, fake_clusters: Any, extra: list[str], message: str
+) -> None:
     code, _, err = egress("apply", "--policy", POLICY, *extra)
 
     assert code == 2 and message in err, err
