@@ -1,6 +1,7 @@
 """The permission matrix, generated: every role × every workflow action, through the service layer, the API
-and the Django admin. The expected answer comes from the permissions the role's group holds in the database
-(created by the data migration) and the one permission each action needs, not from a hand-written table.
+and the Django admin, and for applying also the console and the CLI. The expected answer comes from the
+permissions the role's group holds in the database (created by the data migration) and the one permission
+each action needs, not from a hand-written table.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from rest_framework.test import APIClient
 
-from policies import reviews
-from policies.models import AuditEntry, Review
+from policies import jobs, reviews
+from policies.core.review import Role
+from policies.models import ApplyJob, AuditEntry, Review
 from policies.services import ServiceError
 from tests.fixtures.api import send
+from tests.fixtures.cli import egress
 from tests.fixtures.reviews import NO_ROLE, ROLES_AND_NONE, user_in_role
 
 pytestmark = pytest.mark.django_db
@@ -29,8 +32,9 @@ NEEDS = {
     "withdraw": "withdraw_any_review",
     "restore": "submit_review",
     "read_audit": "view_auditentry",
+    "apply": "apply_review",
 }
-SERVICE_ACTIONS = ["submit", "approve", "reject", "withdraw", "restore"]
+SERVICE_ACTIONS = ["submit", "approve", "reject", "withdraw", "restore", "apply"]
 ADMIN_ACTIONS = {"approve": "approve_reviews", "reject": "reject_reviews"}
 
 
@@ -43,9 +47,13 @@ def allowed(role: str, action: str) -> bool:
 
 @pytest.fixture
 def subject(request: Any, reviewed_policy: Any, author: Any) -> dict[str, Any]:
-    """The author's policy, with an open review unless the action is a submission."""
+    """The author's policy, with an open review unless the action is a submission (approved, to apply it)."""
     action = request.node.callspec.params["action"]
     review = None if action == "submit" else reviews.submit_review(reviewed_policy, user=author)
+    if action == "apply":
+        request.getfixturevalue("fake_clusters")
+        reviews.approve_review(review, user=user_in_role(Role.APPROVER.value, "approver"))
+        review = Review.objects.get(pk=review.pk)
     return {"policy": reviewed_policy, "review": review}
 
 
@@ -54,6 +62,8 @@ def run_service(action: str, user: Any, policy: Any, review: Review | None) -> N
         reviews.submit_review(policy, user=user)
     elif action == "restore":
         reviews.restore_revision(policy, 1, user=user)
+    elif action == "apply":
+        jobs.start_apply(review, jobs.resolve_clusters(["a"]), target="istio", dry_run=True, user=user)
     else:
         getattr(reviews, f"{action}_review")(review, user=user)
 
@@ -77,6 +87,8 @@ def api_call(action: str, client: APIClient, policy: Any, review: Review | None)
         return send(client, "post", f"/api/v1/policies/{policy.pk}/revisions/1/restore/")
     if action == "read_audit":
         return client.get("/api/v1/audit/")
+    if action == "apply":
+        return send(client, "post", f"/api/v1/reviews/{review.pk}/apply/", {"cluster": "a", "target": "istio"})
     assert review is not None
     return send(client, "post", f"/api/v1/reviews/{review.pk}/{action}/", {"comment": "c"})
 
@@ -86,7 +98,7 @@ def test_api(role: str, action: str, subject: dict[str, Any]) -> None:
     client = APIClient()
     client.force_authenticate(user_in_role(role))
     response = api_call(action, client, subject["policy"], subject["review"])
-    expected = {"submit": 201}.get(action, 200) if allowed(role, action) else 403
+    expected = {"submit": 201, "apply": 202}.get(action, 200) if allowed(role, action) else 403
     assert response.status_code == expected, response.content
 
 
@@ -113,3 +125,32 @@ def test_admin_audit_log_is_readable_by_roles_and_never_writable(role: str, open
     assert client.get(f"/admin/policies/auditentry/{entry.pk}/delete/").status_code == 403
     assert client.post(f"/admin/policies/auditentry/{entry.pk}/change/", {"actor": "x"}).status_code == 403
     assert client.get("/admin/policies/auditentry/add/").status_code == 403
+
+
+@pytest.mark.parametrize("role", ROLES_AND_NONE)
+@pytest.mark.parametrize("action", ["apply"])
+def test_console_apply(role: str, action: str, subject: dict[str, Any]) -> None:
+    client = Client()
+    client.force_login(user_in_role(role))
+    review = subject["review"]
+    response = client.post(
+        f"/reviews/{review.pk}/apply/", {"clusters": ["a"], "target": "istio"}, HTTP_ACCEPT="application/json"
+    )
+    assert response.status_code == (202 if allowed(role, action) else 403)
+    assert ApplyJob.objects.filter(review=review).exists() is allowed(role, action)
+
+
+@pytest.mark.django_db(transaction=True)  # NB: an allowed apply runs here, on the runner's own connections
+@pytest.mark.parametrize("role", ROLES_AND_NONE)
+@pytest.mark.parametrize("action", ["apply"])
+def test_cli_apply(role: str, action: str, subject: dict[str, Any]) -> None:
+    user = user_in_role(role)
+    review = subject["review"]
+    code, _out, err = egress(
+        "apply", "--review", str(review.pk), "--user", user.username, "--cluster", "a", "--target", "istio", "--dry-run"
+    )
+    if allowed(role, action):
+        assert (code, err) == (0, "")
+    else:
+        assert (code, err.split(":")[:2]) == (1, ["egress apply", " error permission_denied"])
+    assert ApplyJob.objects.filter(review=review).exists() is allowed(role, action)
