@@ -54,7 +54,7 @@ class ClusterCheckSerializer(serializers.Serializer):
     )
     outboundModeError = serializers.SerializerMethodField()  # noqa: N815 - API field name
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_checkedBy(self, cluster: Cluster) -> str | None:  # noqa: N802 - follows the field name
         return cluster.checked_by.username if cluster.checked_by else None
 
