@@ -7,6 +7,10 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
+    if sys.argv[1:2] == ["egress"]:  # NB: starts without setting Django up; see policies/cli/main.py
+        from policies.cli.main import main as egress
+
+        sys.exit(egress(sys.argv[2:]))
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

@@ -1,0 +1,53 @@
+"""The front door of ``python manage.py egress``: parse first, then set up only what the verb needs.
+
+Django's own command runner sets the whole project up (every app, its models, the admin, DRF)
+before it even reads the subcommand: about a second before ``--help`` can answer. ``manage.py``
+sends ``egress`` here instead. The registry (``policies.cli``) answers ``--help`` without
+importing any subcommand; the chosen subcommand's module alone is imported; logging is
+configured from the settings as Django would; and ``django.setup()`` runs only when the verb
+reads the console's database (``import``, ``audit``, ``cluster``, ``--policy``, ``--cluster``).
+The same subcommands run in-process through ``call_command("egress", ...)``
+(``policies.management.commands.egress``), where Django is already set up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from policies.cli import DESCRIPTION, add_subcommands, registered
+
+PROG = "manage.py egress"
+
+
+def main(argv: Sequence[str]) -> int:
+    """Run ``egress ARGV``; returns the exit code (argparse exits 2 by itself on usage errors)."""
+    args = parser_for(argv).parse_args(argv)
+    entry = registered(args.subcommand)
+    set_up(database=entry.database(args))
+    from policies.cli.base import CommandIO  # NB: after set-up; it imports the core (pydantic)
+
+    return entry.load().execute(args, CommandIO(sys.stdout, sys.stderr, sys.stdin))
+
+
+def parser_for(argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The parser, with the arguments of the subcommand ``argv`` names (if any) and only the summaries of the rest."""
+    parser = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION)
+    chosen = next((word for word in argv if not word.startswith("-")), "")
+    add_subcommands(parser, loaded={chosen})
+    return parser
+
+
+def set_up(*, database: bool) -> None:
+    """Configure logging from the settings (redaction, request ids) and, for a verb that needs it, Django."""
+    if database:
+        import django
+
+        django.setup()  # NB: configures logging from the same settings too
+        return
+    import logging.config
+
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
