@@ -23,6 +23,7 @@ from policies.cluster.delete import delete_policy
 from policies.cluster.discovery import GROUP_OF_KIND, PLURALS, capabilities
 from policies.cluster.errors import Forbidden
 from policies.cluster.kubernetes_client import KubernetesClusterApi
+from policies.cluster.mesh import MeshOutbound, read_outbound_mode
 from policies.cluster.targets import desired_state
 from policies.cluster.transport import Transport
 from testenv.kustomize import kustomize_build
@@ -184,7 +185,11 @@ def test_the_cluster_role_is_exactly_the_managed_kinds_and_namespaces_read_only(
     assert granted == {(g, r, v) for g, r in managed for v in VERBS} | {
         ("", "namespaces", "get"),
         ("", "namespaces", "list"),
+        ("", "configmaps", "get"),  # NB: the istio ConfigMap only (resourceNames), for the mesh's outbound mode
+        ("networking.istio.io", "sidecars", "list"),  # NB: the root namespace's Sidecar may override that mode
     }
+    [configmaps] = [rule for rule in role["rules"] if "configmaps" in rule["resources"]]
+    assert configmaps["resourceNames"] == ["istio"]
     assert "*" not in yaml.safe_dump(role["rules"])
 
 
@@ -212,10 +217,12 @@ def test_the_service_account_cannot_read_secrets_or_touch_other_kinds(deployed, 
     kinds = {r.kind: r for r in console.resources(group="", version="v1")}
     sidecars = {r.kind: r for r in console.resources(group="networking.istio.io", version="v1")}["Sidecar"]
     peer = {r.kind: r for r in console.resources(group="security.istio.io", version="v1")}["PeerAuthentication"]
-    # then Secrets, ConfigMaps and Istio kinds it does not manage are refused, read or write
+    # then Secrets, ConfigMaps and Istio kinds it does not manage are refused, read or write (it only lists
+    # Sidecars and reads the istio ConfigMap, for the mesh's outbound mode)
     for resource in (kinds["Secret"], kinds["ConfigMap"], sidecars, peer):
-        with pytest.raises(Forbidden):
-            console.list(resource=resource, label_selector="", namespace=namespaces.gateway)
+        if resource is not sidecars:
+            with pytest.raises(Forbidden):
+                console.list(resource=resource, label_selector="", namespace=namespaces.gateway)
         manifest = {
             "apiVersion": resource.api_version,
             "kind": resource.kind,
@@ -225,6 +232,8 @@ def test_the_service_account_cannot_read_secrets_or_touch_other_kinds(deployed, 
             console.apply(resource=resource, manifest=manifest, dry_run=True)
     with pytest.raises(Forbidden):
         console.get(resource=kinds["Secret"], namespace=NAMESPACE, name="egress-console")
+    with pytest.raises(Forbidden):
+        console.get(resource=kinds["ConfigMap"], namespace="istio-system", name="istio-ca-root-cert")
     # and namespaces are read-only
     assert console.get(resource=kinds["Namespace"], namespace="", name=namespaces.gateway)["metadata"]["name"]
     namespace = {
@@ -234,6 +243,26 @@ def test_the_service_account_cannot_read_secrets_or_touch_other_kinds(deployed, 
     }
     with pytest.raises(Forbidden):
         console.apply(resource=kinds["Namespace"], manifest=namespace, dry_run=True)
+
+
+def test_the_service_account_reads_the_mesh_outbound_mode(deployed):
+    # given the istio ConfigMap in REGISTRY_ONLY mode (istio-system is shared: removed again below)
+    assert deployed.request("POST", "/api/v1/namespaces", {"metadata": {"name": "istio-system"}})[0] in (201, 409)
+    configmap = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "istio", "namespace": "istio-system"},
+        "data": {"mesh": "outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n"},
+    }
+    assert deployed.request("POST", "/api/v1/namespaces/istio-system/configmaps", configmap)[0] == 201
+    try:
+        # when the console's check reads it as the ServiceAccount
+        console = as_service_account(deployed)
+        outbound = read_outbound_mode(console, capabilities(console))
+    finally:
+        deployed.request("DELETE", "/api/v1/namespaces/istio-system/configmaps/istio")
+    # then the role allows exactly what that needs
+    assert outbound == MeshOutbound("REGISTRY_ONLY", "mesh-config", "istio-system/istio")
 
 
 @pytest.mark.parametrize(
