@@ -1,0 +1,71 @@
+"""Reading a kubeconfig's contexts for registration: clear codes, and never a credential in a message."""
+
+from __future__ import annotations
+
+import pytest
+
+from policies.cluster.kubeconfig import ContextNotFound, KubeconfigNotFound, read_contexts
+from policies.cluster.kubernetes_client import ConfigurationError
+from tests.fixtures.clusters import SECRET_TOKEN, kubeconfig_text
+
+
+def write(tmp_path, text: str) -> str:
+    path = tmp_path / "kubeconfig"
+    path.write_text(text)
+    return str(path)
+
+
+def test_contexts_and_the_current_one_are_read(tmp_path):
+    contexts = read_contexts(write(tmp_path, kubeconfig_text()))
+    assert (contexts.names, contexts.current) == (("prod", "staging"), "prod")
+    assert contexts.require("", "f") == "prod"
+    assert contexts.require("staging", "f") == "staging"
+
+
+def test_an_unknown_context_names_the_ones_there_and_no_credential(tmp_path):
+    path = write(tmp_path, kubeconfig_text())
+    with pytest.raises(ContextNotFound) as refused:
+        read_contexts(path).require("dev", path)
+    assert refused.value.code == "CLUSTER-E012"
+    assert refused.value.message == f"The kubeconfig {path} has no context 'dev'; it has: prod, staging."
+    assert SECRET_TOKEN not in str(refused.value)
+
+
+def test_no_current_context_and_none_named_is_refused(tmp_path):
+    path = write(tmp_path, "apiVersion: v1\nkind: Config\ncontexts: []\n")
+    with pytest.raises(ContextNotFound, match="sets no current-context; name one of: none"):
+        read_contexts(path).require("", path)
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        (lambda tmp: str(tmp / "missing"), "There is no file"),
+        (lambda tmp: str(tmp), "Cannot read"),
+        (lambda tmp: "relative/kubeconfig", "absolute path"),
+    ],
+    ids=["missing", "directory", "relative"],
+)
+def test_an_unreadable_path_is_kubeconfig_not_found(tmp_path, where, message):
+    with pytest.raises(KubeconfigNotFound) as refused:
+        read_contexts(where(tmp_path))
+    assert refused.value.code == "CLUSTER-E011"
+    assert message in refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("users: [\n", "is not valid YAML"), ("contexts: prod\n", "has no list of contexts"), ("- a\n", "not valid YAML")],
+    ids=["not-yaml", "contexts-not-a-list", "not-a-mapping"],
+)
+def test_a_file_that_is_not_a_kubeconfig_is_a_configuration_error(tmp_path, text, message):
+    with pytest.raises(ConfigurationError, match=message) as refused:
+        read_contexts(write(tmp_path, text))
+    assert refused.value.code == "CLUSTER-E009"
+
+
+def test_a_file_over_the_limit_is_refused_unread(tmp_path):
+    path = tmp_path / "big"
+    path.write_bytes(b"#" * (1024 * 1024 + 10))
+    with pytest.raises(KubeconfigNotFound, match="over 1048576 bytes"):
+        read_contexts(str(path))
