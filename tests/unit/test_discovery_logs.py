@@ -84,6 +84,17 @@ def test_kubectl_prefixes_name_the_pod_and_container(render) -> None:
     )
 
 
+def test_kubectl_timestamps_after_the_prefix_are_skipped() -> None:
+    line = "[pod/web-7d9c-abcde/istio-proxy] 2024-05-01T10:00:00.123456789Z " + json_line(
+        http("httpbin.org", "54.1.2.3")
+    )
+
+    entry = parse_line(line, 1)
+
+    assert isinstance(entry, AccessLogEntry)
+    assert (entry.pod, entry.authority) == ("web-7d9c-abcde", "httpbin.org")
+
+
 @pytest.mark.parametrize(
     ("line", "code"),
     [

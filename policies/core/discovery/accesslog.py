@@ -23,9 +23,10 @@ line with the same operators under the keys ``start_time``, ``method``, ``path``
 for a value it does not have, e.g. the method of a TCP connection.
 
 Lines may carry the prefix ``kubectl logs --prefix`` adds (``[pod/NAME/CONTAINER] ``), so a
-whole namespace's logs can be read at once. Any other line (a custom format, the proxy's own
-log lines, binary junk, a truncated line) is *refused* with its line number, a stable code and
-a reason: never dropped silently, never guessed at.
+whole namespace's logs can be read at once, and the time ``--timestamps`` adds after it. Any
+other line (a custom format, the proxy's own log lines, binary junk, a truncated line) is
+*refused* with its line number, a stable code and a reason: never dropped silently, never
+guessed at.
 
 Usage::
 
@@ -45,7 +46,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, NamedTuple
 
 from policies.core.i18n import _
 
@@ -75,6 +76,8 @@ _TEXT_LINE = re.compile(
 )
 _TEXT_START = re.compile(r"\[\d{4}-\d\d-\d\dT[0-9:.]+Z\] \"")
 _KUBECTL_PREFIX = re.compile(r"\[pod/(?P<pod>[a-z0-9][-a-z0-9.]*)/(?P<container>[a-z0-9][-a-z0-9]*)\] ")
+# ``kubectl logs --timestamps`` puts the kubelet's RFC 3339 time before each line.
+_KUBECTL_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d) (?=[\[{])")
 # pilot-agent's and Envoy's own lines in the istio-proxy container: "2024-05-01T10:00:00.000000Z\tinfo\t..."
 _PROXY_LOG = re.compile(r"(\d{4}-\d\d-\d\dT\S+\s+(debug|info|warn|warning|error|critical)\s|\[\d{4}-\d\d-\d\d \S+\]\[)")
 _START_TIME = re.compile(r"\d{4}-\d\d-\d\dT[0-9:.]+Z\Z")
@@ -134,9 +137,10 @@ REQUIRED_JSON_FIELDS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class AccessLogEntry:
+class AccessLogEntry(NamedTuple):
     """One access-log line in either of Istio's default encodings, with ``-`` read as None.
+
+    NB: a named tuple, not a frozen dataclass: one is built per line, and this is 3x cheaper.
 
     Attributes:
         line: 1-based line number in its input.
@@ -285,8 +289,12 @@ def parse_line(text: str, number: int) -> AccessLogEntry | RefusedLine:
     if text.startswith("[pod/"):
         prefix = _KUBECTL_PREFIX.match(text)
         if prefix is not None:
-            pod, container = prefix.group("pod"), prefix.group("container")
+            pod, container = prefix.group("pod", "container")
             text = text[prefix.end() :]
+    if text[:1].isdigit():
+        stamp = _KUBECTL_TIMESTAMP.match(text)
+        if stamp is not None:
+            text = text[stamp.end() :]
     if text.startswith("{"):
         return _json_entry(text, number, pod, container)
     match = _TEXT_LINE.match(text)
@@ -384,33 +392,39 @@ def _checked_json_entry(
         code = int(code)
     if not isinstance(code, int) or isinstance(code, bool) or not 0 <= code <= 999:
         return _bad_field(number, "response_code", code, text)
-    strings = {name: _json_text(data.get(name)) for name in USED_JSON_FIELDS}
-    if _INVALID in strings.values():
-        name = next(name for name, value in strings.items() if value is _INVALID)
-        return _bad_field(number, name, data.get(name), text)
-    flags = strings["response_flags"]
+    get = data.get
+    values = [get(name) for name in USED_JSON_FIELDS]
+    if not {value.__class__ for value in values} <= _TEXT_CLASSES:
+        values = [_json_text(value) for value in values]
+        for name, value in zip(USED_JSON_FIELDS, values, strict=True):
+            if value is _INVALID:
+                return _bad_field(number, name, get(name), text)
+    method, path, protocol, flags, details, authority, upstream, cluster, local, remote, sni, route = (
+        None if value == "-" or not value else value for value in values
+    )
     return AccessLogEntry(
         number,
         "json",
         pod,
         container,
         start_time,
-        strings["method"],
-        strings["path"],
-        strings["protocol"],
+        method,
+        path,
+        protocol,
         code,
         tuple(flags.split(",")) if flags else (),
-        strings["response_code_details"],
-        strings["authority"],
-        strings["upstream_host"],
-        strings["upstream_cluster"],
-        strings["downstream_local_address"],
-        strings["downstream_remote_address"],
-        strings["requested_server_name"],
-        strings["route_name"],
+        details,
+        authority,
+        upstream,
+        cluster,
+        local,
+        remote,
+        sni,
+        route,
     )
 
 
+_TEXT_CLASSES = frozenset({str, type(None)})
 _INVALID: Any = object()
 
 

@@ -168,7 +168,9 @@ class FlowAggregator:
         self.resolver = resolver
         self.max_flows = max_flows
         self.summary = IngestSummary()
-        self._flows: dict[tuple[Workload, str, int, str], Flow] = {}
+        self._flows: dict[tuple[int, str, int, str], Flow] = {}
+        self._sources: dict[str | None, Workload] = {}
+        self._workloads: dict[Workload, Workload] = {}
         self._kinds: dict[tuple[str | None, str | None], ClusterKind] = {}
         # NB: memoised per distinct input (a few thousand in a day of logs), bounded by _remember.
         self._destinations: dict[tuple[str | None, ...], tuple[str, int, FlowProtocol] | None] = {}
@@ -192,9 +194,13 @@ class FlowAggregator:
         summary = self.summary
         summary.entries += 1
         summary.formats[entry.format] = summary.formats.get(entry.format, 0) + 1
-        source = self.resolver.resolve(entry.pod, entry.line)
-        if isinstance(source, RefusedLine):
-            return source
+        source = self._sources.get(entry.pod)
+        if source is None:
+            resolved = self.resolver.resolve(entry.pod, entry.line)
+            if isinstance(resolved, RefusedLine):
+                return resolved
+            # NB: one shared object per workload, so flow keys hash the same few objects (by identity).
+            source = _remember(self._sources, entry.pod, self._workloads.setdefault(resolved, resolved))
         kind = self._kind(entry.upstream_cluster, entry.route_name)
         if kind in MESH_INTERNAL_KINDS:
             summary.mesh_internal += 1
@@ -209,7 +215,7 @@ class FlowAggregator:
                 NO_DESTINATION,
                 _("The entry names no destination (no authority, SNI or original destination address)."),
             )
-        return self._count((source, *target), entry, kind)
+        return self._count((id(source), *target), source, entry, kind)
 
     def _kind(self, cluster: str | None, route: str | None) -> ClusterKind:
         found = self._kinds.get((cluster, route))
@@ -218,7 +224,7 @@ class FlowAggregator:
         return found
 
     def _count(
-        self, key: tuple[Workload, str, int, str], entry: AccessLogEntry, kind: ClusterKind
+        self, key: tuple[int, str, int, str], source: Workload, entry: AccessLogEntry, kind: ClusterKind
     ) -> RefusedLine | None:
         flow = self._flows.get(key)
         if flow is None:
@@ -230,7 +236,7 @@ class FlowAggregator:
                     _("More than {limit} distinct flows; this entry's flow was not kept."),
                     limit=self.max_flows,
                 )
-            flow_key = FlowKey(*key)  # type: ignore[arg-type]
+            flow_key = FlowKey(source, *key[1:])  # type: ignore[arg-type]
             flow = self._flows[key] = Flow(flow_key, first_seen=entry.start_time, last_seen=entry.start_time)
             self.summary.flows += 1
         flow.count += 1
