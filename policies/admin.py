@@ -1,12 +1,15 @@
 """Django admin for the console's models (read-mostly: revisions are immutable, the audit log append-only)."""
 
 from django.contrib import admin, messages
+from django.template.loader import render_to_string
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from policies import reviews
+from policies import review_plan, review_report, reviews
 from policies.models import (
     Approval,
     AuditEntry,
+    Cluster,
     Deployment,
     EgressGateway,
     EgressPolicy,
@@ -102,9 +105,22 @@ def reject_reviews(modeladmin, request, queryset) -> None:
 class ReviewAdmin(admin.ModelAdmin):
     list_display = ("id", "policy", "revision", "state", "author", "created_at")
     list_filter = ("state", "policy")
-    readonly_fields = ("policy", "revision", "restores", "state", "author", "contributors", "message", "created_at")
+    readonly_fields = (
+        "policy",
+        "revision",
+        "restores",
+        "state",
+        "author",
+        "contributors",
+        "message",
+        "created_at",
+        "review_report",
+    )
     inlines = [ReviewDecisionInline, DeploymentInline]
     actions = [approve_reviews, reject_reviews]
+
+    class Media:
+        css = {"all": ["policies/css/review.css", "policies/css/review-admin.css"]}
 
     def has_add_permission(self, request) -> bool:
         return False  # NB: reviews are opened by submitting a draft, which freezes it as a revision
@@ -114,6 +130,23 @@ class ReviewAdmin(admin.ModelAdmin):
 
     def has_approve_permission(self, request) -> bool:
         return request.user.has_perm("policies.approve_review")
+
+    @admin.display(description=_("Reachability change, summary, diff and plans"))
+    def review_report(self, obj: Review) -> str:
+        """The console's review report, read-only (the same service as the review page and the API)."""
+        review = review_report.report_queryset().get(pk=obj.pk)
+        context: dict = {"review": review, "plans": review_plan.cached_plans(review, list(Cluster.objects.all()))}
+        try:
+            report = review_report.build_report(review)
+        except review_report.ReportUnavailable as exc:
+            context["report_error"] = exc
+        else:
+            context.update(
+                report=report,
+                reach=report.reachability.as_dict(gettext),
+                summary=[change.as_dict(gettext) for change in report.summary],
+            )
+        return render_to_string("policies/review_admin_report.html", context)
 
 
 @admin.register(AuditEntry)

@@ -11,6 +11,7 @@ plans again and replaces it.
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 from django.conf import settings
@@ -30,6 +31,7 @@ from policies.models import Cluster, Review
 from policies.services import translation_settings
 
 TARGETS = ("asm", "istio")
+LONG_VALUE = 120  # NB: characters of JSON past which a page folds a field's values
 PLAN_CACHE_SECONDS = 600
 
 
@@ -107,3 +109,30 @@ def _object_json(item: PlannedObject) -> dict[str, Any]:
         "error": {"code": item.error.code, "message": item.error.message} if item.error else None,
         "changes": [{"operation": c.operation, "path": c.dotted_path, "old": c.old, "new": c.new} for c in shown],
     }
+
+
+def plan_rows(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """The plan's objects for a page: each field change's values as compact JSON, ``long`` when worth folding."""
+    return [{**item, "changes": [_shown_change(c) for c in item["changes"]]} for item in plan.get("objects") or []]
+
+
+def _shown_change(change: dict[str, Any]) -> dict[str, Any]:
+    shown = {side: json.dumps(change[side], ensure_ascii=False, separators=(", ", ": ")) for side in ("old", "new")}
+    return {**change, **shown, "long": max(len(text) for text in shown.values()) > LONG_VALUE}
+
+
+def cached_plans(review: Review, clusters: list[Cluster]) -> list[dict[str, Any]]:
+    """The plans of ``review`` already in the cache, per cluster and target: never a cluster request.
+
+    For pages that must not wait on a cluster (the Django admin); a cluster whose kubeconfig cannot be
+    read has no cached plan.
+    """
+    gateway, found = review.policy.gateway.describe(), []
+    for cluster in clusters:
+        try:
+            identity = connect_cluster(cluster).identity
+        except ClusterError:
+            continue
+        keys = [plan_cache_key(identity, review.revision.content_hash, gateway, t) for t in ("", *TARGETS)]
+        found += [{**plan, "rows": plan_rows(plan)} for plan in cache.get_many(keys).values() if plan]
+    return found

@@ -7,7 +7,6 @@ admin) and redirects with a message; a refusal is shown with the verb's own reas
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from policies import reviews
 from policies.core.review import ReviewAction, TransitionRefused, decide
 from policies.models import Cluster, Review
-from policies.review_plan import TARGETS, review_plan
+from policies.review_plan import TARGETS, plan_rows, review_plan
 from policies.review_report import ReportUnavailable, build_report, report_queryset
 from policies.services import ServiceError
 from policies.views.common import get_policy
@@ -143,19 +142,8 @@ def review_plan_fragment(request, pk: int):
         raise Http404(_("No such cluster."))
     target = request.GET.get("target") if request.GET.get("target") in TARGETS else None
     plan = review_plan(review, cluster, target=target, refresh=request.method == "POST")
-    rows = [{**item, "changes": [_shown_change(c) for c in item["changes"]]} for item in plan.get("objects", [])]
-    return render(request, "policies/review_plan.html", {"plan": plan, "rows": rows, "review": review})
-
-
-def _shown_change(change: dict[str, Any]) -> dict[str, Any]:
-    """A field change with its values as compact JSON, as a person reads Kubernetes fields."""
-    shown = {side: json.dumps(change[side], ensure_ascii=False, separators=(", ", ": ")) for side in ("old", "new")}
-    return {
-        "path": change["path"],
-        "old": shown["old"],
-        "new": shown["new"],
-        "long": max(map(len, shown.values())) > 120,
-    }
+    context = {"plan": plan, "rows": plan_rows(plan), "review": review}
+    return render(request, "policies/review_plan.html", context)
 
 
 @require_POST

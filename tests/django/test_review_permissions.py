@@ -154,3 +154,38 @@ def test_cli_apply(role: str, action: str, subject: dict[str, Any]) -> None:
     else:
         assert (code, err.split(":")[:2]) == (1, ["egress apply", " error permission_denied"])
     assert ApplyJob.objects.filter(review=review).exists() is allowed(role, action)
+
+
+def console_call(action: str, client: Client, policy: Any, review: Review | None) -> Any:
+    if action == "submit":
+        return client.post(f"/policies/{policy.name}/submit/", {"message": "m"})
+    if action == "restore":
+        return client.post(f"/policies/{policy.name}/revisions/1/restore/")
+    if action == "read_audit":
+        return client.get("/audit/")
+    assert review is not None
+    return client.post(f"/reviews/{review.pk}/decide/", {"action": action, "comment": "c"})
+
+
+def console_effect(action: str, policy: Any, review: Review | None, response: Any) -> bool:
+    """Whether the console's answer took effect (its forms redirect either way, with a message)."""
+    if action == "submit":
+        return Review.objects.filter(policy=policy).exists()
+    if action == "restore":
+        return AuditEntry.objects.filter(action="revision.restore", policy_id=policy.pk).exists()
+    if action == "read_audit":
+        return response.status_code == 200
+    assert review is not None
+    return Review.objects.get(pk=review.pk).state != "in_review"
+
+
+CONSOLE_ACTIONS = [action for action in NEEDS if action != "apply"]  # NB: apply has test_console_apply
+
+
+@pytest.mark.parametrize(("role", "action"), list(itertools.product(ROLES_AND_NONE, CONSOLE_ACTIONS)))
+def test_console(role: str, action: str, subject: dict[str, Any]) -> None:
+    client = Client()
+    client.force_login(user_in_role(role))
+    response = console_call(action, client, subject["policy"], subject["review"])
+    assert response.status_code in (200, 302, 403), response.status_code
+    assert console_effect(action, subject["policy"], subject["review"], response) is allowed(role, action)
