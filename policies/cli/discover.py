@@ -142,13 +142,14 @@ def read_flows(args: argparse.Namespace, io: CommandIO) -> tuple[list[Flow], Ing
 
 
 def format_summary(summary: IngestSummary) -> str:
-    """``N lines: E access-log entries (text T, json J), R refused, M mesh-internal set aside, F flows``."""
+    """``N lines: E access-log entries (json J, text T), R refused, M and G set aside, F external flows``."""
     formats = ", ".join(f"{name} {count}" for name, count in sorted(summary.formats.items())) or "none"
     refused = ", ".join(f"{code} {count}" for code, count in sorted(summary.refused.items()))
     return (
         f"{summary.lines} lines: {summary.entries} access-log entries ({formats}), "
         f"{summary.refused_total} refused{f' ({refused})' if refused else ''}, "
-        f"{summary.mesh_internal} mesh-internal set aside, {summary.flows} external flows"
+        f"{summary.mesh_internal} mesh-internal and {summary.gateway_own} gateway-own set aside, "
+        f"{summary.flows} external flows"
     )
 
 

@@ -54,7 +54,8 @@ def test_discover_prints_a_summary_and_one_row_per_flow(logs) -> None:
 
     assert (code, err) == (0, "")
     assert out.splitlines()[0] == (
-        "5 lines: 5 access-log entries (json 2, text 3), 0 refused, 0 mesh-internal set aside, 5 external flows"
+        "5 lines: 5 access-log entries (json 2, text 3), 0 refused, 0 mesh-internal and 0 gateway-own set aside, "
+        "5 external flows"
     )
     assert out.splitlines()[1].startswith(
         "mytest/app=sleep-a  →  httpbin.org:80 HTTP  1 lines  [200x1]  via passthrough"

@@ -24,6 +24,13 @@ PODS = {
             }
         },
         {"metadata": {"name": "batch-0", "namespace": "jobs", "labels": {"app": "batch"}}},
+        {
+            "metadata": {
+                "name": "egw-1",
+                "namespace": "istio-system",
+                "labels": {"app": "egw", "istio": "egressgateway"},
+            }
+        },
         {"metadata": {"name": "twin", "namespace": "a", "labels": {"app": "one"}}},
         {"metadata": {"name": "twin", "namespace": "b", "labels": {"app": "two"}}},
     ],
@@ -264,6 +271,22 @@ def test_mesh_internal_and_inbound_traffic_is_set_aside_and_counted() -> None:
     aggregator, refusals = aggregate(lines)
 
     assert (aggregator.flows(), refusals, aggregator.summary.mesh_internal) == ([], [], 2)
+
+
+def test_lines_of_a_gateway_proxy_are_set_aside_and_named_gateways_are_recognised() -> None:
+    # Given: the gateway's own log line, and a sidecar sending to a gateway named "egw"
+    own = text_line(tls("api.stripe.com", "3.3.3.3", cluster="outbound|443||api.stripe.com"), pod="egw-1")
+    to_egw = text_line(http("api.example.com", "10.96.0.9", cluster="outbound|80||egw.istio-system.svc.cluster.local"))
+    aggregator = FlowAggregator(
+        SourceResolver(PodIndex.from_document(PODS), SHOP), gateway_hosts=["egw.istio-system.svc.cluster.local"]
+    )
+
+    # When
+    refusals = list(aggregator.feed(io.BytesIO(f"{own}\n{to_egw}".encode())))
+
+    # Then
+    [flow] = aggregator.flows()
+    assert (refusals, aggregator.summary.gateway_own, flow.cluster_kinds) == ([], 1, {"egress_gateway": 1})
 
 
 def test_pods_map_to_workloads_and_unknown_or_ambiguous_pods_are_refused() -> None:

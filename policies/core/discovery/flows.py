@@ -13,6 +13,7 @@ How a line is read (Istio's sidecar, outbound):
   or route ``block_all`` (REGISTRY_ONLY refused it), ``outbound|P|S|<egress gateway>`` (sent to
   the egress gateway), ``outbound|P||<external ServiceEntry host>`` (sent directly), a
   ``*.svc.cluster.local`` service or an inbound cluster (mesh-internal: set aside, only counted);
+  lines a gateway's own proxy logged (its pod carries ``istio: …gateway``) are set aside too;
 - reached: whether the external side received the request (failure flags such as ``UH``,
   ``UF``, ``URX``, ``NR``, a local reply, or the gateway's 403 mean it did not).
 
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, Literal, TypeVar
 
@@ -125,6 +126,7 @@ class IngestSummary:
         formats: Entries per encoding (``text``, ``json``).
         refused: Lines refused, per code.
         mesh_internal: Entries about mesh-internal traffic (set aside).
+        gateway_own: Entries logged by a gateway's own proxy (set aside: the gateway is not a source).
         flows: Distinct external flows.
         over_limit: Entries of new flows not kept because ``max_flows`` was reached (also refused).
     """
@@ -134,6 +136,7 @@ class IngestSummary:
     formats: dict[str, int] = field(default_factory=dict)
     refused: dict[str, int] = field(default_factory=dict)
     mesh_internal: int = 0
+    gateway_own: int = 0
     flows: int = 0
     over_limit: int = 0
 
@@ -143,7 +146,7 @@ class IngestSummary:
         return sum(self.refused.values())
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON contract: lines, entries, formats, refused, refusedTotal, meshInternal, flows, overLimit."""
+        """JSON contract: lines, entries, formats, refused, refusedTotal, meshInternal, gatewayOwn, flows, overLimit."""
         return {
             "lines": self.lines,
             "entries": self.entries,
@@ -151,6 +154,7 @@ class IngestSummary:
             "refused": dict(self.refused),
             "refusedTotal": self.refused_total,
             "meshInternal": self.mesh_internal,
+            "gatewayOwn": self.gateway_own,
             "flows": self.flows,
             "overLimit": self.over_limit,
         }
@@ -159,14 +163,19 @@ class IngestSummary:
 class FlowAggregator:
     """Reads access logs into flows; memory is bounded by the number of distinct flows."""
 
-    def __init__(self, resolver: SourceResolver, *, max_flows: int = MAX_FLOWS) -> None:
+    def __init__(
+        self, resolver: SourceResolver, *, max_flows: int = MAX_FLOWS, gateway_hosts: Collection[str] = ()
+    ) -> None:
         """
         Args:
             resolver: Maps each line's pod to its source workload.
             max_flows: Distinct flows kept; entries of further new flows are refused (``EGRESS-LOG11``).
+            gateway_hosts: Service hosts of the egress gateways (``GatewayDescription.service_host``),
+                for gateways whose name does not contain ``egressgateway``.
         """
         self.resolver = resolver
         self.max_flows = max_flows
+        self.gateway_hosts = frozenset(gateway_hosts)
         self.summary = IngestSummary()
         self._flows: dict[tuple[int, str, int, str], Flow] = {}
         self._sources: dict[str | None, Workload] = {}
@@ -201,6 +210,9 @@ class FlowAggregator:
                 return resolved
             # NB: one shared object per workload, so flow keys hash the same few objects (by identity).
             source = _remember(self._sources, entry.pod, self._workloads.setdefault(resolved, resolved))
+        if source.labels and _is_gateway(source):
+            summary.gateway_own += 1
+            return None
         kind = self._kind(entry.upstream_cluster, entry.route_name)
         if kind in MESH_INTERNAL_KINDS:
             summary.mesh_internal += 1
@@ -220,7 +232,7 @@ class FlowAggregator:
     def _kind(self, cluster: str | None, route: str | None) -> ClusterKind:
         found = self._kinds.get((cluster, route))
         if found is None:
-            found = self._kinds[(cluster, route)] = cluster_kind(cluster, route)
+            found = self._kinds[(cluster, route)] = cluster_kind(cluster, route, self.gateway_hosts)
         return found
 
     def _count(
@@ -277,6 +289,11 @@ def _remember(memo: dict[Any, _T], key: Any, value: _T) -> _T:
     return value
 
 
+def _is_gateway(source: Workload) -> bool:
+    """Istio's gateway deployments carry ``istio: egressgateway`` / ``istio: ingressgateway``."""
+    return any(key == "istio" and value.endswith("gateway") for key, value in source.labels)
+
+
 def destination(entry: AccessLogEntry) -> tuple[str, int, FlowProtocol] | None:
     """(host, port, protocol) of an entry: authority for HTTP, SNI for TLS, IP for TCP; None if unnamed."""
     original = _split_address(entry.downstream_local_address)
@@ -326,8 +343,15 @@ def _port(text: str) -> int | None:
     return int(text) if text.isdigit() and 0 < int(text) <= 65535 else None
 
 
-def cluster_kind(cluster: str | None, route: str | None) -> ClusterKind:
-    """Which kind of upstream cluster took the entry (see the module docstring)."""
+def cluster_kind(cluster: str | None, route: str | None, gateway_hosts: Collection[str] = ()) -> ClusterKind:
+    """Which kind of upstream cluster took the entry (see the module docstring).
+
+    Args:
+        cluster: ``%UPSTREAM_CLUSTER_RAW%`` (None for ``-``).
+        route: ``%ROUTE_NAME%``, which tells ``block_all`` from other local replies.
+        gateway_hosts: Service hosts of the egress gateways; a Service whose first label contains
+            ``egressgateway`` (Istio's and ASM's names) counts as one anyway.
+    """
     if cluster is None:
         return "block_all" if route == "block_all" else "none"
     if cluster == "PassthroughCluster":
@@ -338,7 +362,7 @@ def cluster_kind(cluster: str | None, route: str | None) -> ClusterKind:
         return "inbound"
     if cluster.startswith("outbound|"):
         host = cluster.split("|", 3)[-1]
-        if "egressgateway" in host.partition(".")[0] and host.endswith(CLUSTER_LOCAL):
+        if host in gateway_hosts or ("egressgateway" in host.partition(".")[0] and host.endswith(CLUSTER_LOCAL)):
             return "egress_gateway"
         return "mesh" if host.endswith(CLUSTER_LOCAL) else "service_entry"
     return "none"
