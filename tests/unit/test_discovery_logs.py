@@ -135,6 +135,14 @@ def test_a_json_field_of_the_wrong_type_is_named() -> None:
     )
 
 
+@RENDERERS
+def test_a_start_time_no_calendar_has_is_refused(render) -> None:
+    refusal = parse_line(render(http("httpbin.org", "54.1.2.3", START_TIME="2024-13-45T10:00:00.000Z")), 4)
+
+    assert isinstance(refusal, RefusedLine)
+    assert (refusal.line, refusal.code, refusal.params[0]) == (4, "EGRESS-LOG05", ("field", "start_time"))
+
+
 def test_binary_junk_overlong_and_blank_lines_in_a_stream_are_numbered() -> None:
     # Given: a good line, binary junk, a blank line, an overlong line, a good JSON line
     good = text_line(http("httpbin.org", "54.1.2.3")).encode()

@@ -46,6 +46,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import IO, Any, Literal, NamedTuple
 
 from policies.core.i18n import _
@@ -299,8 +300,19 @@ def parse_line(text: str, number: int) -> AccessLogEntry | RefusedLine:
         return _json_entry(text, number, pod, container)
     match = _TEXT_LINE.match(text)
     if match is not None:
+        if not _is_instant(match.group(1)):
+            return _bad_field(number, "start_time", match.group(1), text)
         return _text_entry(match, number, pod, container)
     return _unknown_line(text, number)
+
+
+def _is_instant(text: str) -> bool:
+    """A real UTC instant (the patterns check only its shape: ``2024-13-45T…`` has it too)."""
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _text_entry(match: re.Match[str], number: int, pod: str | None, container: str | None) -> AccessLogEntry:
@@ -386,7 +398,7 @@ def _checked_json_entry(
     data: dict[str, Any], text: str, number: int, pod: str | None, container: str | None
 ) -> AccessLogEntry | RefusedLine:
     start_time, code = data["start_time"], data["response_code"]
-    if not isinstance(start_time, str) or not _START_TIME.match(start_time):
+    if not isinstance(start_time, str) or not _START_TIME.match(start_time) or not _is_instant(start_time):
         return _bad_field(number, "start_time", start_time, text)
     if isinstance(code, str) and code.isdigit():
         code = int(code)
