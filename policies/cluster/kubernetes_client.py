@@ -17,7 +17,7 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes.config.config_exception import ConfigException
 
-from policies.cluster.errors import ClusterError
+from policies.cluster.errors import ClusterError, CrdMissing, UnexpectedResponse
 from policies.cluster.interface import FIELD_MANAGER, ApiGroup, Object, ResourceType
 from policies.cluster.transport import APPLY_PATCH, RetryPolicy, Transport
 
@@ -61,8 +61,15 @@ class KubernetesClusterApi:
         return cls(Transport(api_client, retry=retry), f"{configuration.host}#in-cluster")
 
     def api_groups(self) -> list[ApiGroup]:
-        """Every served API group (``GET /apis``)."""
-        body = self.transport.request("GET", "/apis", verb="get", resource="apigroups")
+        """Every served API group (``GET /apis``); UnexpectedResponse when the server is no Kubernetes API server."""
+        try:
+            body = self.transport.request("GET", "/apis", verb="get", resource="apigroups")
+        except CrdMissing as exc:  # NB: every API server serves /apis; a 404 there is some other web server
+            raise UnexpectedResponse(
+                f"{self.transport.api_client.configuration.host} answered 404 to GET /apis: it is not a "
+                "Kubernetes API server; check the kubeconfig's server address.",
+                status=404,
+            ) from exc
         return [
             ApiGroup(
                 g["name"],

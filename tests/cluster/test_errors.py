@@ -22,6 +22,7 @@ from policies.cluster.errors import (
     Invalid,
     NotFound,
     Unauthorized,
+    UnexpectedResponse,
 )
 from policies.cluster.interface import ResourceType
 from tests.cluster.conftest import TOKEN, Reply
@@ -81,6 +82,17 @@ def test_missing_namespace_says_how_to_create_it(api_server, cluster):
         apply(cluster)
     assert (
         caught.value.message == "Namespace 'team-a' does not exist; create it with `kubectl create namespace team-a`."
+    )
+
+
+def test_a_web_server_that_is_not_an_apiserver_is_named_as_such(api_server, cluster):
+    api_server.queue(Reply(404, b"404 page not found\n", {"Content-Type": "text/plain"}))
+    with pytest.raises(UnexpectedResponse) as caught:
+        cluster.api_groups()
+    assert caught.value.code == "CLUSTER-E008"
+    assert caught.value.message == (
+        f"{api_server.url} answered 404 to GET /apis: it is not a Kubernetes API server; "
+        "check the kubeconfig's server address."
     )
 
 
