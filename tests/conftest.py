@@ -7,5 +7,6 @@ pytest_plugins = [
     "tests.fixtures.clusters",
     "tests.fixtures.console",
     "tests.fixtures.reviews",
+    "tests.fixtures.review_plans",
     "tests.fixtures.jobs",
 ]

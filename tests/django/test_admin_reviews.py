@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
-from django.core.cache import cache
 from django.test import Client
 
 from policies import review_plan
@@ -60,21 +59,14 @@ def test_the_change_view_shows_reachability_summary_and_diff_read_only(open_revi
 
 
 def test_the_change_view_shows_a_cached_plan_without_calling_the_cluster(
-    open_review: Review, monkeypatch: pytest.MonkeyPatch
+    open_review: Review, east: Cluster, planning_fake: FakeClusterApi
 ) -> None:
-    fake = FakeClusterApi(identity="fake://admin-plan")
-    monkeypatch.setattr(review_plan, "connect_cluster", lambda stored: fake)
-    cache.clear()
-    cluster = Cluster.objects.create(name="east", kubeconfig_path="/k", context="east")
-    review_plan.review_plan(open_review, cluster, target="istio")
-    calls = len(fake.requests)
-    html = (
-        admin_client(user_in_role(Role.APPROVER.value))
-        .get(f"/admin/policies/review/{open_review.pk}/change/")
-        .content.decode()
-    )
+    review_plan.review_plan(open_review, east, target="istio")
+    calls = len(planning_fake.requests)
+    client = admin_client(user_in_role(Role.APPROVER.value))
+    html = client.get(f"/admin/policies/review/{open_review.pk}/change/").content.decode()
     assert 'data-testid="plan-table"' in html and "On east (target istio)" in html
-    assert len(fake.requests) == calls
+    assert len(planning_fake.requests) == calls
 
 
 def test_the_approve_action_refuses_self_approval_with_the_reason(open_review: Review) -> None:

@@ -6,31 +6,17 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from policies import review_plan
 from policies.cluster.errors import ClusterUnreachable
 from policies.cluster.fake import FakeClusterApi
 from policies.core.review import Role
 from policies.models import Cluster, Review
 from tests.fixtures.api import errors_of
+from tests.fixtures.review_plans import kill
 from tests.fixtures.reviews import NO_ROLE, ROLES, user_in_role
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def cluster(db: Any) -> Cluster:
-    return Cluster.objects.create(name="east", kubeconfig_path="/nonexistent/kubeconfig", context="east")
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch, request: Any) -> FakeClusterApi:
-    api = FakeClusterApi(identity=f"fake://{request.node.name}")
-    monkeypatch.setattr(review_plan, "connect_cluster", lambda stored: api)
-    cache.clear()
-    return api
 
 
 def get(review: Review, query: str = "", role: str = Role.APPROVER.value) -> Any:
@@ -70,7 +56,9 @@ def test_an_invalid_against_or_target_is_400(open_review: Review) -> None:
     assert get(open_review, "?against=live&cluster=east&target=helm").status_code == 400
 
 
-def test_live_adds_the_plan_from_the_fake_cluster(open_review: Review, cluster: Cluster, fake: FakeClusterApi) -> None:
+def test_live_adds_the_plan_from_the_fake_cluster(
+    open_review: Review, east: Cluster, planning_fake: FakeClusterApi
+) -> None:
     body = get(open_review, "?against=live&cluster=east&target=istio").json()
     assert body["base"]["cluster"] == "east"
     assert body["plan"]["error"] is None
@@ -78,10 +66,9 @@ def test_live_adds_the_plan_from_the_fake_cluster(open_review: Review, cluster: 
 
 
 def test_a_dead_cluster_answers_200_with_the_plan_error_code(
-    open_review: Review, cluster: Cluster, fake: FakeClusterApi
+    open_review: Review, east: Cluster, planning_fake: FakeClusterApi
 ) -> None:
-    for kind in ("ServiceEntry", "VirtualService", "DestinationRule", "Gateway", "AuthorizationPolicy"):
-        fake.fail("list", kind, ClusterUnreachable("timed out"))
+    kill(planning_fake, ClusterUnreachable("timed out"))
     response = get(open_review, "?against=live&cluster=east&target=istio")
     assert response.status_code == 200
     body = response.json()

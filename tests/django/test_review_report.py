@@ -6,36 +6,22 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 
 from policies import review_plan, review_report, reviews
 from policies.cluster.errors import ClusterUnreachable
 from policies.cluster.fake import FakeClusterApi
 from policies.models import ApplyRecord, Cluster, Review
+from tests.fixtures.review_plans import kill
 from tests.fixtures.reviews import edit_port
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def cluster(db: Any) -> Cluster:
-    return Cluster.objects.create(name="east", kubeconfig_path="/nonexistent/kubeconfig", context="east")
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch, request: Any) -> FakeClusterApi:
-    """Every stored cluster connects to one in-memory cluster (its own identity per test: discovery is cached)."""
-    api = FakeClusterApi(identity=f"fake://{request.node.name}")
-    monkeypatch.setattr(review_plan, "connect_cluster", lambda stored: api)
-    cache.clear()
-    return api
-
-
-def applied(review: Review, cluster: Cluster, number: int) -> None:
+def applied(review: Review, east: Cluster, number: int) -> None:
     """Record that revision ``number`` of the review's policy was applied to ``cluster`` (as the CLI records it)."""
     revision = review.policy.revisions.get(number=number)
     ApplyRecord.objects.create(
-        cluster=cluster,
+        cluster=east,
         policy=review.policy,
         revision=revision,
         policy_name=review.policy.name,
@@ -58,9 +44,9 @@ def test_with_nothing_applied_the_base_is_the_empty_policy_and_everything_is_new
     assert report.cr_diff.removed == 0 and report.cr_diff.added > 10
 
 
-def test_against_the_applied_revision_the_port_change_is_what_changes(open_review: Review, cluster: Cluster) -> None:
-    applied(open_review, cluster, 1)
-    report = report_of(open_review, cluster=cluster)
+def test_against_the_applied_revision_the_port_change_is_what_changes(open_review: Review, east: Cluster) -> None:
+    applied(open_review, east, 1)
+    report = report_of(open_review, cluster=east)
     assert report.base.revision is not None and report.base.revision.number == 1
     assert [change.kind for change in report.summary] == ["port_changed"]
     assert "80 → 81" in report.summary[0].message
@@ -71,22 +57,20 @@ def test_against_the_applied_revision_the_port_change_is_what_changes(open_revie
     assert list(data)[:4] == ["review", "base", "meshMode", "reachability"]
 
 
-def test_the_reachability_change_shows_the_moved_port(open_review: Review, cluster: Cluster) -> None:
-    applied(open_review, cluster, 1)
-    changes = report_of(open_review, cluster=cluster).reachability.as_dict(str)["changes"]
+def test_the_reachability_change_shows_the_moved_port(open_review: Review, east: Cluster) -> None:
+    applied(open_review, east, 1)
+    changes = report_of(open_review, cluster=east).reachability.as_dict(str)["changes"]
     urls = {(change["url"], change["direction"]) for change in changes}
     assert any(url.endswith(":81/") and direction == "allowed" for url, direction in urls), urls
     assert any(direction == "blocked" for _url, direction in urls), urls
 
 
-def test_without_a_cluster_the_latest_revision_applied_anywhere_is_the_base(
-    open_review: Review, cluster: Cluster
-) -> None:
+def test_without_a_cluster_the_latest_revision_applied_anywhere_is_the_base(open_review: Review, east: Cluster) -> None:
     other = Cluster.objects.create(name="west", kubeconfig_path="/k", context="west")
-    applied(open_review, cluster, 1)
+    applied(open_review, east, 1)
     applied(open_review, other, 2)
     assert report_of(open_review).base.revision.number == 2  # type: ignore[union-attr]
-    assert report_of(open_review, cluster=cluster).base.revision.number == 1  # type: ignore[union-attr]
+    assert report_of(open_review, cluster=east).base.revision.number == 1  # type: ignore[union-attr]
 
 
 def test_a_rollback_review_names_the_revision_it_restores(open_review: Review, author: Any) -> None:
@@ -97,28 +81,30 @@ def test_a_rollback_review_names_the_revision_it_restores(open_review: Review, a
     assert data["review"]["restores"] == 1
 
 
-def test_the_plan_against_live_counts_creates_and_field_changes(open_review: Review, cluster: Cluster, fake) -> None:
-    first = review_plan.review_plan(open_review, cluster, target="istio")
+def test_the_plan_against_live_counts_creates_and_field_changes(
+    open_review: Review, east: Cluster, planning_fake
+) -> None:
+    first = review_plan.review_plan(open_review, east, target="istio")
     assert first["error"] is None and first["cached"] is False
     assert first["summary"]["create"] == len(first["objects"]) > 0
     assert {o["action"] for o in first["objects"]} == {"create"}
 
 
 def test_the_plan_shows_field_level_changes_against_what_is_live(
-    open_review: Review, cluster: Cluster, fake: FakeClusterApi, author: Any
+    open_review: Review, east: Cluster, planning_fake: FakeClusterApi, author: Any
 ) -> None:
     # given revision 1 (port 80) live on the cluster
     reviews.withdraw_review(open_review, user=author)
     reviews.restore_revision(open_review.policy, 1, user=author)
     live = reviews.submit_review(open_review.policy, user=author)
-    for item in review_plan.review_plan(live, cluster, target="istio")["objects"]:
+    for item in review_plan.review_plan(live, east, target="istio")["objects"]:
         assert item["action"] == "create"
-    _apply_everything(live, fake)
+    _apply_everything(live, planning_fake)
     # when the port-81 revision is planned
     edit_port(open_review.policy, 81, author)
     reviews.withdraw_review(live, user=author)
     proposed = reviews.submit_review(open_review.policy, user=author)
-    plan = review_plan.review_plan(proposed, cluster, target="istio")
+    plan = review_plan.review_plan(proposed, east, target="istio")
     # then some objects change, with the port among their changed fields
     assert plan["summary"]["change"] > 0, plan["summary"]
     paths = [c["path"] for o in plan["objects"] for c in o["changes"]]
@@ -137,43 +123,38 @@ def _apply_everything(review: Review, api: FakeClusterApi) -> None:
     assert result.ok
 
 
-def test_a_plan_is_served_from_the_cache_until_refreshed(open_review: Review, cluster: Cluster, fake) -> None:
-    review_plan.review_plan(open_review, cluster, target="istio")
-    calls = len(fake.requests)
-    again = review_plan.review_plan(open_review, cluster, target="istio")
-    assert again["cached"] is True and len(fake.requests) == calls
-    refreshed = review_plan.review_plan(open_review, cluster, target="istio", refresh=True)
-    assert refreshed["cached"] is False and len(fake.requests) > calls
+def test_a_plan_is_served_from_the_cache_until_refreshed(open_review: Review, east: Cluster, planning_fake) -> None:
+    review_plan.review_plan(open_review, east, target="istio")
+    calls = len(planning_fake.requests)
+    again = review_plan.review_plan(open_review, east, target="istio")
+    assert again["cached"] is True and len(planning_fake.requests) == calls
+    refreshed = review_plan.review_plan(open_review, east, target="istio", refresh=True)
+    assert refreshed["cached"] is False and len(planning_fake.requests) > calls
 
 
 def test_a_dead_cluster_is_a_clear_error_with_its_code_and_not_cached(
-    open_review: Review, cluster: Cluster, fake: FakeClusterApi
+    open_review: Review, east: Cluster, planning_fake: FakeClusterApi
 ) -> None:
-    for kind in ("ServiceEntry", "VirtualService", "DestinationRule", "Gateway", "AuthorizationPolicy"):
-        fake.fail("list", kind, ClusterUnreachable("connection refused by 10.0.0.1:6443"))
-    plan = review_plan.review_plan(open_review, cluster, target="istio")
+    kill(planning_fake, ClusterUnreachable("connection refused by 10.0.0.1:6443"))
+    plan = review_plan.review_plan(open_review, east, target="istio")
     assert plan["error"]["code"] == "CLUSTER-E001"
     assert "connection refused" in plan["error"]["message"]
-    fake.failures.clear()
-    assert review_plan.review_plan(open_review, cluster, target="istio")["error"] is None
+    planning_fake.failures.clear()
+    assert review_plan.review_plan(open_review, east, target="istio")["error"] is None
 
 
-def test_a_cluster_whose_kubeconfig_is_missing_is_an_error_not_an_exception(
-    open_review: Review, cluster: Cluster
-) -> None:
-    plan = review_plan.review_plan(open_review, cluster)
+def test_a_cluster_whose_kubeconfig_is_missing_is_an_error_not_an_exception(open_review: Review, east: Cluster) -> None:
+    plan = review_plan.review_plan(open_review, east)
     assert plan["error"]["code"] == "CLUSTER-E009"
 
 
-def test_the_reachability_change_is_simulated_in_the_clusters_outbound_mode(
-    open_review: Review, cluster: Cluster
-) -> None:
-    assert (report_of(open_review, cluster=cluster).mesh_mode_source, report_of(open_review).mesh_mode) == (
+def test_the_reachability_change_is_simulated_in_the_clusters_outbound_mode(open_review: Review, east: Cluster) -> None:
+    assert (report_of(open_review, cluster=east).mesh_mode_source, report_of(open_review).mesh_mode) == (
         "default",
         "REGISTRY_ONLY",
     )
-    Cluster.objects.filter(pk=cluster.pk).update(outbound_mode="ALLOW_ANY")
-    report = report_of(open_review, cluster=Cluster.objects.get(pk=cluster.pk))
+    Cluster.objects.filter(pk=east.pk).update(outbound_mode="ALLOW_ANY")
+    report = report_of(open_review, cluster=Cluster.objects.get(pk=east.pk))
     assert (report.mesh_mode, report.mesh_mode_source) == ("ALLOW_ANY", "cluster")
     registry_only = report_of(open_review).reachability.as_dict(str)["changes"]
     # NB: under ALLOW_ANY a request the policy does not route passes through to its host instead of a 502

@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
-from django.core.cache import cache
 from django.test import Client
 
-from policies import review_plan, reviews
+from policies import reviews
 from policies.cluster.errors import ClusterUnreachable
 from policies.cluster.fake import FakeClusterApi
 from policies.core.review import Role
 from policies.models import AuditEntry, Cluster, Review
+from tests.fixtures.review_plans import kill
 from tests.fixtures.reviews import NO_ROLE, ROLES, edit_port, user_in_role
 
 pytestmark = pytest.mark.django_db
@@ -29,19 +29,6 @@ def client_as(user: Any) -> Client:
 
 def ids_in(html: str) -> list[str]:
     return re.findall(r'data-testid="([^"]+)"', html)
-
-
-@pytest.fixture
-def cluster(db: Any) -> Cluster:
-    return Cluster.objects.create(name="east", kubeconfig_path="/nonexistent/kubeconfig", context="east")
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch, request: Any) -> FakeClusterApi:
-    api = FakeClusterApi(identity=f"fake://{request.node.name}")
-    monkeypatch.setattr(review_plan, "connect_cluster", lambda stored: api)
-    cache.clear()
-    return api
 
 
 def test_the_reachability_change_comes_before_the_summary_diffs_and_plan(open_review: Review) -> None:
@@ -128,7 +115,9 @@ def test_the_list_filters_by_state_policy_and_author(open_review: Review) -> Non
     assert "review-row" not in ids_in(client.get("/reviews/?policy=other").content.decode())
 
 
-def test_the_plan_fragment_shows_the_plan_table(open_review: Review, cluster: Cluster, fake: FakeClusterApi) -> None:
+def test_the_plan_fragment_shows_the_plan_table(
+    open_review: Review, east: Cluster, planning_fake: FakeClusterApi
+) -> None:
     client = client_as(user_in_role(Role.APPROVER.value))
     page = client.get(f"/reviews/{open_review.pk}/?cluster=east&target=istio").content.decode()
     assert f"/reviews/{open_review.pk}/plan/?cluster=east&amp;target=istio" in page
@@ -139,10 +128,9 @@ def test_the_plan_fragment_shows_the_plan_table(open_review: Review, cluster: Cl
 
 
 def test_a_dead_cluster_shows_its_error_code_in_the_plan_panel(
-    open_review: Review, cluster: Cluster, fake: FakeClusterApi
+    open_review: Review, east: Cluster, planning_fake: FakeClusterApi
 ) -> None:
-    for kind in ("ServiceEntry", "VirtualService", "DestinationRule", "Gateway", "AuthorizationPolicy"):
-        fake.fail("list", kind, ClusterUnreachable("timed out"))
+    kill(planning_fake, ClusterUnreachable("timed out"))
     fragment = client_as(user_in_role(Role.VIEWER.value)).get(
         f"/reviews/{open_review.pk}/plan/?cluster=east&target=istio"
     )
