@@ -209,11 +209,14 @@ class FlowAggregator:
             if isinstance(resolved, RefusedLine):
                 return resolved
             # NB: one shared object per workload, so flow keys hash the same few objects (by identity).
-            source = _remember(self._sources, entry.pod, self._workloads.setdefault(resolved, resolved))
-        if source.labels and _is_gateway(source):
+            interned = _GATEWAY_SOURCE if _is_gateway(resolved) else self._workloads.setdefault(resolved, resolved)
+            source = _remember(self._sources, entry.pod, interned)
+        if source is _GATEWAY_SOURCE:
             summary.gateway_own += 1
             return None
-        kind = self._kind(entry.upstream_cluster, entry.route_name)
+        kind = self._kinds.get((entry.upstream_cluster, entry.route_name))
+        if kind is None:
+            kind = self._kind(entry.upstream_cluster, entry.route_name)
         if kind in MESH_INTERNAL_KINDS:
             summary.mesh_internal += 1
             return None
@@ -230,10 +233,7 @@ class FlowAggregator:
         return self._count((id(source), *target), source, entry, kind)
 
     def _kind(self, cluster: str | None, route: str | None) -> ClusterKind:
-        found = self._kinds.get((cluster, route))
-        if found is None:
-            found = self._kinds[(cluster, route)] = cluster_kind(cluster, route, self.gateway_hosts)
-        return found
+        return _remember(self._kinds, (cluster, route), cluster_kind(cluster, route, self.gateway_hosts))
 
     def _count(
         self, key: tuple[int, str, int, str], source: Workload, entry: AccessLogEntry, kind: ClusterKind
@@ -277,6 +277,7 @@ class FlowAggregator:
 
 
 _UNSEEN: Any = object()
+_GATEWAY_SOURCE = Workload("(gateway)")  # NB: compared by identity: the lines of a gateway's own proxy.
 MEMO_LIMIT = 100_000
 _T = TypeVar("_T")
 
