@@ -5,12 +5,19 @@ from __future__ import annotations
 import io
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from policies.core.discovery.accesslog import MAX_LINE_BYTES, AccessLogEntry, RefusedLine, parse_line, read_access_log
 from policies.core.discovery.flows import FlowAggregator
 from policies.core.discovery.sources import PodIndex, PodListError, SourceResolver, Workload
 from tests.fixtures.accesslogs import GATEWAY_CLUSTER, block_all, http, json_line, tcp, text_line, tls
 
+SAMPLE_LINES = [
+    render(values).encode()
+    for render in (text_line, json_line)
+    for values in (http("httpbin.org", "54.1.2.3"), tls("a.example.com", "1.2.3.4"), tcp("10.0.0.1", 5432))
+]
 RENDERERS = pytest.mark.parametrize("render", [text_line, json_line], ids=["text", "json"])
 SHOP = Workload.of("shop", {"app": "web"})
 PODS = {
@@ -348,3 +355,20 @@ def test_flows_beyond_the_limit_are_refused_not_dropped() -> None:
 
     assert [(r.line, r.code) for r in refusals] == [(3, "EGRESS-LOG11")]
     assert ([f.count for f in aggregator.flows()], aggregator.summary.over_limit) == ([2, 1], 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.binary(max_size=300), st.sampled_from(SAMPLE_LINES)), max_size=30))
+def test_any_bytes_give_one_item_per_non_blank_line_and_never_raise(chunks: list[bytes]) -> None:
+    # Given: arbitrary bytes and real lines, one per input line (newlines inside chunks split them further)
+    stream = b"\n".join(chunks)
+    expected = [
+        n for n, raw in enumerate(stream.split(b"\n"), 1) if raw.strip(b"\r\n").decode("utf-8", "replace").strip()
+    ]
+
+    # When
+    items = list(read_access_log(io.BytesIO(stream)))
+
+    # Then
+    assert [item.line for item in items] == expected
+    assert all(isinstance(item, RefusedLine) or item.start_time for item in items)
