@@ -94,7 +94,7 @@ class UploadTooLarge(services.ServiceError):
 
 
 class NoAccessLog(services.ServiceError):
-    """Not one line of the upload is an access-log line; nothing was stored. ``refused`` lists the first lines."""
+    """Empty logs, or refused lines and not one flow; nothing was stored. ``refused_lines`` lists the first lines."""
 
     code = "EGRESS-DISC32"
 
@@ -217,7 +217,7 @@ def ingest(gateway: EgressGateway, logs: Sequence[LogInput], sources: SourceSpec
         DiscoveryForbidden: the user may not upload.
         DiscoveryError: no log, an invalid namespace/labels or pod list.
         ClusterUnavailable: the registered cluster's pods could not be listed.
-        NoAccessLog: not one line is an access-log line (nothing stored).
+        NoAccessLog: the logs are empty, or refused lines and not one flow (nothing stored).
         ConcurrentUpload: a concurrent upload stored the same new flow (nothing stored; retry).
     """
     require_permission(user, UPLOAD_PERMISSION)
@@ -227,10 +227,12 @@ def ingest(gateway: EgressGateway, logs: Sequence[LogInput], sources: SourceSpec
     aggregator = _TimedAggregator(resolver_for(sources))
     refused_lines = _read_all(aggregator, logs)
     summary = aggregator.summary
-    if summary.entries == 0:
+    if summary.lines == 0:
+        raise NoAccessLog(_("The logs are empty; nothing was stored."), refused_lines)
+    if summary.flows == 0 and summary.refused_total:
         message = _("No line is an access-log line in Istio's default TEXT or JSON format; nothing was stored.")
-        if summary.lines == 0:
-            message = _("The logs are empty; nothing was stored.")
+        if summary.entries:
+            message = _("Not one access-log line could be read into a flow (see each line); nothing was stored.")
         raise NoAccessLog(message, refused_lines)
     try:
         return _store(gateway, aggregator.flows(), summary.as_dict(), refused_lines, logs, sources, user)

@@ -13,6 +13,7 @@ from policies.api.views import (
     ValidateView,
 )
 from policies.api.views.clusters import ClusterViewSet
+from policies.api.views.discoveries import DiscoveryViewSet
 from policies.api.views.review_apply import ApplyJobViewSet
 
 app_name = "api"
@@ -24,6 +25,7 @@ router.register("reviews", ReviewViewSet, basename="review")
 router.register("audit", AuditEntryViewSet, basename="audit")
 router.register("jobs", ApplyJobViewSet, basename="job")
 router.register("clusters", ClusterViewSet, basename="cluster")
+router.register("discoveries", DiscoveryViewSet, basename="discovery")
 
 # NB: the tools come before the router's dozen patterns only because resolving tries them in order.
 urlpatterns = [

@@ -36,6 +36,12 @@ OPERATIONS = {
     ("post", "/api/v1/reviews/{id}/apply/"),
     ("get", "/api/v1/jobs/"),
     ("get", "/api/v1/jobs/{id}/"),
+    ("get", "/api/v1/discoveries/"),
+    ("post", "/api/v1/discoveries/"),
+    ("get", "/api/v1/discoveries/flows/"),
+    ("delete", "/api/v1/discoveries/flows/"),
+    ("post", "/api/v1/discoveries/propose/"),
+    ("post", "/api/v1/discoveries/replay/"),
 }
 
 
