@@ -13,28 +13,23 @@ Registering, editing and deleting need the admin role (the model permissions); a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from policies import services
 from policies.audit import append_entry
 from policies.cluster.discovery import Capabilities, capabilities
-from policies.cluster.drift import DriftReport, detect_drift
 from policies.cluster.errors import ClusterError
 from policies.cluster.interface import ClusterApi
 from policies.cluster.kubeconfig import read_contexts
 from policies.cluster.mesh import MeshOutbound, read_outbound_mode
 from policies.cluster.records import connect_cluster
-from policies.cluster.targets import desired_state
 from policies.cluster.transport import RetryPolicy
-from policies.core.expansion import ExpansionError
-from policies.core.model import EgressPolicy as PolicyModel
-from policies.models import ApplyRecord, Cluster, ClusterPolicyDrift, Deployment, EgressPolicy, PolicyRevision
+from policies.cluster_status import policy_drifts, replace_drifts
+from policies.models import ApplyRecord, Cluster, ClusterPolicyDrift, Deployment
 from policies.services import ServiceError
 
 CHECK_PERMISSION = "policies.check_cluster"
@@ -171,7 +166,7 @@ def check_cluster(cluster: Cluster, *, user: Any = None) -> Cluster:
         findings.error = exc
     else:
         findings.outbound, findings.outbound_error = _outbound(api, findings.capabilities)
-        findings.drifts = _drifts(api, findings.capabilities, cluster)
+        findings.drifts = policy_drifts(api, findings.capabilities, cluster)
     _store(cluster, findings, user)
     return cluster
 
@@ -214,7 +209,7 @@ def _store(cluster: Cluster, findings: CheckFindings, user: Any) -> None:
     with transaction.atomic():
         cluster.save(update_fields=CHECK_FIELDS)
         if error is None:
-            _replace_drifts(cluster, findings.drifts)
+            replace_drifts(cluster, findings.drifts)
         append_entry(action="cluster.check", user=user, cluster=cluster.name, result=check_summary(cluster))
 
 
@@ -261,139 +256,3 @@ def mesh_modes() -> dict[str, Any]:
 def outbound_mode_for(cluster: Cluster | None) -> str | None:
     """The outbound traffic mode (REGISTRY_ONLY or ALLOW_ANY) the cluster's last check read, or None when unknown."""
     return (cluster.outbound_mode or None) if cluster is not None else None
-
-
-# -- per-policy status ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AppliedRevision:
-    """The revision of a policy last applied to a cluster: when, by whom, with which target."""
-
-    policy: EgressPolicy
-    revision: PolicyRevision
-    target: str
-    at: datetime
-    by: str
-
-
-def applied_revisions(cluster: Cluster) -> dict[int, AppliedRevision]:
-    """Per policy id, the latest successful apply to ``cluster`` (a review's deployment or a recorded apply)."""
-    found: dict[int, AppliedRevision] = {}
-    deployments = Deployment.objects.filter(cluster=cluster, state=Deployment.State.APPLIED).select_related(
-        "review__revision", "review__policy__gateway", "user"
-    )
-    for d in deployments:
-        _keep_latest(found, AppliedRevision(d.review.policy, d.review.revision, d.target, d.updated_at, _name(d.user)))
-    records = (
-        ApplyRecord.objects.filter(cluster=cluster, action=ApplyRecord.Action.APPLY, succeeded=True)
-        .filter(~Q(policy=None), ~Q(revision=None))
-        .select_related("revision", "policy__gateway", "user")
-    )
-    for r in records:
-        assert r.policy is not None and r.revision is not None  # NB: filtered above; narrows the type
-        _keep_latest(found, AppliedRevision(r.policy, r.revision, r.target, r.created_at, _name(r.user)))
-    return found
-
-
-def _keep_latest(found: dict[int, AppliedRevision], applied: AppliedRevision) -> None:
-    current = found.get(applied.policy.pk)
-    if current is None or applied.at > current.at:
-        found[applied.policy.pk] = applied
-
-
-def _name(user: Any) -> str:
-    return getattr(user, "username", "") or ""
-
-
-def _drifts(api: ClusterApi, caps: Capabilities, cluster: Cluster) -> list[ClusterPolicyDrift]:
-    now = timezone.now()
-    return [_drift_of(api, caps, cluster, applied, now) for applied in applied_revisions(cluster).values()]
-
-
-def _drift_of(
-    api: ClusterApi, caps: Capabilities, cluster: Cluster, applied: AppliedRevision, now: datetime
-) -> ClusterPolicyDrift:
-    row = ClusterPolicyDrift(cluster=cluster, policy=applied.policy, revision=applied.revision, checked_at=now)
-    try:
-        policy = PolicyModel.model_validate(applied.revision.document)
-        target = applied.target if applied.target in ("asm", "istio") else None
-        state = desired_state(
-            policy,
-            caps,
-            target=target,  # type: ignore[arg-type]  # NB: narrowed to the Target literals just above
-            gateway=applied.policy.gateway.describe(),
-            settings=services.translation_settings(),
-        )
-        report = detect_drift(api, desired=state.objects, scope=state.scope, caps=caps)
-    except (ClusterError, ExpansionError) as exc:
-        row.state, row.error_code, row.error_message = ClusterPolicyDrift.State.UNKNOWN, exc.code, exc.message[:500]
-        return row
-    row.state, row.drifted_objects = _drift_state(report), _drifted_rows(report)
-    return row
-
-
-def _drift_state(report: DriftReport) -> str:
-    if any(item.state not in ("in-sync", "error") for item in report.items):
-        return ClusterPolicyDrift.State.DRIFTED
-    if any(item.state == "error" for item in report.items):
-        return ClusterPolicyDrift.State.UNKNOWN
-    return ClusterPolicyDrift.State.IN_SYNC
-
-
-def _drifted_rows(report: DriftReport) -> list[dict[str, Any]]:
-    return [
-        {
-            "kind": item.ref.kind,
-            "namespace": item.ref.namespace,
-            "name": item.ref.name,
-            "state": item.state,
-            "managers": list(item.managers),
-            "changes": [change.dotted_path for change in item.changes][:20],
-            "error": item.error.code if item.error else "",
-        }
-        for item in report.drifted
-    ]
-
-
-def _replace_drifts(cluster: Cluster, drifts: list[ClusterPolicyDrift]) -> None:
-    ClusterPolicyDrift.objects.filter(cluster=cluster).exclude(policy__in=[d.policy for d in drifts]).delete()
-    for drift in drifts:
-        ClusterPolicyDrift.objects.update_or_create(
-            cluster=cluster,
-            policy=drift.policy,
-            defaults={
-                "revision": drift.revision,
-                "state": drift.state,
-                "drifted_objects": drift.drifted_objects,
-                "error_code": drift.error_code,
-                "error_message": drift.error_message,
-                "checked_at": drift.checked_at,
-            },
-        )
-
-
-@dataclass(frozen=True)
-class PolicyStatus:
-    """One policy on one cluster: the applied revision and its drift as last checked."""
-
-    applied: AppliedRevision
-    drift: str
-    drift_checked_at: datetime | None
-    drifted_objects: list[dict[str, Any]]
-    drift_error: str
-
-
-def policy_statuses(cluster: Cluster) -> list[PolicyStatus]:
-    """Every policy applied to ``cluster``, by name; drift is ``unknown`` until a check ran since the last apply."""
-    drifts = {d.policy_id: d for d in ClusterPolicyDrift.objects.filter(cluster=cluster)}
-    statuses = [_status(applied, drifts.get(pk)) for pk, applied in applied_revisions(cluster).items()]
-    return sorted(statuses, key=lambda s: s.applied.policy.name)
-
-
-def _status(applied: AppliedRevision, drift: ClusterPolicyDrift | None) -> PolicyStatus:
-    current = drift is not None and drift.revision_id == applied.revision.pk and drift.checked_at >= applied.at
-    if drift is None or not current:
-        return PolicyStatus(applied, ClusterPolicyDrift.State.UNKNOWN, None, [], "")
-    error = f"{drift.error_code}: {drift.error_message}" if drift.error_code else ""
-    return PolicyStatus(applied, drift.state, drift.checked_at, drift.drifted_objects, error)

@@ -38,7 +38,8 @@ def run(args: argparse.Namespace, io: CommandIO) -> int:
 
 
 def _check(cluster: Any, io: CommandIO) -> int:
-    from policies.clusters import check_cluster, policy_statuses
+    from policies.cluster_status import policy_statuses
+    from policies.clusters import check_cluster
 
     check_cluster(cluster)
     _print_table(io, [cluster])

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from policies import clusters
+from policies.cluster_status import policy_statuses
 from policies.forms_clusters import ClusterForm
 from policies.models import Cluster
 from policies.services import ServiceError
@@ -50,7 +51,7 @@ def cluster_detail(request, name: str):
     cluster = _cluster(name)
     context = {
         "cluster": cluster,
-        "statuses": clusters.policy_statuses(cluster),
+        "statuses": policy_statuses(cluster),
         "allow_any": [cluster.name],
         **_abilities(request.user),
     }

@@ -13,6 +13,7 @@ from rest_framework import serializers
 from policies import clusters
 from policies.api.errors import ConflictError
 from policies.api.serializers.strict import StrictFieldsMixin
+from policies.cluster_status import policy_statuses
 from policies.models import Cluster, ClusterPolicyDrift, dns_label
 from policies.services import ServiceError
 
@@ -169,4 +170,4 @@ class ClusterDetailSerializer(ClusterSerializer):
 
     @extend_schema_field(PolicyStatusSerializer(many=True))
     def get_policies(self, cluster: Cluster) -> list[dict[str, Any]]:
-        return list(PolicyStatusSerializer(clusters.policy_statuses(cluster), many=True).data)
+        return list(PolicyStatusSerializer(policy_statuses(cluster), many=True).data)
