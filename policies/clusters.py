@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -29,7 +30,7 @@ from policies.cluster.mesh import MeshOutbound, read_outbound_mode
 from policies.cluster.records import connect_cluster
 from policies.cluster.transport import RetryPolicy
 from policies.cluster_status import policy_drifts, replace_drifts
-from policies.models import ApplyRecord, Cluster, ClusterPolicyDrift, Deployment
+from policies.models import ApplyJobCluster, ApplyRecord, Cluster, ClusterPolicyDrift, Deployment
 from policies.services import ServiceError
 
 CHECK_PERMISSION = "policies.check_cluster"
@@ -119,14 +120,18 @@ def save_cluster(cluster: Cluster, *, user: Any, created: bool) -> Cluster:
 def delete_cluster(cluster: Cluster, *, user: Any) -> None:
     """Delete a cluster nothing was applied to; ClusterInUse otherwise."""
     require_permission(user, MANAGE_PERMISSIONS["delete"])
-    if ApplyRecord.objects.filter(cluster=cluster).exists() or Deployment.objects.filter(cluster=cluster).exists():
-        raise ClusterInUse(
-            _("Policies were applied to cluster %(name)s; its records keep that history, so it cannot be deleted.")
-            % {"name": cluster.name}
-        )
-    with transaction.atomic():
-        append_entry(action="cluster.delete", user=user, cluster=cluster.name, result=location_of(cluster))
-        cluster.delete()
+    in_use = ClusterInUse(
+        _("Policies were applied to cluster %(name)s; its records keep that history, so it cannot be deleted.")
+        % {"name": cluster.name}
+    )
+    if any(model.objects.filter(cluster=cluster).exists() for model in (ApplyRecord, Deployment, ApplyJobCluster)):
+        raise in_use
+    try:
+        with transaction.atomic():
+            append_entry(action="cluster.delete", user=user, cluster=cluster.name, result=location_of(cluster))
+            cluster.delete()
+    except ProtectedError as exc:  # NB: an apply recorded since the check above
+        raise in_use from exc
 
 
 def location_of(cluster: Cluster) -> dict[str, Any]:
