@@ -3,8 +3,9 @@
 Reads Envoy access logs as Istio's sidecars write them (default TEXT or JSON encoding, with or
 without ``kubectl logs --prefix`` prefixes) and prints the external flows they show: who called
 which host, how often, with which outcomes. ``--propose FILE`` writes a policy allowing them
-(``-``: stdout). Every refused line is reported on stderr as ``LOG:LINE: CODE reason`` (the first
-``--max-errors``, then a count); logs stream, so a 1 GB file is never held in memory.
+(``-``: stdout), extending the policy file ``--base`` names when given. Every refused line is
+reported on stderr as ``LOG:LINE: CODE reason`` (the first ``--max-errors``, then a count); logs
+stream, so a 1 GB file is never held in memory.
 
 Exit codes: 0 when the logs were read (refused lines are reported, not fatal); 1 with
 ``--strict`` when any line was refused, or with ``--propose`` when no flow can be allowed; 2 for
@@ -30,7 +31,10 @@ from policies.cli.base import (
     InvalidInputError,
     Subcommand,
     UsageError,
+    check_input,
     display_name,
+    format_finding,
+    read_input,
     read_stdin_once,
     to_json,
 )
@@ -39,7 +43,9 @@ from policies.core.discovery.flows import Flow, FlowAggregator, IngestSummary
 from policies.core.discovery.propose import ProposalError, propose_policy
 from policies.core.discovery.sources import PodIndex, PodListError, SourceResolver, Workload
 from policies.core.document import dump_policy
+from policies.core.findings import Severity
 from policies.core.gateway import GatewayDescription, seed_gateway
+from policies.core.model import EgressPolicy
 from policies.core.simulator import SimulationInputError, parse_source
 from policies.core.validation import DEFAULT_GATEWAY_NAME
 
@@ -69,6 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print flows and summary as JSON")
     output.add_argument("--propose", metavar="FILE", help="write a policy allowing the flows to FILE ('-': stdout)")
+    parser.add_argument("--base", metavar="POLICY", help="with --propose: extend this policy file instead of a new one")
     add_settings_arguments(parser)
 
 
@@ -175,6 +182,8 @@ def gateway_from_args(args: argparse.Namespace, name: str | None = None) -> Gate
 def run(args: argparse.Namespace, io: CommandIO) -> int:
     """Read the logs; print the flows (or JSON), or write a proposal."""
     flows, summary = read_flows(args, io)
+    if args.base and not args.propose:
+        raise UsageError("--base needs --propose FILE")
     if args.propose:
         _write_proposal(args, io, flows)
     elif args.json:
@@ -186,9 +195,24 @@ def run(args: argparse.Namespace, io: CommandIO) -> int:
     return EXIT_INVALID if args.strict and summary.refused_total else EXIT_OK
 
 
+def _base_policy(args: argparse.Namespace, io: CommandIO) -> EgressPolicy | None:
+    """The policy ``--base`` names, or None; its errors on stderr and ``UsageError`` when invalid."""
+    if not args.base:
+        return None
+    parsed, _gateway = check_input(read_input(args.base, io.stdin), args)
+    errors = [f for f in parsed.findings if f.severity is Severity.ERROR]
+    for finding in errors:
+        io.err(format_finding(display_name(args.base), finding))
+    if errors or parsed.policy is None:
+        raise UsageError(f"{display_name(args.base)} is not a valid policy; nothing was proposed")
+    return parsed.policy
+
+
 def _write_proposal(args: argparse.Namespace, io: CommandIO, flows: list[Flow]) -> None:
+    base = _base_policy(args, io)
+    gateway = gateway_from_args(args, base.gateway_name if base is not None else None)
     try:
-        proposal = propose_policy(flows, gateway_from_args(args), settings=istio_settings(args))
+        proposal = propose_policy(flows, gateway, base=base, settings=istio_settings(args))
     except ProposalError as exc:
         raise UsageError(f"{exc} ({'; '.join(f.message for f in exc.findings)})") from exc
     for item in proposal.notes:
@@ -205,7 +229,10 @@ def _write_proposal(args: argparse.Namespace, io: CommandIO, flows: list[Flow]) 
             Path(args.propose).write_text(text, encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot write '{args.propose}': {exc.strerror or exc}") from exc
-    io.err(f"proposal: {len(proposal.covered)} flows allowed, {len(proposal.skipped)} skipped")
+    io.err(
+        f"proposal: {len(proposal.covered)} flows newly allowed, {len(proposal.already_allowed)} already allowed, "
+        f"{len(proposal.skipped)} skipped"
+    )
 
 
 COMMAND = Subcommand(

@@ -212,3 +212,21 @@ def test_replay_of_a_stored_policy_uses_its_working_draft(logs) -> None:
     assert (code, out.splitlines()[1]) == (1, "3 broken, 0 newly allowed, 1 kept, 1 still blocked")
     assert (missing, err.strip()) == (2, "egress replay: no stored policy named 'nope' (see `egress import`)")
     assert (no_revision, rerr.strip()) == (2, "egress replay: policy 'egress-by-egressgateway' has no revision 7")
+
+
+def test_a_proposal_extends_a_base_policy_and_counts_what_it_already_allowed(tmp_path: Path, logs) -> None:
+    # Given: scenario 1 lets mytest/sleep-a reach httpbin.org over HTTP
+    log, pods = logs
+
+    # When
+    code, out, err = egress("discover", log, "--pods", pods, "--propose", "-", "--base", SCENARIO_1)
+    without_propose, _out, usage = egress("discover", log, "--pods", pods, "--base", SCENARIO_1)
+
+    # Then: its rules stay, the new flows are added, and the result validates
+    assert (code, without_propose, usage.strip()) == (0, 2, "egress discover: --base needs --propose FILE")
+    assert "proposal: 3 flows newly allowed, 1 already allowed, 1 skipped" in err
+    assert out.startswith(Path(SCENARIO_1).read_text().split("  egressRules:")[0])
+    assert "note EGRESS-DISC05: httpbin.org is listed with www.httpbin.org in the draft" in err
+    proposal = write_file(tmp_path, "p.yaml", out)
+    replayed, rout, _rerr = egress("replay", log, "--pods", pods, "--policy-file", proposal, "--json")
+    assert (egress("validate", proposal)[0], replayed, json.loads(rout)["counts"]["broken"]) == (0, 1, 1)

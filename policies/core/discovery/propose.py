@@ -14,8 +14,9 @@ the egress gateway:
   rule of its own when its rule has other entries, so nothing else is widened).
 
 Flows a policy cannot express are skipped with a stable code and a reason: plain TCP (policies
-name hosts, not IP addresses), an invalid host or a reserved port, a host sharing a multi-host
-entry of the base, or no free gateway port. The result always passes ``validate_policy``
+name hosts, not IP addresses), an invalid host or a reserved port, or no free gateway port. A
+host the base lists with others (hosts said to resolve alike) gets its new port in an entry with
+that same host list, as V11 requires. The result always passes ``validate_policy``
 against the given gateway: otherwise ``ProposalError`` is raised (a bug, not a user error).
 
 Usage::
@@ -236,8 +237,11 @@ class _Draft:
         }
         targets = self._targets()
         self._extend_existing(policy, {k: v for k, v in targets.items() if k in existing}, existing)
-        fresh = {k: v for k, v in targets.items() if k not in existing and not self._shares_entry(k, v, grouped_hosts)}
-        rules.extend(self._new_rules(fresh, policy))
+        fresh: dict[tuple[tuple[str, ...], int], list[Flow]] = {}
+        for (host, port), flows in targets.items():
+            if (host, port) not in existing:
+                fresh.setdefault((self._host_group(host, port, grouped_hosts), port), []).extend(flows)
+        rules.extend(self._new_rules({key: self._one_protocol(flows) for key, flows in fresh.items()}, policy))
         return policy
 
     def _targets(self) -> dict[TargetKey, list[Flow]]:
@@ -270,22 +274,23 @@ class _Draft:
                 self.skipped.append(SkippedFlow(flow, why))
         return [flow for flow in flows if _policy_protocol(flow) == chosen]
 
-    def _shares_entry(self, key: TargetKey, flows: list[Flow], grouped: dict[str, tuple[str, ...]]) -> bool:
-        hosts = grouped.get(key[0])
-        if hosts is None or hosts == (key[0],):
-            return False
-        why = note(
-            SHARED_HOST_ENTRY,
-            _(
-                "{host} is listed with other hosts ({hosts}) in the draft; "
-                "add port {port} to that entry's host group by hand."
-            ),
-            host=key[0],
-            hosts=", ".join(hosts),
-            port=key[1],
-        )
-        self.skipped.extend(SkippedFlow(flow, why) for flow in flows)
-        return True
+    def _host_group(self, host: str, port: int, grouped: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+        """The hosts of the new entry: the draft's host group of ``host`` (V11: identical or disjoint lists)."""
+        hosts = grouped.get(host, (host,))
+        if hosts != (host,):
+            self.notes.append(
+                note(
+                    SHARED_HOST_ENTRY,
+                    _(
+                        "{host} is listed with {hosts} in the draft, which says they resolve alike; "
+                        "the new entry for port {port} lists the same hosts."
+                    ),
+                    host=host,
+                    hosts=", ".join(h for h in hosts if h != host),
+                    port=port,
+                )
+            )
+        return hosts
 
     def _extend_existing(
         self, policy: EgressPolicy, targets: dict[TargetKey, list[Flow]], existing: dict[TargetKey, tuple[int, int]]
@@ -327,7 +332,9 @@ class _Draft:
             )
             self.covered.extend(flows)
 
-    def _new_rules(self, targets: dict[TargetKey, list[Flow]], policy: EgressPolicy) -> list[EgressRule]:
+    def _new_rules(
+        self, targets: dict[tuple[tuple[str, ...], int], list[Flow]], policy: EgressPolicy
+    ) -> list[EgressRule]:
         """One rule per distinct set of sources, each holding the entries those sources reach."""
         ports = GatewayPorts.after(policy, self.gateway, self.settings)
         entry_names = UniqueNames(to.name for _r, _t, _rule, to in policy.iter_targets() if to.name)
@@ -337,8 +344,8 @@ class _Draft:
             else UniqueNames()
         )
         grouped: dict[Any, tuple[list[FoldedSource], list[To]]] = {}
-        for (host, port), flows in targets.items():
-            entry = self._entry(host, port, _policy_protocol(flows[0]), ports, entry_names, flows)
+        for (hosts, port), flows in targets.items():
+            entry = self._entry(hosts, port, _policy_protocol(flows[0]), ports, entry_names, flows)
             if entry is None:
                 continue
             folded = fold_sources(flow.key.source for flow in flows)
@@ -352,8 +359,15 @@ class _Draft:
         return rules
 
     def _entry(
-        self, host: str, port: int, protocol: str, ports: GatewayPorts, names: UniqueNames, flows: list[Flow]
+        self,
+        hosts: tuple[str, ...],
+        port: int,
+        protocol: str,
+        ports: GatewayPorts,
+        names: UniqueNames,
+        flows: list[Flow],
     ) -> To | None:
+        host = hosts[0]
         ref = ports.claim(protocol, port)
         if ref is None:
             why = note(
@@ -369,8 +383,10 @@ class _Draft:
             )
             self.skipped.extend(SkippedFlow(flow, why) for flow in flows)
             return None
-        entry = To(name=names.claim(f"{host}-{port}"), hosts=[host], port=_port(protocol, port), byEgressGateway=ref)
-        if protocol == "HTTP" and port == 80 and host in self.upgrade_hosts:
+        entry = To(
+            name=names.claim(f"{host}-{port}"), hosts=list(hosts), port=_port(protocol, port), byEgressGateway=ref
+        )
+        if protocol == "HTTP" and port == 80 and self.upgrade_hosts.intersection(hosts):
             entry.httpsUpgrade = HttpsUpgrade(enabled=True, port=UPGRADE_PORT)
             self.upgrades.append(host)
             self.notes.append(
