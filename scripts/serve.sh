@@ -11,4 +11,4 @@ export DEBUG="${DEBUG:-0}"
 $BIN/python manage.py migrate --noinput
 $BIN/python manage.py collectstatic --noinput -v0
 exec $BIN/gunicorn console.wsgi --bind "${HOST:-127.0.0.1}:${PORT:-8000}" \
-    --workers "${WORKERS:-2}" --threads "${THREADS:-4}" --access-logfile - --error-logfile -
+    --workers "${WORKERS:-2}" --threads "${THREADS:-4}" --keep-alive 75 --access-logfile - --error-logfile -
