@@ -61,6 +61,13 @@ class ClusterRefused(ServiceError):
     status = 403
 
 
+class ClusterGone(ServiceError):
+    """The cluster was deleted while it was being checked."""
+
+    code = "not_found"
+    status = 404
+
+
 class ClusterInUse(ServiceError):
     """The cluster has apply records or deployments; deleting it would erase where policies were applied."""
 
@@ -212,7 +219,9 @@ def _store(cluster: Cluster, findings: CheckFindings, user: Any) -> None:
     cluster.outbound_mode_origin = outbound.origin if outbound else ""
     cluster.outbound_error_code, cluster.outbound_error_message = _error_fields(outbound_error)
     with transaction.atomic():
-        cluster.save(update_fields=CHECK_FIELDS)
+        # NB: an update, not save(): a cluster deleted during the check is a clear 404, not a DatabaseError.
+        if not Cluster.objects.filter(pk=cluster.pk).update(**{name: getattr(cluster, name) for name in CHECK_FIELDS}):
+            raise ClusterGone(_("Cluster %(name)s was deleted during the check.") % {"name": cluster.name})
         if error is None:
             replace_drifts(cluster, findings.drifts)
         append_entry(action="cluster.check", user=user, cluster=cluster.name, result=check_summary(cluster))

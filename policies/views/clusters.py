@@ -104,7 +104,11 @@ def cluster_delete(request, name: str):
 def cluster_check(request, name: str):
     """Run the connection check (operators and admins) and show its outcome on the cluster's page."""
     _require(request, clusters.CHECK_PERMISSION)
-    cluster = clusters.check_cluster(_cluster(name), user=request.user)
+    try:
+        cluster = clusters.check_cluster(_cluster(name), user=request.user)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect("policies:cluster-list")
     if cluster.reachable:
         messages.success(request, _("Cluster %(name)s answered; the page shows what the check found.") % {"name": name})
     else:

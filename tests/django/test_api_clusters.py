@@ -235,3 +235,15 @@ def test_an_unused_cluster_is_deleted_and_audited(admin, stored_cluster):
     assert send(admin, "delete", f"{URL}prod/").status_code == 204
     assert not Cluster.objects.exists()
     assert AuditEntry.objects.filter(action="cluster.delete", cluster="prod").count() == 1
+
+
+def test_a_cluster_deleted_during_its_check_is_404(operator, stored_cluster, fake_cluster, monkeypatch):
+    def connect_then_delete(cluster, retry=None):
+        Cluster.objects.filter(pk=cluster.pk).delete()
+        return fake_cluster
+
+    monkeypatch.setattr("policies.clusters.connect_cluster", connect_then_delete)
+    response = send(operator, "post", f"{URL}prod/check/")
+    assert response.status_code == 404
+    assert codes_of(response) == ["not_found"]
+    assert not AuditEntry.objects.filter(action="cluster.check").exists()
