@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -9,12 +11,14 @@ from policies.core.discovery.flows import Flow, FlowKey
 from policies.core.discovery.propose import propose_policy
 from policies.core.discovery.replay import flow_request, replay_flows
 from policies.core.discovery.sources import Workload
+from policies.core.document import parse_policy_text
 from policies.core.expansion import expand_policy
 from policies.core.findings import Severity
 from policies.core.gateway import GatewayDescription, GatewayPort, TranslationSettings, seed_gateway
 from policies.core.simulator import build_mesh
 from policies.core.validation import validate_policy
 
+SEED = Path(__file__).resolve().parents[2] / "policies" / "seed"
 PROPERTY_SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 WIDE_GATEWAY = GatewayDescription(
     name="egressgateway",
@@ -205,3 +209,37 @@ def test_flows_the_draft_already_allows_are_counted_not_added_again() -> None:
     proposal = propose_policy(flows, WIDE_GATEWAY, base=base)
 
     assert (proposal.policy, len(proposal.already_allowed), proposal.covered) == (base, 1, [])
+
+
+SEED_BASES = [
+    parse_policy_text((SEED / f"scenario-{name}.yaml").read_bytes()).policy for name in ("1", "2", "2a", "3", "4")
+]
+SEED_HOST_FLOWS = st.lists(
+    st.builds(
+        lambda ns, labels, host, target: flow(ns, labels, host, *target),
+        st.sampled_from(("mytest", "default", "shop")),
+        st.sampled_from(({"app": "sleep-a"}, {"app": "sleep-b"}, {"app": "web"})),
+        st.sampled_from(("httpbin.org", "www.httpbin.org", "edition.cnn.com", "www.aliyun.com", "api.example.com")),
+        st.sampled_from(((80, "HTTP"), (443, "TLS"), (8080, "HTTP"))),
+    ),
+    min_size=1,
+    max_size=8,
+    unique_by=lambda f: f.key,
+)
+
+
+@PROPERTY_SETTINGS
+@given(st.sampled_from(SEED_BASES), SEED_HOST_FLOWS)
+def test_extending_the_seed_policies_keeps_them_valid_and_allows_the_new_flows(base, flows) -> None:
+    # Given: a seed scenario as the draft (multi-host entries, httpsUpgrade, TLS and TCP entries)
+    gateway = seed_gateway()
+    assert base is not None
+
+    # When
+    proposal = propose_policy(flows, gateway, base=base)
+
+    # Then
+    assert proposal.policy is not None
+    assert errors(proposal.policy, gateway, None) == []
+    replayed = replay_flows([*proposal.covered, *proposal.already_allowed], proposal.policy, gateway)
+    assert [r.flow.key for r in replayed.results if not r.allowed] == []
