@@ -10,6 +10,7 @@ JSON), so a hostile or huge file gives a clear error rather than a stalled reque
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 
 from policies.cluster.kubernetes_client import ConfigurationError
@@ -71,12 +72,16 @@ def _read(path: str) -> bytes:
     if not os.path.isabs(path):
         raise KubeconfigNotFound(f"Give the kubeconfig as an absolute path on the console's host, not {path!r}.")
     try:
+        # NB: a regular file only: a FIFO or a device would block or never end the read.
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise KubeconfigNotFound(f"Cannot read {path}: not a regular file.")
         with open(path, "rb") as file:
             raw = file.read(MAX_INPUT_BYTES + 1)
     except FileNotFoundError as exc:
         raise KubeconfigNotFound(f"There is no file {path} on the console's host.") from exc
-    except OSError as exc:  # NB: a directory, no permission, ...; the reason, never the content
-        raise KubeconfigNotFound(f"Cannot read {path}: {exc.strerror or type(exc).__name__}.") from exc
+    except (OSError, ValueError) as exc:  # NB: no permission, a NUL in the path, ...; the reason, never the content
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise KubeconfigNotFound(f"Cannot read {path!r}: {reason}.") from exc
     if len(raw) > MAX_INPUT_BYTES:
         raise KubeconfigNotFound(f"The kubeconfig {path} is over {MAX_INPUT_BYTES} bytes.")
     return raw

@@ -41,10 +41,12 @@ def test_no_current_context_and_none_named_is_refused(tmp_path):
     ("where", "message"),
     [
         (lambda tmp: str(tmp / "missing"), "There is no file"),
-        (lambda tmp: str(tmp), "Cannot read"),
+        (lambda tmp: str(tmp), "not a regular file"),
         (lambda tmp: "relative/kubeconfig", "absolute path"),
+        (lambda tmp: "/dev/zero", "not a regular file"),
+        (lambda tmp: f"{tmp}/a\x00b", "\\x00b': ValueError."),
     ],
-    ids=["missing", "directory", "relative"],
+    ids=["missing", "directory", "relative", "device", "nul-byte"],
 )
 def test_an_unreadable_path_is_kubeconfig_not_found(tmp_path, where, message):
     with pytest.raises(KubeconfigNotFound) as refused:
