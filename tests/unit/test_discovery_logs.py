@@ -98,6 +98,17 @@ def test_kubectl_prefixes_name_the_pod_and_container(render) -> None:
     )
 
 
+def test_a_byte_order_mark_and_windows_line_ends_are_read() -> None:
+    stream = (
+        "\ufeff".encode()
+        + f"{text_line(http('a.example.com', '1.1.1.1'))}\r\n{json_line(tls('b.example.com', '2.2.2.2'))}\r\n".encode()
+    )
+
+    items = list(read_access_log(io.BytesIO(stream)))
+
+    assert [(type(item).__name__, item.line) for item in items] == [("AccessLogEntry", 1), ("AccessLogEntry", 2)]
+
+
 def test_kubectl_timestamps_after_the_prefix_are_skipped() -> None:
     line = "[pod/web-7d9c-abcde/istio-proxy] 2024-05-01T10:00:00.123456789Z " + json_line(
         http("httpbin.org", "54.1.2.3")

@@ -245,6 +245,8 @@ def read_access_log(stream: IO[bytes] | Iterable[bytes], first_line: int = 1) ->
             )
             continue
         text = text.rstrip("\r\n")
+        if number == first_line and text.startswith("\ufeff"):
+            text = text[1:]  # NB: editors on Windows start a saved log with a byte order mark.
         if text.strip():
             yield parse_line(text, number)
 
