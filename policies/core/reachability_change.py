@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from policies.core.expansion import expand_policy
 from policies.core.gateway import HTTP_FAMILY, GatewayDescription, TranslationSettings
+from policies.core.gcpause import paused_gc
 from policies.core.i18n import Translate, _, english
 from policies.core.model import EgressPolicy
 from policies.core.simulator import Mesh, Request, SimulationInputError, SimulationResult, build_mesh, parse_url
@@ -234,7 +235,10 @@ def objects_reachability_change(
     old_mesh, new_mesh = (
         build_mesh(o, mesh_mode=mesh_mode, gateway=gateway, settings=settings) for o in (old_objects, new_objects)
     )
-    found = sorted(_deltas(old_mesh, new_mesh, sources, urls), key=lambda f: (DIRECTION_ORDER[f[1].direction], f[0]))
+    with paused_gc():  # NB: tens of thousands of results stay alive until compared; see gcpause
+        found = sorted(
+            _deltas(old_mesh, new_mesh, sources, urls), key=lambda f: (DIRECTION_ORDER[f[1].direction], f[0])
+        )
     return ReachabilityChange([delta for _position, delta in found], sources, urls)
 
 
@@ -242,13 +246,10 @@ def _deltas(
     old: Mesh, new: Mesh, sources: list[ProbeSource], urls: list[str]
 ) -> Iterator[tuple[int, ReachabilityDelta]]:
     """Each differing pair with its position in the probe grid (source-major)."""
-    for row, source in enumerate(sources):
-        for column, url in enumerate(urls):
-            request = Request(source.namespace, source.labels, url)
-            before, after = old.simulate(request), new.simulate(request)
-            if (before.status, before.upstream) != (after.status, after.upstream):
-                delta = ReachabilityDelta(source, url, ProbeOutcome.of(before), ProbeOutcome.of(after))
-                yield row * len(urls) + column, delta
+    requests = [Request(source.namespace, source.labels, url) for source in sources for url in urls]
+    for position, before, after in old.differences(new, requests):
+        source, url = sources[position // len(urls)], urls[position % len(urls)]
+        yield position, ReachabilityDelta(source, url, ProbeOutcome.of(before), ProbeOutcome.of(after))
 
 
 def probe_sources(policies: Sequence[EgressPolicy], settings: TranslationSettings | None = None) -> list[ProbeSource]:

@@ -6,15 +6,16 @@ output checks the expansion independently (spec §5).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from policies.core.gateway import GatewayDescription, TranslationSettings
 from policies.core.i18n import _
 from policies.core.simulator.gateway import GatewayProxy, gateway_identity
 from policies.core.simulator.index import Catalog, NamespaceView, read_catalog
-from policies.core.simulator.request import Request, SimulationInputError, parse_method, parse_url
+from policies.core.simulator.request import ParsedUrl, Request, SimulationInputError, parse_method, parse_url
 from policies.core.simulator.result import SimulationResult, Trace
-from policies.core.simulator.sidecar import SidecarWalk
+from policies.core.simulator.sidecar import SidecarClient, SidecarWalk
 from policies.core.simulator.sidecar_scope import SidecarScope, scope_for
 
 MESH_MODES = ("REGISTRY_ONLY", "ALLOW_ANY")
@@ -62,11 +63,56 @@ class Mesh:
         Raises:
             SimulationInputError: the URL or method cannot be read.
         """
-        url = parse_url(request.url)
+        client = SidecarClient.of(self, request.source_namespace, request.source_labels)
+        walk = self._walk(client, request, parse_url(request.url))
+        return walk.trace.result(walk.run())
+
+    def simulate_many(self, requests: Iterable[Request]) -> list[SimulationResult]:
+        """``[self.simulate(r) for r in requests]``, reading each URL and each client workload once.
+
+        Raises:
+            SimulationInputError: a URL or method cannot be read.
+        """
+        return [walk.trace.result(walk.run()) for walk in self._walks(requests)]
+
+    def differences(
+        self, other: Mesh, requests: Sequence[Request]
+    ) -> Iterator[tuple[int, SimulationResult, SimulationResult]]:
+        """The requests whose status or upstream differ between this mesh and ``other``: (index, ours, theirs).
+
+        A reachability grid sends every URL from every source, and most requests reach a sidecar
+        that knows nothing of their destination in either mesh; such a request ends alike in both
+        (the outbound mode and the URL decide it), so it is not followed any further.
+
+        Raises:
+            SimulationInputError: a URL or method cannot be read.
+        """
+        pairs = zip(self._walks(requests), other._walks(requests), strict=True)
+        for index, (ours, theirs) in enumerate(pairs):
+            our_landing, their_landing = ours.landing(), theirs.landing()
+            if our_landing is None and their_landing is None and ours.mode == theirs.mode:
+                continue
+            mine = ours.trace.result(ours.follow(our_landing))
+            yours = theirs.trace.result(theirs.follow(their_landing))
+            if (mine.status, mine.upstream) != (yours.status, yours.upstream):
+                yield index, mine, yours
+
+    def _walks(self, requests: Iterable[Request]) -> Iterator[SidecarWalk]:
+        """A walk per request, ready to run: each URL is parsed and each client's sidecar looked up once."""
+        urls: dict[str, ParsedUrl] = {}
+        clients: dict[tuple[str, tuple[tuple[str, str], ...]], SidecarClient] = {}
+        source: tuple[str, dict[str, str]] | None = None
+        for request in requests:
+            url = urls.get(request.url) or urls.setdefault(request.url, parse_url(request.url))
+            if source is None or (request.source_namespace, request.source_labels) != source:
+                source = (request.source_namespace, request.source_labels)
+                key = (request.source_namespace, tuple(sorted(request.source_labels.items())))
+                client = clients.get(key) or clients.setdefault(key, SidecarClient.of(self, *source))
+            yield self._walk(client, request, url)
+
+    def _walk(self, client: SidecarClient, request: Request, url: ParsedUrl) -> SidecarWalk:
         method = parse_method(request.method) if request.method != "GET" else "GET"
-        trace = Trace()
-        outcome = SidecarWalk(self, request, url, method, trace).run()
-        return trace.result(outcome)
+        return SidecarWalk(self, client, request, url, method, Trace())
 
 
 def build_mesh(

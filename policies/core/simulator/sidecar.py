@@ -10,7 +10,8 @@ ALLOW_ANY.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from policies.core.i18n import _
@@ -38,42 +39,71 @@ BLOCK_ALL_STATUS = 502
 NO_ROUTE_STATUS = 404
 
 
+@dataclass(frozen=True, slots=True)
+class SidecarClient:
+    """What a walk needs to know of the client workload, the same for every request it sends."""
+
+    view: NamespaceView
+    mode: str
+    http_hop: Hop
+    tls_hop: Hop
+
+    @classmethod
+    def of(cls, mesh: Mesh, namespace: str, labels: dict[str, str]) -> SidecarClient:
+        """The client sidecar of the workload ``namespace`` + ``labels`` in ``mesh``."""
+        view = mesh.sidecar_view(namespace, labels)
+        scope = view.scope
+        mode = scope.outbound_mode if scope is not None and scope.outbound_mode else mesh.mode
+        proxy = text(_("sidecar {workload}"), workload=workload_name(namespace, labels))
+        hop = Hop(proxy, http=True, labels=tuple(sorted(labels.items())))
+        return cls(view, mode, hop, replace(hop, http=False))
+
+
 class SidecarWalk:
     """One request's way through its client sidecar (and on to the gateway or the external host)."""
 
     __slots__ = ("hop", "http", "mesh", "mode", "request", "trace", "url", "view", "workload")
 
-    def __init__(self, mesh: Mesh, request: Request, url: ParsedUrl, method: str, trace: Trace) -> None:
+    def __init__(
+        self, mesh: Mesh, client: SidecarClient, request: Request, url: ParsedUrl, method: str, trace: Trace
+    ) -> None:
         self.mesh, self.request, self.url, self.trace = mesh, request, url, trace
         self.http = HttpRequest(url, method, {})
         self.workload = (request.source_namespace, request.source_labels)
-        self.view: NamespaceView = mesh.sidecar_view(request.source_namespace, request.source_labels)
-        scope = self.view.scope
-        self.mode = scope.outbound_mode if scope is not None and scope.outbound_mode else mesh.mode
-        proxy = text(_("sidecar {workload}"), workload=workload_name(request.source_namespace, request.source_labels))
-        self.hop = Hop(proxy, http=not url.is_tls, labels=tuple(sorted(request.source_labels.items())))
+        self.view, self.mode = client.view, client.mode
+        self.hop = client.tls_hop if url.is_tls else client.http_hop
 
     def run(self) -> Outcome:
         """Pick the listener/filter chain the request lands on and follow it."""
+        return self.follow(self.landing())
+
+    def follow(self, landing: Callable[[], Outcome] | None) -> Outcome:
+        """Follow what ``landing`` returned (None: the sidecar does not know the destination)."""
+        return landing() if landing is not None else self._unknown()
+
+    def landing(self) -> Callable[[], Outcome] | None:
+        """The listener or filter chain the request lands on, to follow; None when there is none.
+
+        With none, the outcome depends only on the outbound mode and the URL (``_unknown``).
+        """
         url, view = self.url, self.view
         addressed = view.tcp_addressed.get((url.port, url.host))
         if addressed is not None:
-            return self._tcp_chain(
-                addressed, text(_("TCP chain of ServiceEntry {entry} (addresses)"), entry=addressed.ref)
-            )
+            chain = text(_("TCP chain of ServiceEntry {entry} (addresses)"), entry=addressed.ref)
+            return lambda: self._tcp_chain(addressed, chain)
         if not url.is_tls:
             table = view.http.get(url.port)
             if table is not None or self._http_listener_on(url.port):
-                return self._http_listener(table.get(url.host) if table is not None else None)
+                return lambda: self._http_listener(table.get(url.host) if table is not None else None)
         else:
             table = view.sni.get(url.port)
             service = table.get(url.host) if table is not None else None
             if service is not None:
-                return self._tls_chain(service)
+                return lambda: self._tls_chain(service)
         wildcard = view.tcp_wildcard.get(url.port)
         if wildcard is not None:
-            return self._tcp_chain(wildcard, self._wildcard_chain(wildcard))
-        return self._unknown()
+            return lambda: self._tcp_chain(wildcard, self._wildcard_chain(wildcard))
+        return None
 
     def _wildcard_chain(self, entry: ServiceEntryRecord) -> Text:
         port = self.url.port
