@@ -45,6 +45,15 @@ def run_apply_job(job_id: int) -> str:
     job = _start(job_id)
     if job is None:
         return "not queued"
+    try:
+        _run_clusters(job)
+    except BaseException:
+        _abandon(job)  # NB: an unexpected error (or the worker stopping) must not leave the clusters held
+        raise
+    return _finish(job)
+
+
+def _run_clusters(job: ApplyJob) -> None:
     rows = list(job.clusters.select_related("cluster"))
     writer = ProgressWriter()
     try:
@@ -52,7 +61,17 @@ def run_apply_job(job_id: int) -> str:
             list(pool.map(lambda row: _in_own_connection(_run_cluster, job, row, writer), rows))
     finally:
         writer.close()
-    return _finish(job)
+
+
+def _abandon(job: ApplyJob) -> None:
+    logger.error("apply job %s stopped unexpectedly; its unfinished clusters are marked failed", job.pk)
+    job.clusters.filter(state__in=(JobState.QUEUED, JobState.RUNNING)).update(
+        state=JobState.FAILED,
+        error_code="INTERNAL",
+        error_message="The apply stopped on an unexpected error; see the worker's log.",
+        finished_at=timezone.now(),
+    )
+    _finish(job)
 
 
 def _parallelism(rows: list[ApplyJobCluster]) -> int:
@@ -65,7 +84,7 @@ def _parallelism(rows: list[ApplyJobCluster]) -> int:
 def _start(job_id: int) -> ApplyJob | None:
     with transaction.atomic():
         job = (
-            ApplyJob.objects.select_for_update()
+            ApplyJob.objects.select_for_update(of=("self",))  # NB: PostgreSQL locks no outer-joined row
             .select_related("review__policy__gateway", "revision", "user")
             .filter(pk=job_id, state=JobState.QUEUED)
             .first()
