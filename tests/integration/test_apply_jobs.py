@@ -10,9 +10,9 @@ failed cluster converges, and the cluster holds exactly the desired objects (not
 from __future__ import annotations
 
 import os
-import uuid
 import subprocess
 import sys
+import uuid
 from typing import Any
 
 import pytest
@@ -27,8 +27,8 @@ from policies.core.model import DEFAULT_POLICY_NAMESPACE
 from policies.core.review import Role
 from policies.management.commands.seed_demo import ensure_seed_gateway
 from policies.models import ApplyJob, ApplyJobCluster, AuditEntry, Cluster, Deployment, Review
-from tests.fixtures.cluster import PolicyNamespaces, _asm_crd_file, connect, merged_policy
 from tests.fixtures.cli import REPO
+from tests.fixtures.cluster import PolicyNamespaces, _asm_crd_file, connect, merged_policy
 from tests.fixtures.reviews import user_in_role
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
