@@ -11,12 +11,11 @@ benchmark's.
 from __future__ import annotations
 
 import itertools
-import re
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import pytest
 import requests
 
 from bench.load import Client, Identity, LoadResult, demo_identities, run_load
+from policies.cluster.transport import RetryPolicy
 from policies.clusters import CHECK_RETRY
 from tests.fixtures.clusters import kubeconfig_text
 from tests.fixtures.server import free_port
@@ -209,10 +209,15 @@ class Timed:
     seconds: float
 
 
-def timed_post(session: requests.Session, url: str, **kwargs: object) -> Timed:
+def timed(session: requests.Session, method: str, url: str, **kwargs: object) -> Timed:
     started = time.monotonic()
-    answer = session.post(url, timeout=TIMEOUT, **kwargs)
+    answer = session.request(method, url, timeout=TIMEOUT, **kwargs)
     return Timed(answer, time.monotonic() - started)
+
+
+def worst_case(retry: RetryPolicy) -> float:
+    """The longest a transport with ``retry`` may wait on a cluster: every attempt timing out, every pause."""
+    return retry.attempts * (retry.connect_timeout + retry.read_timeout) + (retry.attempts - 1) * retry.max_delay
 
 
 @pytest.fixture
@@ -224,46 +229,89 @@ def black_hole() -> Iterator[int]:
         yield listener.getsockname()[1]
 
 
-def register(api: requests.Session, url: str, name: str, kubeconfig: Path) -> None:
-    body = {"name": name, "kubeconfigPath": str(kubeconfig), "context": "prod"}
-    answer = api.post(f"{url}/api/v1/clusters/", json=body, timeout=TIMEOUT)
-    assert answer.status_code == 201, answer.text
+def register_unreachable(api: requests.Session, url: str, folder: Path, black_hole: int, prefix: str) -> list[str]:
+    """Clusters ``PREFIX-dead`` (a closed port) and ``PREFIX-black-hole``, registered through the API."""
+    names = []
+    for name, port in ((f"{prefix}-dead", free_port()), (f"{prefix}-black-hole", black_hole)):
+        (folder / name).write_text(kubeconfig_text(server=f"https://127.0.0.1:{port}"))
+        body = {"name": name, "kubeconfigPath": str(folder / name), "context": "prod"}
+        answer = api.post(f"{url}/api/v1/clusters/", json=body, timeout=TIMEOUT)
+        assert answer.status_code == 201, answer.text
+        names.append(name)
+    return names
 
 
-def test_dead_and_black_holed_clusters_answer_within_the_checks_timeout_while_others_are_served(
+def serve_meanwhile(api: requests.Session, url: str, pending: list[Future[Timed]]) -> list[int]:
+    """Other requests, one after another, until every pending one is done: their statuses."""
+    served = []
+    while not all(future.done() for future in pending):
+        served.append(api.get(f"{url}/api/v1/policies/", timeout=TIMEOUT).status_code)
+        time.sleep(0.2)
+    return served
+
+
+def sessions(identity: Identity) -> tuple[requests.Session, requests.Session]:
+    """An API session (token) and a browser session (signed-in cookies) of ``identity``."""
+    api, browser = requests.Session(), requests.Session()
+    api.headers["Authorization"], browser.cookies = f"Token {identity.token}", identity.cookies.copy()
+    return api, browser
+
+
+def test_dead_and_black_holed_clusters_are_checked_within_the_checks_timeout_while_others_are_served(
     stack: DemoStack, identities: list[Identity], black_hole: int, tmp_path: Path
 ) -> None:
     # given two registered clusters: one on a closed port, one on a port that never answers
-    url, admin = stack.web.url, user(identities, "admin")
-    api, browser = requests.Session(), requests.Session()
-    api.headers["Authorization"], browser.cookies = f"Token {admin.token}", admin.cookies.copy()
-    for name, port in (("dead", free_port()), ("black-hole", black_hole)):
-        (tmp_path / name).write_text(kubeconfig_text(server=f"https://127.0.0.1:{port}"))
-        register(api, url, name, tmp_path / name)
+    url = stack.web.url
+    api, browser = sessions(user(identities, "admin"))
+    dead, hole = register_unreachable(api, url, tmp_path, black_hole, "check")
     # when both are checked at once, through the API and through the console's button
+    console = f"{url}/clusters/{hole}/check/"
+    form = {"data": {"csrfmiddlewaretoken": browser.cookies["csrftoken"]}, "headers": {"Referer": console}}
     with ThreadPoolExecutor(2) as pool:
-        dead = pool.submit(timed_post, api, f"{url}/api/v1/clusters/dead/check/")
-        csrf = {"csrfmiddlewaretoken": browser.cookies["csrftoken"]}
-        console = f"{url}/clusters/black-hole/check/"
-        hole = pool.submit(timed_post, browser, console, data=csrf, headers={"Referer": console}, allow_redirects=False)
-        # then other requests are served meanwhile, one after another
-        served = []
-        while not hole.done():
-            served.append(api.get(f"{url}/api/v1/policies/", timeout=TIMEOUT).status_code)
-            time.sleep(0.2)
-        dead_check, hole_check = dead.result(), hole.result()
-    assert served and set(served) == {200}
+        checks = [
+            pool.submit(timed, api, "POST", f"{url}/api/v1/clusters/{dead}/check/"),
+            pool.submit(timed, browser, "POST", console, allow_redirects=False, **form),
+        ]
+        # then other requests are served meanwhile
+        assert set(serve_meanwhile(api, url, checks)) == {200}
+    dead_check, hole_check = (check.result() for check in checks)
     # and each check returned within the check's configured timeouts (plus a margin), with a clear error
-    retry = CHECK_RETRY
-    bound = retry.attempts * (retry.connect_timeout + retry.read_timeout) + (retry.attempts - 1) * retry.max_delay
-    assert dead_check.seconds < retry.attempts * (retry.connect_timeout + retry.max_delay) + MARGIN
-    assert retry.connect_timeout < hole_check.seconds < bound + MARGIN  # NB: the hole did hold it, and no longer
+    assert dead_check.seconds < CHECK_RETRY.attempts * (CHECK_RETRY.connect_timeout + CHECK_RETRY.max_delay) + MARGIN
+    assert CHECK_RETRY.connect_timeout < hole_check.seconds < worst_case(CHECK_RETRY) + MARGIN  # NB: the hole held it
     assert dead_check.answer.status_code == 200
     assert (dead_check.answer.json()["check"]["reachable"], dead_check.answer.json()["check"]["error"]["code"]) == (
         False,
         "CLUSTER-E001",
     )
-    assert (hole_check.answer.status_code, hole_check.answer.headers["Location"]) == (302, "/clusters/black-hole/")
-    checked = api.get(f"{url}/api/v1/clusters/black-hole/", timeout=TIMEOUT).json()["check"]
+    assert (hole_check.answer.status_code, hole_check.answer.headers["Location"]) == (302, f"/clusters/{hole}/")
+    checked = api.get(f"{url}/api/v1/clusters/{hole}/", timeout=TIMEOUT).json()["check"]
     assert (checked["reachable"], checked["error"]["code"]) == (False, "CLUSTER-E001")
-    assert re.search(r"timed out", checked["error"]["message"]), checked["error"]
+    assert "timed out" in checked["error"]["message"], checked["error"]
+
+
+def test_a_reviews_plan_on_dead_and_black_holed_clusters_answers_within_the_transports_timeout(
+    stack: DemoStack, identities: list[Identity], black_hole: int, tmp_path: Path
+) -> None:
+    # given a review of a change (the editor saves and submits it) and two unreachable clusters
+    url = stack.web.url
+    editor = Client(url, user(identities, "editor"), SAVERS + 1)
+    editor.read_list()
+    editor.read_draft()
+    assert editor.save_api().status_code == 200
+    submitted = editor.api.post(f"{url}/api/v1/policies/{editor.policy_id}/submit/", json={"message": "plan"})
+    assert submitted.status_code == 201, submitted.text
+    api, _browser = sessions(user(identities, "admin"))
+    names = register_unreachable(api, url, tmp_path, black_hole, "plan")
+    # when the review's plan on each (its live diff) is asked for at once
+    diff = f"{url}/api/v1/reviews/{submitted.json()['id']}/diff/"
+    with ThreadPoolExecutor(2) as pool:
+        plans = [pool.submit(timed, api, "GET", diff, params={"against": "live", "cluster": name}) for name in names]
+        # then other requests are served meanwhile
+        assert set(serve_meanwhile(api, url, plans)) == {200}
+    # and each report answers, within the cluster transport's timeouts, with the plan's error in place of a plan
+    for plan in (future.result() for future in plans):
+        assert plan.answer.status_code == 200, plan.answer.text[:500]
+        assert plan.answer.json()["plan"]["error"]["code"] == "CLUSTER-E001"
+        assert plan.seconds < worst_case(RetryPolicy()) + MARGIN
+    # NB: a plan connects with the default policy (4 attempts of 5 s), so the black hole holds it ~20 s
+    assert plans[1].result().seconds > RetryPolicy().attempts * RetryPolicy().connect_timeout
