@@ -309,9 +309,8 @@ def test_a_reviews_plan_on_dead_and_black_holed_clusters_answers_within_the_tran
         # then other requests are served meanwhile
         assert set(serve_meanwhile(api, url, plans)) == {200}
     # and each report answers, within the cluster transport's timeouts, with the plan's error in place of a plan
+    # NB: a plan connects with the transport's default policy (4 attempts of 5 s): the black hole holds it ~22 s
     for plan in (future.result() for future in plans):
         assert plan.answer.status_code == 200, plan.answer.text[:500]
         assert plan.answer.json()["plan"]["error"]["code"] == "CLUSTER-E001"
         assert plan.seconds < worst_case(RetryPolicy()) + MARGIN
-    # NB: a plan connects with the default policy (4 attempts of 5 s), so the black hole holds it ~20 s
-    assert plans[1].result().seconds > RetryPolicy().attempts * RetryPolicy().connect_timeout
