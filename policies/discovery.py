@@ -593,6 +593,9 @@ def propose(
     flows = [core_flow(row) for row in selected_flows(gateway, ids)]
     policy = EgressPolicy.objects.filter(gateway=gateway).select_related("draft", "gateway").first()
     draft = getattr(policy, "draft", None) if policy is not None else None
+    if save and draft is not None and expected_version is not None and expected_version != draft.version:
+        # NB: said first: the proposal made against the newer draft may differ from the one the user saw.
+        raise _stale(draft.version, expected_version)
     base_document = draft.document if draft is not None else None
     try:
         proposal = propose_policy(
@@ -608,6 +611,17 @@ def propose(
     if save:
         _save(result, policy, draft, expected_version, user)
     return result
+
+
+def _stale(now: int, yours: int) -> services.StaleDraft:
+    return services.StaleDraft(
+        _(
+            "The draft was changed by someone else (now version %(now)d, the proposal was made against version "
+            "%(yours)d). Propose again to see it against the current draft; nothing was saved."
+        )
+        % {"now": now, "yours": yours},
+        path="draftVersion",
+    )
 
 
 def _save(

@@ -3,7 +3,19 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from policies.views import apply, audit, clusters, gateways, history, importing, policy, preview, reviews, simulate
+from policies.views import (
+    apply,
+    audit,
+    clusters,
+    discover,
+    gateways,
+    history,
+    importing,
+    policy,
+    preview,
+    reviews,
+    simulate,
+)
 
 app_name = "policies"
 
@@ -39,4 +51,8 @@ urlpatterns = [
     path("jobs/<int:pk>/", apply.job_detail, name="job-detail"),
     path("jobs/<int:pk>/progress/", apply.job_progress_json, name="job-progress"),
     path("audit/", audit.audit_list, name="audit-list"),
+    path("discover/", discover.discover, name="discover"),
+    path("discover/upload/", discover.discover_upload, name="discover-upload"),
+    path("discover/propose/", discover.discover_propose, name="discover-propose"),
+    path("discover/delete/", discover.discover_delete, name="discover-delete"),
 ]

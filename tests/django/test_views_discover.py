@@ -1,0 +1,121 @@
+"""The Discover page: upload (413, refused lines with numbers), flows, propose → diff → save, replay, delete."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client, override_settings
+
+from policies.models import ObservationUpload, ObservedFlow, PolicyDraft
+from tests.fixtures.discovery import NAMESPACE, ingest_sample, sample_log
+from tests.fixtures.reviews import user_in_role
+
+pytestmark = pytest.mark.django_db
+PAGE = "/discover/"
+USERS = itertools.count()
+
+
+def signed_in(role: str) -> Client:
+    client = Client()
+    client.force_login(user_in_role(role, f"{role}-{next(USERS)}"))
+    return client
+
+
+def upload(client: Client, data: bytes, **fields: Any) -> Any:
+    body = {"gateway": "egressgateway", "namespace": NAMESPACE, "labels": "app=sleep-a", **fields}
+    body["logs"] = SimpleUploadedFile("sleep-a.log", data)
+    return client.post(f"{PAGE}upload/?gateway=egressgateway", body)
+
+
+def test_the_page_is_in_the_navigation_and_lists_no_flows_at_first(seed_gateway_record) -> None:
+    page = signed_in("viewer").get(PAGE)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'href="/discover/"' in html and "No observed flows" in html
+    assert 'data-testid="upload-form"' not in html  # NB: viewers read only
+
+
+def test_an_upload_redirects_to_its_summary_and_groups_flows_by_source(seed_gateway_record) -> None:
+    client = signed_in("editor")
+    junk = "2024-05-01T10:00:00.000000Z\tinfo\tpilot-agent starting"
+    response = upload(client, sample_log([junk]))
+    assert response.status_code == 302
+    page = client.get(response["Location"])
+    html = page.content.decode()
+    assert 'data-testid="ingest-summary"' in html
+    assert "sleep-a.log:6" in html and "EGRESS-LOG06" in html
+    assert html.count('name="flow"') == 4 and 'data-source="mytest/app=sleep-a"' in html
+
+
+def test_a_file_with_no_log_line_stores_nothing_and_shows_each_line(seed_gateway_record) -> None:
+    response = upload(signed_in("editor"), b"\x00\x01\x02binary\n\xff\xfe\n")
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "EGRESS-DISC32" in html and "sleep-a.log:1" in html and "sleep-a.log:2" in html and "EGRESS-LOG01" in html
+    assert not ObservedFlow.objects.exists() and not ObservationUpload.objects.exists()
+
+
+@override_settings(EGRESS_DISCOVERY_MAX_UPLOAD_BYTES=500)
+def test_an_oversize_upload_gets_the_page_with_a_413(seed_gateway_record) -> None:
+    response = upload(signed_in("editor"), sample_log())
+    assert response.status_code == 413
+    assert "EGRESS-DISC31" in response.content.decode()
+    assert not ObservedFlow.objects.exists()
+
+
+def test_a_viewer_cannot_upload(seed_gateway_record) -> None:
+    response = upload(signed_in("viewer"), sample_log())
+    assert response.status_code == 403
+    assert not ObservedFlow.objects.exists()
+
+
+def test_filters_narrow_the_flows(seed_gateway_record) -> None:
+    ingest_sample(seed_gateway_record, user_in_role("admin"))
+    html = signed_in("viewer").get(f"{PAGE}?gateway=egressgateway&host=httpbin").content.decode()
+    assert html.count('name="flow"') == 2
+    blocked = signed_in("viewer").get(f"{PAGE}?gateway=egressgateway&reached=no").content.decode()
+    assert blocked.count('name="flow"') == 1 and "blocked.example.org" in blocked
+
+
+def test_propose_shows_the_diff_and_save_opens_the_editor(seed_policy_record) -> None:
+    ingest_sample(seed_policy_record.gateway, user_in_role("admin"))
+    client = signed_in("editor")
+    ids = [str(pk) for pk in ObservedFlow.objects.values_list("pk", flat=True)]
+    page = client.post(f"{PAGE}propose/", {"gateway": "egressgateway", "flow": ids, "https_upgrade": "1"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'data-testid="proposal-diff"' in html and 'data-testid="save-draft"' in html
+    assert 'name="draft_version" value="1"' in html
+    saved = client.post(
+        f"{PAGE}propose/",
+        {"gateway": "egressgateway", "flow": ids, "save": "1", "draft_version": "1", "https_upgrade": "1"},
+    )
+    assert saved.status_code == 302 and saved["Location"] == f"/policies/{seed_policy_record.name}/"
+    assert PolicyDraft.objects.get(policy=seed_policy_record).version == 2
+    stale = client.post(f"{PAGE}propose/", {"gateway": "egressgateway", "flow": ids, "save": "1", "draft_version": "1"})
+    assert stale.status_code == 412
+
+
+def test_replay_shows_broken_and_newly_allowed_flows(seed_policy_record) -> None:
+    ingest_sample(seed_policy_record.gateway, user_in_role("admin"))
+    html = signed_in("viewer").get(f"{PAGE}?gateway=egressgateway&replay=draft").content.decode()
+    assert 'data-testid="replay-broken"' in html and "https://api.example.com/" in html
+    revision = signed_in("viewer").get(f"{PAGE}?gateway=egressgateway&replay=revision:9")
+    assert revision.status_code == 400
+
+
+def test_only_admins_see_and_use_delete(seed_gateway_record) -> None:
+    ingest_sample(seed_gateway_record, user_in_role("admin", "uploader"))
+    assert 'data-testid="delete-observations"' not in signed_in("editor").get(PAGE).content.decode()
+    assert signed_in("editor").post(f"{PAGE}delete/", {"gateway": "egressgateway"}).status_code == 403
+    admin = signed_in("admin")
+    assert 'data-testid="delete-observations"' in admin.get(PAGE).content.decode()
+    assert admin.post(f"{PAGE}delete/", {"gateway": "egressgateway"}).status_code == 302
+    assert not ObservedFlow.objects.exists()
+
+
+def test_a_user_without_a_role_cannot_see_the_page(seed_gateway_record) -> None:
+    assert signed_in("nobody").get(PAGE).status_code == 403
