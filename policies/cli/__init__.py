@@ -38,9 +38,12 @@ def never(_args: argparse.Namespace) -> bool:
     return False
 
 
+STORED_ROW_FLAGS = ("policy", "cluster", "review", "user")
+
+
 def names_stored_rows(args: argparse.Namespace) -> bool:
-    """The verb reads the database only when ``--policy`` or ``--cluster`` names a stored row."""
-    return bool(getattr(args, "policy", None) or getattr(args, "cluster", None))
+    """The verb reads the database only when a flag names a stored row (``--policy``, ``--cluster``, ...)."""
+    return any(getattr(args, flag, None) is not None for flag in STORED_ROW_FLAGS)
 
 
 @dataclass(frozen=True)

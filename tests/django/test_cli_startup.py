@@ -86,11 +86,12 @@ def test_apply_of_a_file_sets_django_up_only_when_a_flag_names_a_stored_row() ->
     # When
     from_file = probe("apply", policy, "--kubeconfig", "/nonexistent/kubeconfig")
     stored = probe("apply", "--policy", "egress-by-egressgateway", "--kubeconfig", "/nonexistent/kubeconfig")
+    reviewed = probe("apply", "--review", "1", "--kubeconfig", "/nonexistent/kubeconfig")
 
     # Then
     assert (from_file["code"], from_file["apps_ready"]) == (1, False)
     assert "policies.models" not in from_file["heavy"]  # type: ignore[operator]
-    assert stored["apps_ready"] is True
+    assert stored["apps_ready"] is True and reviewed["apps_ready"] is True
 
 
 def test_every_registered_module_exports_the_subcommand_it_is_registered_as() -> None:
