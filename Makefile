@@ -43,7 +43,7 @@ testenv-stop:
 	$(BIN)/python -m testenv.controlplane stop
 
 bench: setup  ## print the performance figures
-	for b in core expansion simulator review preview large_inputs api api_inprocess apply discover load; do \
+	for b in core expansion simulator review preview large_inputs api api_inprocess apply kubectl_vs_egress discover load; do \
 	  echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py || exit 1; done
 
 screenshots: setup

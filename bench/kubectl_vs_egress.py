@@ -1,0 +1,183 @@
+"""Benchmark: ``kubectl apply --server-side`` against ``manage.py egress apply``, side by side; prints both.
+
+Same control plane (started from testenv/, or ``--kubeconfig``/``--context``), same 302 objects
+(``bench/apply.py``'s 100-target policy, expanded for the Istio target), each tool in its own
+fresh pair of namespaces per round, so every first apply creates everything. Timed as whole
+commands, the way an operator runs them (process start-up, kubeconfig, discovery, and for us
+the dry-run pass that plans the apply):
+
+1. first apply (every object created), 2. re-apply (nothing changes), 3. start-up alone
+(``kubectl version --client`` against ``manage.py egress --help``).
+
+kubectl is built from the test control plane's own wrapper module (``testenv/build.sh``); its
+discovery cache is warmed first, so its figures are its best. Issue 11's targets: our whole apply,
+dry-run pass included, at most kubectl's single pass; our start-up at most 0.5 s.
+
+    .venv/bin/python bench/kubectl_vs_egress.py [--rounds 3] [--targets 100] [--kubeconfig F --context C]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.apply import policy_data
+from policies.cluster.discovery import capabilities
+from policies.cluster.errors import Conflict
+from policies.cluster.kubernetes_client import KubernetesClusterApi
+from policies.cluster.targets import desired_state
+from policies.core.document import parse_policy_data
+from policies.core.gateway import TranslationSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+STARTUP_TARGET = 0.5
+POLICY_NAMESPACE = "istio-egress"
+
+
+def kubectl_binary() -> Path:
+    """``kubectl`` from the testenv cache, built by ``testenv/build.sh`` when missing."""
+    from testenv.controlplane import binary_dir
+
+    found = binary_dir() / "kubectl"
+    if not found.exists():
+        subprocess.run(["/bin/bash", str(ROOT / "testenv" / "build.sh")], check=True, stdout=subprocess.DEVNULL)
+    return found
+
+
+def timed(argv: Sequence[str], env: dict[str, str]) -> float:
+    """Wall seconds of one command, which must succeed."""
+    started = time.perf_counter()
+    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv[:4])} ... failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return elapsed
+
+
+class Round:
+    """One round: a fresh policy name and gateway namespace per tool, kubectl's manifests and our policy file."""
+
+    def __init__(self, api: KubernetesClusterApi, targets: int, folder: Path) -> None:
+        suffix = uuid.uuid4().hex[:6]
+        # NB: policies live in istio-egress (V2), named after their gateway (V3): a fresh gateway name
+        # per tool and round makes every object new, so each first apply really creates all of them.
+        self.names = {tool: (f"{tool}{suffix}", f"bench-{tool}-gw-{suffix}") for tool in ("kubectl", "egress")}
+        for namespace in (POLICY_NAMESPACE, *(gateway_ns for _, gateway_ns in self.names.values())):
+            create_namespace(api, namespace)
+        policies = {tool: policy(targets, gateway) for tool, (gateway, _) in self.names.items()}
+        self.objects = objects_for(api, policies["kubectl"], self.names["kubectl"][1])
+        self.manifests = folder / f"{suffix}.yaml"
+        self.manifests.write_text(yaml.safe_dump_all(self.objects, sort_keys=False), encoding="utf-8")
+        self.policy = folder / f"{suffix}.policy.yaml"
+        self.policy.write_text(yaml.safe_dump(policies["egress"], sort_keys=False), encoding="utf-8")
+
+
+def policy(targets: int, gateway: str) -> dict[str, Any]:
+    """``bench/apply.py``'s policy of ``targets`` HTTP targets, for gateway ``gateway``."""
+    data = policy_data(targets, POLICY_NAMESPACE)
+    data["metadata"]["name"] = f"egress-by-{gateway}"
+    data["spec"]["byEgressGateway"]["name"] = gateway
+    return data
+
+
+def objects_for(api: KubernetesClusterApi, data: dict[str, Any], gateway_namespace: str) -> list[dict[str, Any]]:
+    """The Istio objects ``egress apply --target istio`` sends for ``data``, as kubectl will apply them."""
+    parsed = parse_policy_data(data).policy
+    assert parsed is not None
+    settings = TranslationSettings(gateway_namespace=gateway_namespace)
+    return desired_state(parsed, capabilities(api), target="istio", settings=settings).objects
+
+
+def create_namespace(api: KubernetesClusterApi, name: str) -> None:
+    body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+    with contextlib.suppress(Conflict):  # NB: istio-egress is shared by the rounds
+        api.transport.request("POST", "/api/v1/namespaces", verb="create", resource="namespaces", body=body)
+
+
+def kubectl_apply(kubectl: Path, where: list[str], manifests: Path) -> list[str]:
+    return [str(kubectl), *where, "apply", "--server-side", "--field-manager=kubectl-bench", "-f", str(manifests)]
+
+
+def egress_apply(where: list[str], policy: Path, gateway_namespace: str) -> list[str]:
+    return [sys.executable, "manage.py", "egress", "apply", str(policy), *where, "--target", "istio",
+            "--gateway-namespace", gateway_namespace]  # fmt: skip
+
+
+def best_startup(argv: Sequence[str], env: dict[str, str], repeats: int = 5) -> float:
+    return min(timed(argv, env) for _ in range(repeats))
+
+
+def run(kubeconfig: Path, context: str | None, targets: int, rounds: int) -> int:
+    api = KubernetesClusterApi.from_kubeconfig(kubeconfig, context)
+    kubectl = kubectl_binary()
+    where = ["--kubeconfig", str(kubeconfig), *(["--context", context] if context else [])]
+    with tempfile.TemporaryDirectory(prefix="kubectl-vs-egress-") as tmp:
+        env = {**os.environ, "KUBECACHEDIR": str(Path(tmp) / "kube-cache"), "EGRESS_LOG_LEVEL": "WARNING"}
+        timed([str(kubectl), *where, "api-resources"], env)  # NB: warms kubectl's discovery cache
+        figures: dict[str, list[float]] = {}
+        for _ in range(rounds):
+            one = Round(api, targets, Path(tmp))
+            kubectl_cmd = kubectl_apply(kubectl, where, one.manifests)
+            egress_cmd = egress_apply(where, one.policy, one.names["egress"][1])
+            for label, argv in (("kubectl", kubectl_cmd), ("egress", egress_cmd)):
+                figures.setdefault(f"{label} first apply", []).append(timed(argv, env))
+                figures.setdefault(f"{label} re-apply", []).append(timed(argv, env))
+        kubectl_start = best_startup([str(kubectl), "version", "--client"], env)
+        egress_start = best_startup([sys.executable, "manage.py", "egress", "--help"], env)
+    report(len(one.objects), targets, rounds, figures, kubectl_start, egress_start)
+    return 0
+
+
+def report(
+    objects: int, targets: int, rounds: int, figures: dict[str, list[float]], kubectl_start: float, egress_start: float
+) -> None:
+    median = {label: statistics.median(values) for label, values in figures.items()}
+    print(f"{objects} objects ({targets}-target policy), median of {rounds} round(s), whole commands, wall seconds")
+    print(f"{'':<28}{'kubectl':>10}{'egress':>10}")
+    for step in ("first apply", "re-apply"):
+        print(f"{step:<28}{median[f'kubectl {step}']:>9.2f}s{median[f'egress {step}']:>9.2f}s")
+    print(f"{'start-up (best of 5)':<28}{kubectl_start:>9.2f}s{egress_start:>9.2f}s"
+          "   (kubectl version --client | manage.py egress --help)")  # fmt: skip
+    for step in ("first apply", "re-apply"):
+        ours, theirs = median[f"egress {step}"], median[f"kubectl {step}"]
+        verdict = "met" if ours <= theirs else "MISSED"
+        print(f"target: egress {step} (dry-run pass included) <= kubectl's: {verdict} ({ours:.2f} s vs {theirs:.2f} s)")
+    verdict = "met" if egress_start <= STARTUP_TARGET else "MISSED"
+    print(f"target: manage.py egress --help <= {STARTUP_TARGET} s: {verdict} ({egress_start:.2f} s)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--targets", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--kubeconfig")
+    parser.add_argument("--context")
+    args = parser.parse_args()
+    if args.kubeconfig:
+        return run(Path(args.kubeconfig), args.context, args.targets, args.rounds)
+    from testenv.controlplane import ControlPlane
+
+    plane = ControlPlane().start()
+    print(f"control plane ready in {plane.startup_seconds:.1f} s")
+    try:
+        return run(plane.kubeconfig_path, "admin", args.targets, args.rounds)
+    finally:
+        plane.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
