@@ -154,6 +154,8 @@ SPECTACULAR_SETTINGS = {
         "policies.api.schema.add_policy_components",
     ],
     "COMPONENT_SPLIT_REQUEST": True,
+    # NB: the apply target (asm | istio) is one choice set wherever it appears: reviews, jobs, clusters.
+    "ENUM_NAME_OVERRIDES": {"TargetEnum": ["asm", "istio"]},
 }
 
 # Distinct approvals a review needs before its revision counts as approved (issue 11).
