@@ -2,8 +2,8 @@
 
 An apply sends one dry run and at most one write per object; one after the other, a 300-object
 policy spends most of its time waiting for round trips. Sending up to ``REQUESTS_IN_FLIGHT`` at
-once keeps the API server busy without flooding it (the API server's own default for one client is
-far higher: 400 mutating requests in flight in total). The work runs on threads over the one
+once keeps the API server busy without flooding it (its own defaults admit far more: 400 requests
+and 200 writes in flight). The work runs on threads over the one
 thread-safe connection pool of the client; each call runs in a copy of the caller's context, so
 log lines keep the request id.
 """
