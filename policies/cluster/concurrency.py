@@ -3,9 +3,8 @@
 An apply sends one dry run and at most one write per object; one after the other, a 300-object
 policy spends most of its time waiting for round trips. Sending up to ``REQUESTS_IN_FLIGHT`` at
 once keeps the API server busy without flooding it (its own defaults admit far more: 400 requests
-and 200 writes in flight). The work runs on threads over the one
-thread-safe connection pool of the client; each call runs in a copy of the caller's context, so
-log lines keep the request id.
+and 200 writes in flight). The work runs on threads over the one thread-safe connection pool of
+the client; each call runs in a copy of the caller's context, so log lines keep the request id.
 """
 
 from __future__ import annotations
