@@ -164,3 +164,6 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+from policies import admin_discovery  # noqa: E402, F401 - registers the observed-traffic admin
