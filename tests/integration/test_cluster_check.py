@@ -9,12 +9,24 @@ from __future__ import annotations
 
 import socket
 import time
+import uuid
 
 import pytest
 
+from policies import services
+from policies.cluster.apply import apply_objects
+from policies.cluster.delete import delete_policy
+from policies.cluster.discovery import capabilities
+from policies.cluster.records import record_result
+from policies.cluster.targets import desired_state
+from policies.cluster_status import policy_statuses
 from policies.clusters import CHECK_RETRY, check_cluster
+from policies.core.model import EgressPolicy as PolicyModel
+from policies.management.commands.seed_demo import ensure_seed_gateway
 from policies.models import AuditEntry, Cluster
+from tests.fixtures.cluster import connect
 from tests.fixtures.clusters import kubeconfig_text
+from tests.fixtures.console import scenario_document
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 CONFIGMAPS = "/api/v1/namespaces/istio-system/configmaps"
@@ -120,3 +132,48 @@ def test_a_closed_port_reports_unreachable_within_the_checks_timeout(tmp_path):
     assert (cluster.reachable, cluster.check_error_code, cluster.targets) == (False, "CLUSTER-E001", [])
     assert elapsed < CHECK_RETRY.attempts * (CHECK_RETRY.connect_timeout + CHECK_RETRY.max_delay)
     assert AuditEntry.objects.get(action="cluster.check", cluster="closed").result["reachable"] is False
+
+
+def test_check_reports_an_applied_policy_in_sync_then_drifted_with_the_editor(istio_system, admin_user):
+    # given a policy of a gateway of this test's own, applied to the plane and recorded
+    plane = istio_system
+    assert plane.request("POST", "/api/v1/namespaces", {"metadata": {"name": "istio-egress"}})[0] in (201, 409)
+    gateway = ensure_seed_gateway(f"gw-{uuid.uuid4().hex[:8]}")
+    document = scenario_document("2")
+    document["metadata"]["name"] = f"egress-by-{gateway.name}"
+    document["spec"]["byEgressGateway"]["name"] = gateway.name
+    policy = services.create_policy(document, user=admin_user, message="for the check")
+    revision = policy.revisions.get(number=1)
+    cluster = stored(plane)
+    admin = connect(plane)
+    state = desired_state(
+        PolicyModel.model_validate(revision.document),
+        capabilities(admin),
+        target="istio",
+        gateway=gateway.describe(),
+        settings=services.translation_settings(),
+    )
+    result = apply_objects(admin, desired=state.objects, scope=state.scope, target="istio")
+    record_result(result, cluster=cluster, scope=state.scope, action="apply", policy=policy, revision=revision)
+    try:
+        # when the cluster is checked, then the policy is in sync
+        check_cluster(cluster)
+        [status] = policy_statuses(cluster)
+        assert (status.applied.revision.number, status.applied.target, status.drift) == (1, "istio", "in-sync")
+        # when someone edits one of its ServiceEntries by hand, then the next check names it and its editor
+        entry = next(m for m in state.objects if m["kind"] == "ServiceEntry")
+        meta = entry["metadata"]
+        path = f"/apis/networking.istio.io/v1/namespaces/{meta['namespace']}/serviceentries/{meta['name']}"
+        edit = {"spec": {"hosts": ["evil.example.com"]}}
+        status_code, body = plane.request(
+            "PATCH", f"{path}?fieldManager=kubectl-edit", edit, content_type="application/merge-patch+json"
+        )
+        assert status_code == 200, body
+        check_cluster(cluster)
+        [status] = policy_statuses(cluster)
+        assert status.drift == "drifted"
+        assert [(o["kind"], o["name"], o["managers"]) for o in status.drifted_objects] == [
+            ("ServiceEntry", meta["name"], ["kubectl-edit"])
+        ]
+    finally:
+        delete_policy(admin, scope=state.scope, target="istio")
