@@ -33,6 +33,7 @@ import copy
 import itertools
 import os
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -58,6 +59,8 @@ SOURCE = {"namespace": "mytest", "labels": {"app": "sleep-a"}}
 URLS = ("http://httpbin.org/anything", "https://www.httpbin.org/get", "http://example.com/")
 REQUEST_TIMEOUT = 30.0
 ERROR_EXAMPLES = 5
+# NB: the console's JSON lines, and gunicorn's own plain lines from before the logging is configured
+SERVER_ERROR = re.compile(r'"level": "(ERROR|CRITICAL)"|\[(ERROR|CRITICAL)\]|Traceback')
 
 
 @dataclass(frozen=True)
@@ -117,11 +120,8 @@ class Client:
     def actions(self) -> dict[str, tuple[int, Callable[[], requests.Response]]]:
         """The mix: kind → (weight, request). Saves only for the users who may write."""
         mix: dict[str, tuple[int, Callable[[], requests.Response]]] = {
-            "page: gateway list": (10, lambda: self.browser.get(f"{self.url}/gateways/", timeout=REQUEST_TIMEOUT)),
-            "page: policy editor": (
-                10,
-                lambda: self.browser.get(f"{self.url}/policies/{POLICY}/", timeout=REQUEST_TIMEOUT),
-            ),
+            "page: gateway list": (10, lambda: self.page("/gateways/")),
+            "page: policy editor": (10, lambda: self.page(f"/policies/{POLICY}/")),
             "preview": (20, self.preview),
             "simulate: console": (10, self.simulate_console),
             "simulate: API": (10, self.simulate_api),
@@ -131,6 +131,9 @@ class Client:
             mix["save: console"] = (8, self.save_console)
             mix["save: API"] = (7, self.save_api)
         return mix
+
+    def page(self, path: str) -> requests.Response:
+        return self.browser.get(f"{self.url}{path}", timeout=REQUEST_TIMEOUT)
 
     def read_api(self) -> requests.Response:
         """An API read: now and then the policy list, mostly the draft."""
@@ -311,7 +314,7 @@ def report(result: LoadResult, server_log: Path) -> list[str]:
     statuses = Counter(sample.status for sample in result.samples if sample.kind.startswith("save"))
     lines.append(f"saves: {statuses[200]} landed, {statuses[412]} refused as stale (412, a correct answer)")
     lines.extend(f"error: {sample.kind}: {sample.error}" for sample in result.errors()[:ERROR_EXAMPLES])
-    log_errors = [line for line in server_log.read_text().splitlines() if '"ERROR"' in line or "Traceback" in line]
+    log_errors = [line for line in server_log.read_text().splitlines() if SERVER_ERROR.search(line)]
     lines.append(f"server log: {len(log_errors)} error lines")
     lines.extend(f"  {line[:200]}" for line in log_errors[:ERROR_EXAMPLES])
     return lines
