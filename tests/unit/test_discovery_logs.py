@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policies.core.discovery.accesslog import MAX_LINE_BYTES, AccessLogEntry, RefusedLine, parse_line, read_access_log
+from policies.core.discovery import jsonformat
+from policies.core.discovery.accesslog import (
+    JSON_FIELDS,
+    MAX_LINE_BYTES,
+    AccessLogEntry,
+    RefusedLine,
+    parse_line,
+    read_access_log,
+)
 from policies.core.discovery.flows import FlowAggregator
 from policies.core.discovery.sources import PodIndex, PodListError, SourceResolver, Workload
 from tests.fixtures.accesslogs import GATEWAY_CLUSTER, block_all, http, json_line, tcp, text_line, tls
@@ -384,3 +393,46 @@ def test_any_bytes_give_one_item_per_non_blank_line_and_never_raise(chunks: list
     # Then
     assert [item.line for item in items] == expected
     assert all(isinstance(item, RefusedLine) or item.start_time for item in items)
+
+
+JSON_SCALARS = st.one_of(
+    st.none(),
+    st.integers(-(10**6), 10**6),
+    st.text(max_size=12),
+    st.sampled_from(
+        ["-", "", "2024-05-01T10:00:00.000Z", "HTTP/1.1", "UF,URX", "outbound|443||a.example.com", "1.2.3.4:443"]
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.permutations(JSON_FIELDS), st.data(), st.booleans())
+def test_a_learned_json_layout_reads_every_line_as_json_loads_does(order, data, compact: bool) -> None:
+    # Given: a line of the default field set in some key order (the first such line teaches its layout)
+    values = {name: data.draw(JSON_SCALARS, label=name) for name in order}
+    values["start_time"] = data.draw(st.sampled_from(["2024-05-01T10:00:00.000Z", "2024-13-45T10:00:00.000Z", 7]))
+    line = json.dumps(values, separators=(",", ":") if compact else None, ensure_ascii=data.draw(st.booleans()))
+    jsonformat._layouts.clear()  # NB: a cache; every example learns its own order (at most 8 are kept).
+    parse_line(line, 1)
+
+    # When / Then: the layout (when it takes the line) answers exactly what json.loads does
+    assert parse_line(line, 2) == jsonformat._json_entry(line, 2, None, None)
+
+
+def test_the_first_default_json_line_teaches_a_layout_that_reads_the_next_ones(monkeypatch) -> None:
+    # Given: no layout learned yet
+    monkeypatch.setattr(jsonformat, "_layouts", [])
+    first, second = (
+        json.dumps(json.loads(json_line(v)), separators=(",", ":"))
+        for v in (http("a.example.com", "1.1.1.1"), tls("b.example.com", "2.2.2.2"))
+    )
+
+    # When
+    parse_line(first, 1)
+    entry = parse_line(second, 2)
+
+    # Then: Envoy's compact line matches the learned pattern and reads as json.loads reads it
+    [layout] = jsonformat._layouts
+    assert layout.pattern.match(second) is not None
+    assert entry == jsonformat._json_entry(second, 2, None, None)
+    assert (entry.requested_server_name, entry.response_code, entry.method) == ("b.example.com", 0, None)

@@ -42,26 +42,46 @@ Usage::
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import datetime
-from typing import IO, Any, Literal, NamedTuple
+from typing import IO
 
+from policies.core.discovery.entry import (
+    BAD_FIELD,
+    EXCERPT_CHARS,
+    INCOMPLETE_JSON,
+    LINE_TOO_LONG,
+    NOT_UTF8,
+    PROXY_LOG_LINE,
+    UNKNOWN_FORMAT,
+    AccessLogEntry,
+    LogFormat,
+    RefusedLine,
+    bad_field,
+    is_instant,
+    refused,
+)
+from policies.core.discovery.jsonformat import JSON_FIELDS, parse_json_line
 from policies.core.i18n import _
 
-LogFormat = Literal["text", "json"]
+__all__ = [
+    "BAD_FIELD",
+    "INCOMPLETE_JSON",
+    "JSON_FIELDS",
+    "LINE_TOO_LONG",
+    "MAX_LINE_BYTES",
+    "NOT_UTF8",
+    "PROXY_LOG_LINE",
+    "UNKNOWN_FORMAT",
+    "AccessLogEntry",
+    "LogFormat",
+    "RefusedLine",
+    "numbered_lines",
+    "parse_line",
+    "read_access_log",
+    "refused",
+]
 MAX_LINE_BYTES = 64 * 1024
-EXCERPT_CHARS = 120
-
-# Stable refusal codes (the console, the API and the CLI show them next to the line number).
-NOT_UTF8 = "EGRESS-LOG01"
-LINE_TOO_LONG = "EGRESS-LOG02"
-UNKNOWN_FORMAT = "EGRESS-LOG03"
-INCOMPLETE_JSON = "EGRESS-LOG04"
-BAD_FIELD = "EGRESS-LOG05"
-PROXY_LOG_LINE = "EGRESS-LOG06"
 
 # NB: one precompiled pattern over the whole fixed format is ~3x faster than splitting it by hand.
 _TEXT_LINE = re.compile(
@@ -81,141 +101,6 @@ _KUBECTL_PREFIX = re.compile(r"\[pod/(?P<pod>[a-z0-9][-a-z0-9.]*)/(?P<container>
 _KUBECTL_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d) (?=[\[{])")
 # pilot-agent's and Envoy's own lines in the istio-proxy container: "2024-05-01T10:00:00.000000Z\tinfo\t..."
 _PROXY_LOG = re.compile(r"(\d{4}-\d\d-\d\dT\S+\s+(debug|info|warn|warning|error|critical)\s|\[\d{4}-\d\d-\d\d \S+\]\[)")
-_START_TIME = re.compile(r"\d{4}-\d\d-\d\dT[0-9:.]+Z\Z")
-
-JSON_FIELDS = (
-    "start_time",
-    "method",
-    "path",
-    "protocol",
-    "response_code",
-    "response_flags",
-    "response_code_details",
-    "connection_termination_details",
-    "upstream_transport_failure_reason",
-    "bytes_received",
-    "bytes_sent",
-    "duration",
-    "upstream_service_time",
-    "x_forwarded_for",
-    "user_agent",
-    "request_id",
-    "authority",
-    "upstream_host",
-    "upstream_cluster",
-    "upstream_local_address",
-    "downstream_local_address",
-    "downstream_remote_address",
-    "requested_server_name",
-    "route_name",
-)
-# NB: only the fields an entry keeps are converted (the others are never read): a third of the cost.
-USED_JSON_FIELDS = (
-    "method",
-    "path",
-    "protocol",
-    "response_flags",
-    "response_code_details",
-    "authority",
-    "upstream_host",
-    "upstream_cluster",
-    "downstream_local_address",
-    "downstream_remote_address",
-    "requested_server_name",
-    "route_name",
-)
-# The fields a flow is built from; a JSON line without one of them is not Istio's default format.
-REQUIRED_JSON_FIELDS = (
-    "start_time",
-    "protocol",
-    "response_code",
-    "response_flags",
-    "authority",
-    "upstream_host",
-    "upstream_cluster",
-    "downstream_local_address",
-    "requested_server_name",
-)
-
-
-class AccessLogEntry(NamedTuple):
-    """One access-log line in either of Istio's default encodings, with ``-`` read as None.
-
-    NB: a named tuple, not a frozen dataclass: one is built per line, and this is 3x cheaper.
-
-    Attributes:
-        line: 1-based line number in its input.
-        format: ``text`` or ``json``.
-        pod: Pod name from a ``kubectl logs --prefix`` prefix, else None.
-        container: Container name from that prefix, else None.
-        start_time: ``%START_TIME%``, ISO 8601 in UTC (``2024-05-01T10:00:00.123Z``).
-        method: ``%REQ(:METHOD)%`` (None for TCP/TLS connections).
-        path: ``%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%``.
-        protocol: ``%PROTOCOL%``: ``HTTP/1.1``, ``HTTP/2`` ... or None for TCP/TLS.
-        response_code: ``%RESPONSE_CODE%``; 0 for TCP/TLS connections.
-        response_flags: ``%RESPONSE_FLAGS%`` split on commas (``("UF", "URX")``); empty for ``-``.
-        response_code_details: ``%RESPONSE_CODE_DETAILS%`` (``via_upstream``, ``direct_response`` ...).
-        authority: ``%REQ(:AUTHORITY)%``: the HTTP host (may carry a port).
-        upstream_host: ``%UPSTREAM_HOST%``: the address the proxy connected to.
-        upstream_cluster: ``%UPSTREAM_CLUSTER_RAW%``: ``PassthroughCluster``, ``outbound|443||host`` ...
-        downstream_local_address: ``%DOWNSTREAM_LOCAL_ADDRESS%``: the original destination ``ip:port``.
-        downstream_remote_address: ``%DOWNSTREAM_REMOTE_ADDRESS%``: the client's ``ip:port``.
-        requested_server_name: ``%REQUESTED_SERVER_NAME%``: the TLS SNI.
-        route_name: ``%ROUTE_NAME%`` (``allow_any``, ``block_all``, a VirtualService route ...).
-    """
-
-    line: int
-    format: LogFormat
-    pod: str | None
-    container: str | None
-    start_time: str
-    method: str | None
-    path: str | None
-    protocol: str | None
-    response_code: int
-    response_flags: tuple[str, ...]
-    response_code_details: str | None
-    authority: str | None
-    upstream_host: str | None
-    upstream_cluster: str | None
-    downstream_local_address: str | None
-    downstream_remote_address: str | None
-    requested_server_name: str | None
-    route_name: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class RefusedLine:
-    """A line that is not an access log in Istio's default TEXT or JSON format.
-
-    Attributes:
-        line: 1-based line number in its input.
-        code: Stable code (``EGRESS-LOG01`` ... ``EGRESS-LOG08``).
-        reason: What is wrong, in English (``template`` filled from ``params``).
-        excerpt: The start of the line (printable characters only), to find it again.
-        template: The translatable reason with ``{placeholders}``.
-        params: Values for the placeholders.
-    """
-
-    line: int
-    code: str
-    template: str
-    params: tuple[tuple[str, Any], ...] = ()
-    excerpt: str = ""
-
-    @property
-    def reason(self) -> str:
-        """The reason in English."""
-        return self.template.format(**dict(self.params))
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON contract: line, code, reason, excerpt."""
-        return {"line": self.line, "code": self.code, "reason": self.reason, "excerpt": self.excerpt}
-
-
-def refused(line: int, code: str, template: str, excerpt: str = "", **params: Any) -> RefusedLine:
-    """A ``RefusedLine`` from a template marked with ``_`` and its params."""
-    return RefusedLine(line, code, template, tuple(params.items()), _printable(excerpt))
 
 
 def read_access_log(stream: IO[bytes] | Iterable[bytes], first_line: int = 1) -> Iterator[AccessLogEntry | RefusedLine]:
@@ -299,22 +184,13 @@ def parse_line(text: str, number: int) -> AccessLogEntry | RefusedLine:
         if stamp is not None:
             text = text[stamp.end() :]
     if text.startswith("{"):
-        return _json_entry(text, number, pod, container)
+        return parse_json_line(text, number, pod, container)
     match = _TEXT_LINE.match(text)
     if match is not None:
-        if not _is_instant(match.group(1)):
-            return _bad_field(number, "start_time", match.group(1), text)
+        if not is_instant(match.group(1)):
+            return bad_field(number, "start_time", match.group(1), text)
         return _text_entry(match, number, pod, container)
     return _unknown_line(text, number)
-
-
-def _is_instant(text: str) -> bool:
-    """A real UTC instant (the patterns check only its shape: ``2024-13-45T…`` has it too)."""
-    try:
-        datetime.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _text_entry(match: re.Match[str], number: int, pod: str | None, container: str | None) -> AccessLogEntry:
@@ -368,103 +244,3 @@ def _unknown_line(text: str, number: int) -> RefusedLine:
         _("Not an access-log line in Istio's default TEXT or JSON format."),
         text,
     )
-
-
-def _json_entry(text: str, number: int, pod: str | None, container: str | None) -> AccessLogEntry | RefusedLine:
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return refused(
-            number,
-            INCOMPLETE_JSON,
-            _("The line starts with '{{' but is not a complete JSON object (truncated?)."),
-            text,
-        )
-    if not isinstance(data, dict):
-        return refused(
-            number, UNKNOWN_FORMAT, _("Not an access-log line in Istio's default TEXT or JSON format."), text
-        )
-    missing = [name for name in REQUIRED_JSON_FIELDS if name not in data]
-    if missing:
-        return refused(
-            number,
-            UNKNOWN_FORMAT,
-            _("A JSON line without {fields}: not Istio's default JSON access-log format (a custom accessLogFormat?)."),
-            text,
-            fields=", ".join(missing),
-        )
-    return _checked_json_entry(data, text, number, pod, container)
-
-
-def _checked_json_entry(
-    data: dict[str, Any], text: str, number: int, pod: str | None, container: str | None
-) -> AccessLogEntry | RefusedLine:
-    start_time, code = data["start_time"], data["response_code"]
-    if not isinstance(start_time, str) or not _START_TIME.match(start_time) or not _is_instant(start_time):
-        return _bad_field(number, "start_time", start_time, text)
-    if isinstance(code, str) and code.isdigit():
-        code = int(code)
-    if not isinstance(code, int) or isinstance(code, bool) or not 0 <= code <= 999:
-        return _bad_field(number, "response_code", code, text)
-    get = data.get
-    values = [get(name) for name in USED_JSON_FIELDS]
-    if not {value.__class__ for value in values} <= _TEXT_CLASSES:
-        values = [_json_text(value) for value in values]
-        for name, value in zip(USED_JSON_FIELDS, values, strict=True):
-            if value is _INVALID:
-                return _bad_field(number, name, get(name), text)
-    method, path, protocol, flags, details, authority, upstream, cluster, local, remote, sni, route = (
-        None if value == "-" or not value else value for value in values
-    )
-    return AccessLogEntry(
-        number,
-        "json",
-        pod,
-        container,
-        start_time,
-        method,
-        path,
-        protocol,
-        code,
-        tuple(flags.split(",")) if flags else (),
-        details,
-        authority,
-        upstream,
-        cluster,
-        local,
-        remote,
-        sni,
-        route,
-    )
-
-
-_TEXT_CLASSES = frozenset({str, type(None)})
-_INVALID: Any = object()
-
-
-def _json_text(value: Any) -> Any:
-    """A JSON field as text: None for null/``-``; numbers as their digits; anything else invalid."""
-    if value.__class__ is str:
-        return None if value == "-" or not value else value
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return _INVALID
-
-
-def _bad_field(number: int, name: str, value: Any, text: str) -> RefusedLine:
-    return refused(
-        number,
-        BAD_FIELD,
-        _("Field '{field}' has the value {value}, which Istio's access log never writes there."),
-        text,
-        field=name,
-        value=_printable(json.dumps(value, ensure_ascii=False))[:40],
-    )
-
-
-def _printable(text: str) -> str:
-    """The first characters of ``text`` with control characters shown as ``?`` (safe to print)."""
-    short = text[:EXCERPT_CHARS]
-    return "".join(ch if ch.isprintable() else "?" for ch in short)
