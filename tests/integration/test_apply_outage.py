@@ -3,7 +3,9 @@
 Given an apply that has written two objects, when kube-apiserver is killed, then the result
 is ClusterUnreachable, records exactly which objects were written and which were not tried;
 when the server is back and the same apply runs again, it converges: every object is there,
-nothing extra is left behind, and a third run changes nothing.
+nothing extra is left behind, and a third run changes nothing. One request at a time the cut
+lands exactly after the second write; with requests in flight, the writes already sent finish
+or fail, nothing further is sent, and the rerun converges just the same.
 """
 
 from __future__ import annotations
@@ -39,7 +41,9 @@ def test_apiserver_killed_midway_then_rerun_converges(apply_plane, namespaces):
             apply_plane.kill_apiserver()
 
     try:
-        result = apply_objects(cluster, desired=state.objects, scope=state.scope, progress=kill_after_two)
+        result = apply_objects(
+            cluster, desired=state.objects, scope=state.scope, progress=kill_after_two, concurrency=1
+        )
     finally:
         apply_plane.start_apiserver()
 
@@ -53,6 +57,47 @@ def test_apiserver_killed_midway_then_rerun_converges(apply_plane, namespaces):
 
     assert again.ok, again.errors
     assert [o.outcome for o in again.outcomes] == ["unchanged", "unchanged"] + ["created"] * (n - 2)
+    live = list_live(cluster, caps=capabilities(cluster), scope=state.scope)
+    assert sorted(live) == sorted((m["kind"], m["metadata"]["namespace"], m["metadata"]["name"]) for m in state.objects)
+    third = apply_objects(cluster, desired=state.objects, scope=state.scope)
+    assert {o.outcome for o in third.outcomes} == {"unchanged"}
+
+
+def test_apiserver_killed_with_requests_in_flight_reports_what_was_written_and_rerun_converges(apply_plane, namespaces):
+    cluster = connect(apply_plane, retry=FAST)
+    state = desired_state(
+        merged_policy("2", "4", namespace=namespaces.policy),
+        capabilities(cluster),
+        target="istio",
+        settings=namespaces.settings,
+    )
+    reported = []
+
+    def kill_after_two(outcome):
+        reported.append(outcome)
+        if len(reported) == 2:
+            apply_plane.kill_apiserver()
+
+    try:
+        result = apply_objects(
+            cluster, desired=state.objects, scope=state.scope, progress=kill_after_two, concurrency=4
+        )
+    finally:
+        apply_plane.start_apiserver()
+
+    assert isinstance(result.error, ClusterUnreachable)
+    outcomes = [o.outcome for o in result.outcomes]
+    assert set(outcomes) == {"created", "failed", "skipped"} and outcomes.count("created") >= 2
+    assert sorted(o.ref for o in reported) == sorted(o.ref for o in result.outcomes if o.outcome != "skipped")
+    live = list_live(cluster, caps=capabilities(cluster), scope=state.scope)
+    assert {(r.kind, r.namespace, r.name) for r in result.refs("created")} <= set(live)
+
+    again = apply_objects(cluster, desired=state.objects, scope=state.scope)
+
+    assert again.ok, again.errors
+    created = set(result.refs("created"))
+    assert {o.outcome for o in again.outcomes if o.ref in created} == {"unchanged"}
+    assert {o.outcome for o in again.outcomes if o.ref not in created} <= {"created", "unchanged"}
     live = list_live(cluster, caps=capabilities(cluster), scope=state.scope)
     assert sorted(live) == sorted((m["kind"], m["metadata"]["namespace"], m["metadata"]["name"]) for m in state.objects)
     third = apply_objects(cluster, desired=state.objects, scope=state.scope)
