@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from policies.core.discovery.flows import Flow
+from policies.core.discovery.sources import Workload
 from policies.core.expansion import expand_policy
 from policies.core.gateway import GatewayDescription, TranslationSettings
 from policies.core.i18n import Translate, english
@@ -172,12 +173,19 @@ def replay_flows(
 
 def replay_on_mesh(flows: Iterable[Flow], mesh: Mesh) -> ReplayReport:
     """Every flow simulated on an already built mesh (e.g. one that also holds live Istio objects)."""
-    results = [_replayed(flow, mesh) for flow in flows]
+    simulate, labels = mesh.simulate, _LabelMaps()
+    results = []
+    for flow in flows:
+        source, url = flow.key.source, flow_url(flow)
+        result = simulate(Request(source.namespace, labels[source], url))
+        results.append(ReplayedFlow(flow, url, result.status, result.upstream, result.reason_text))
     results.sort(key=lambda result: VERDICT_ORDER[result.verdict])  # NB: stable: flow order within a verdict.
     return ReplayReport(results)
 
 
-def _replayed(flow: Flow, mesh: Mesh) -> ReplayedFlow:
-    request = flow_request(flow)
-    result = mesh.simulate(request)
-    return ReplayedFlow(flow, request.url, result.status, result.upstream, result.reason_text)
+class _LabelMaps(dict[Workload, dict[str, str]]):
+    """One label dict per workload, shared by its requests (the simulator only reads it)."""
+
+    def __missing__(self, workload: Workload) -> dict[str, str]:
+        found = self[workload] = workload.label_map
+        return found
