@@ -68,6 +68,12 @@ class ClusterGone(ServiceError):
     status = 404
 
 
+class ClusterModeUnknown(ServiceError):
+    """A simulation names a cluster that does not exist or whose outbound mode no check has read."""
+
+    code = "CLUSTER_MODE_UNKNOWN"
+
+
 class ClusterInUse(ServiceError):
     """The cluster has apply records or deployments; deleting it would erase where policies were applied."""
 
@@ -265,6 +271,21 @@ def mesh_modes() -> dict[str, Any]:
     """Every cluster with its last-read outbound mode, and the names of those in ALLOW_ANY (for warnings)."""
     found = list(Cluster.objects.only("name", "outbound_mode", "checked_at", "reachable"))
     return {"mesh_clusters": found, "allow_any": [c.name for c in found if c.outbound_mode == "ALLOW_ANY"]}
+
+
+def simulation_mode(cluster_name: str) -> str:
+    """The outbound mode to simulate a named cluster in: its last check's; ClusterModeUnknown when there is none."""
+    cluster = Cluster.objects.filter(name=cluster_name).only("name", "outbound_mode").first()
+    if cluster is None:
+        raise ClusterModeUnknown(_("There is no cluster %(name)s.") % {"name": cluster_name[:63]}, path="cluster")
+    mode = outbound_mode_for(cluster)
+    if mode is None:
+        raise ClusterModeUnknown(
+            _("The outbound mode of cluster %(name)s is unknown; check its connection, or choose the mode.")
+            % {"name": cluster.name},
+            path="cluster",
+        )
+    return mode
 
 
 def outbound_mode_for(cluster: Cluster | None) -> str | None:

@@ -22,6 +22,7 @@ from policies.api.errors import ApiError, BodyUnreadableError, ConflictError, Fi
 from policies.api.parsers import mapping_body
 from policies.api.rendering import PolicyObjectRefusedError, canonical_json, simulation_mesh
 from policies.api.serializers import PolicySimulationSerializer
+from policies.clusters import simulation_mode
 from policies.core.gateway import GatewayDescription, TranslationSettings
 from policies.core.model import KIND
 from policies.core.simulator import Request, SimulationInputError
@@ -48,6 +49,7 @@ class SimulationQuery:
     mesh_mode: str
     objects_json: str = "[]"
     gateway_names: tuple[str, ...] = ()
+    cluster: str = ""
 
     def request(self) -> Request:
         """The simulator's request."""
@@ -71,7 +73,8 @@ def simulation_query(serializer_class: type[PolicySimulationSerializer], request
             _QUERIES[key] = query
             if len(_QUERIES) > CACHED_QUERIES:
                 del _QUERIES[next(iter(_QUERIES))]
-    return query
+    # NB: a named cluster's mode is the database's, so it is read per request, never memoised with the body.
+    return replace(query, mesh_mode=simulation_mode(query.cluster)) if query.cluster else query
 
 
 def _validated_query(serializer_class: type[PolicySimulationSerializer], body: dict[str, Any]) -> SimulationQuery:
@@ -94,6 +97,7 @@ def _validated_query(serializer_class: type[PolicySimulationSerializer], body: d
         mesh_mode=data["meshMode"],
         objects_json=objects_json,
         gateway_names=tuple(name for name in map(_gateway_name, objects) if name is not None),
+        cluster=data.get("cluster", ""),
     )
 
 

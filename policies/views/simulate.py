@@ -6,9 +6,8 @@ from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from policies.clusters import outbound_mode_for
+from policies.clusters import simulation_mode
 from policies.core.simulator import MESH_MODES, Request
-from policies.models import Cluster
 from policies.services import ServiceError
 from policies.simulation import METHODS, simulate_request
 from policies.simulation import reachability as reachability_of
@@ -61,14 +60,4 @@ def mesh_mode(body: dict) -> str:
         if mode not in MESH_MODES:
             raise BadRequestError(_("Use REGISTRY_ONLY or ALLOW_ANY."), path="meshMode")
         return mode
-    cluster = Cluster.objects.filter(name=name).only("name", "outbound_mode").first()
-    if cluster is None:
-        raise BadRequestError(_("There is no cluster %(name)s.") % {"name": name[:63]}, path="cluster")
-    chosen = outbound_mode_for(cluster)
-    if chosen is None:
-        raise BadRequestError(
-            _("The outbound mode of cluster %(name)s is unknown; check its connection, or choose the mode.")
-            % {"name": name},
-            path="cluster",
-        )
-    return chosen
+    return simulation_mode(name)

@@ -14,7 +14,7 @@ from policies.cluster.records import record_result
 from policies.cluster.targets import desired_state
 from policies.core.gateway import TranslationSettings
 from policies.models import ApplyRecord, AuditEntry, Cluster
-from tests.fixtures.api import codes_of, errors_of, send
+from tests.fixtures.api import codes_of, errors_of, seed_cr, send
 from tests.fixtures.clusters import kubeconfig_text, no_secret_in, set_outbound_mode
 from tests.fixtures.reviews import user_in_role
 from tests.fixtures.seed import seed_policy
@@ -247,3 +247,33 @@ def test_a_cluster_deleted_during_its_check_is_404(operator, stored_cluster, fak
     assert response.status_code == 404
     assert codes_of(response) == ["not_found"]
     assert not AuditEntry.objects.filter(action="cluster.check").exists()
+
+
+@pytest.mark.parametrize(
+    ("mode", "status"), [("REGISTRY_ONLY", 502), ("ALLOW_ANY", 200)], ids=["registry-only", "allow-any"]
+)
+def test_the_simulate_api_takes_a_clusters_last_checked_mode(viewer, mode, status):
+    Cluster.objects.create(name="mesh", in_cluster=True, outbound_mode=mode)
+    body = {
+        "policies": [seed_cr("2")],
+        "source": {"namespace": "default", "labels": {"app": "nginx"}},
+        "url": "http://unlisted.example/",
+        "cluster": "mesh",
+        "meshMode": "REGISTRY_ONLY",
+    }
+    response = send(viewer, "post", "/api/v1/simulate/", body)
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == status
+    # NB: the same body again after the cluster's mode changed: the mode is read per request
+    flipped = "ALLOW_ANY" if mode == "REGISTRY_ONLY" else "REGISTRY_ONLY"
+    Cluster.objects.filter(name="mesh").update(outbound_mode=flipped)
+    assert send(viewer, "post", "/api/v1/simulate/", body).json()["status"] == {502: 200, 200: 502}[status]
+
+
+@pytest.mark.parametrize("name", ["nope", "unchecked"])
+def test_the_simulate_api_refuses_a_cluster_without_a_known_mode(viewer, name):
+    Cluster.objects.create(name="unchecked", in_cluster=True)
+    body = {"source": {"namespace": "default"}, "url": "http://unlisted.example/", "cluster": name}
+    response = send(viewer, "post", "/api/v1/simulate/", body)
+    assert response.status_code == 400
+    assert [(e["code"], e["path"]) for e in errors_of(response)] == [("CLUSTER_MODE_UNKNOWN", "cluster")]

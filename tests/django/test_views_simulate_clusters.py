@@ -45,14 +45,20 @@ def test_an_unregistered_host_passes_only_under_allow_any(admin_client, seed_gat
 
 
 @pytest.mark.parametrize(
-    ("choice", "path"),
-    [({"cluster": "unchecked"}, "cluster"), ({"cluster": "nope"}, "cluster"), ({"meshMode": "DENY"}, "meshMode")],
+    ("choice", "code", "path"),
+    [
+        ({"cluster": "unchecked"}, "CLUSTER_MODE_UNKNOWN", "cluster"),
+        ({"cluster": "nope"}, "CLUSTER_MODE_UNKNOWN", "cluster"),
+        ({"meshMode": "DENY"}, "EGRESS-E010", "meshMode"),
+    ],
     ids=["mode-unknown", "no-such-cluster", "bad-mode"],
 )
-def test_an_unusable_mesh_choice_is_refused_on_its_field(admin_client, seed_gateway_record, clusters, choice, path):
+def test_an_unusable_mesh_choice_is_refused_on_its_field(
+    admin_client, seed_gateway_record, clusters, choice, code, path
+):
     response = post(admin_client, SIMULATE, **UNKNOWN_HOST, **choice)
     assert response.status_code == 400
-    assert (response.json()["code"], response.json()["path"]) == ("EGRESS-E010", path)
+    assert (response.json()["code"], response.json()["path"]) == (code, path)
 
 
 def test_the_matrix_follows_the_chosen_cluster(admin_client, seed_gateway_record, clusters):

@@ -56,6 +56,12 @@ class PolicySimulationSerializer(StrictFieldsMixin, serializers.Serializer):
     url = serializers.CharField(max_length=2048, help_text="http:// or https:// URL, e.g. http://httpbin.org/anything")
     method = serializers.ChoiceField(choices=METHODS, default="GET")
     meshMode = serializers.ChoiceField(choices=MESH_MODES, default="REGISTRY_ONLY")  # noqa: N815 - API field name
+    cluster = serializers.CharField(
+        max_length=63,
+        required=False,
+        validators=[dns_label],
+        help_text="A registered cluster: simulate in the outbound mode its last check read (instead of meshMode).",
+    )
 
     def validate_url(self, url: str) -> str:
         try:
