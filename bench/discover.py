@@ -3,13 +3,14 @@
 Plain script, prints figures and asserts nothing (targets: ingest ≤ 10 s and ≤ 200 MB peak,
 streaming; replay of 100,000 distinct flows ≤ 2 s):
 
-    .venv/bin/python bench/discover.py [--lines 1000000] [--flows 100000]
+    .venv/bin/python bench/discover.py [--lines 1000000] [--flows 100000] [--no-cli]
 
 The log is written to a temporary file first: Istio's default TEXT and JSON encodings
 alternating, every line with a ``kubectl logs --prefix`` prefix, HTTP, TLS and TCP to a few
 thousand destinations from 200 pods, passed through, refused (block_all, BlackHoleCluster) or
 sent to the egress gateway. Ingestion runs in a child process so that its peak resident memory
-(``resource.getrusage``'s ``ru_maxrss``) is its own and not the generator's.
+(``resource.getrusage``'s ``ru_maxrss``) is its own and not the generator's; then
+``manage.py egress discover --json`` reads the same file, to show the command line streams too.
 """
 
 from __future__ import annotations
@@ -96,6 +97,19 @@ def ingest(log: str, pods: str) -> dict[str, float]:
     }
 
 
+def _cli_figures(log: str, pods: str) -> dict[str, float]:
+    """``manage.py egress discover LOG --pods PODS --json`` in a child: wall seconds and its own peak RSS."""
+    manage = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "manage.py")
+    started = time.perf_counter()
+    with open(os.devnull, "w", encoding="utf-8") as sink:
+        subprocess.run(
+            [sys.executable, manage, "egress", "discover", log, "--pods", pods, "--json"], stdout=sink, check=True
+        )
+    seconds = time.perf_counter() - started
+    # NB: the largest child so far; the ingest child ran before, so this is the larger of the two.
+    return {"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+
+
 def distinct_flows(count: int) -> list[Flow]:
     """COUNT distinct flows: 100 workloads × hosts, HTTP and TLS, half seen reaching their host."""
     flows = []
@@ -121,6 +135,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--flows", type=int, default=100_000)
+    parser.add_argument("--no-cli", dest="cli", action="store_false", help="skip the egress discover run")
     parser.add_argument("--child", nargs=2, metavar=("LOG", "PODS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -135,6 +150,7 @@ def main() -> None:
         child = subprocess.run(
             [sys.executable, __file__, "--child", log, pods], capture_output=True, text=True, check=True
         )
+        cli = _cli_figures(log, pods) if args.cli else None
     figures = json.loads(child.stdout)
     print(
         f"ingest: {figures['lines']:,} lines ({size_mb:.0f} MB, TEXT+JSON) → {figures['flows']:,} flows "
@@ -142,6 +158,11 @@ def main() -> None:
         f"({figures['lines'] / figures['seconds']:,.0f} lines/s), "
         f"peak RSS {figures['peak_mb']:.0f} MB (targets: ≤ 10 s, ≤ 200 MB)"
     )
+    if cli is not None:
+        print(
+            f"egress discover --json on the same file: {cli['seconds']:.2f} s wall, "
+            f"peak RSS {cli['peak_mb']:.0f} MB (the command line streams it too)"
+        )
     seconds, cpu, counts = replay(args.flows)
     print(f"replay: {args.flows:,} distinct flows in {seconds:.2f} s wall, {cpu:.2f} s CPU ({counts}) (target: ≤ 2 s)")
     print(f"load average while measuring: {os.getloadavg()[0]:.1f} (wall clock exceeds CPU time when cores are shared)")
