@@ -8,11 +8,14 @@ PORT   ?= 8000
 
 .PHONY: run test setup system-packages messages testenv testenv-stop bench screenshots lint format clean
 
-run: setup  ## set up and serve the console on http://127.0.0.1:8000
+run: setup  ## set up and serve the console on http://127.0.0.1:8000, its job worker beside it
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo "Egress Console: http://$(HOST):$(PORT)/"
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@# NB: the worker runs applies and webhook deliveries from the database queue; it stops with the server.
+	$(BIN)/python manage.py db_worker --no-reload --queue-name '*' --interval 0.5 & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test:  ## install everything the tests need, then run ruff and every test (scripts/test.sh)
 	bash scripts/test.sh
@@ -43,7 +46,7 @@ testenv-stop:
 	$(BIN)/python -m testenv.controlplane stop
 
 bench: setup  ## print the performance figures
-	for b in core expansion simulator review preview large_inputs api api_inprocess apply kubectl_vs_egress discover load; do \
+	for b in core expansion simulator review preview large_inputs api api_inprocess apply apply_jobs kubectl_vs_egress discover load; do \
 	  echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py || exit 1; done
 
 screenshots: setup

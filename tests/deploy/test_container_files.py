@@ -36,6 +36,7 @@ from tests.fixtures.compose import (
 
 DOCKERFILE = REPO / "Dockerfile"
 SECRETS = {"SECRET_KEY", "POSTGRES_PASSWORD"}
+OPTIONAL = {"EGRESS_WEBHOOK_URL"}  # NB: empty in .env.example means "off", not "fill me in"
 TEST_SECRETS = {"SECRET_KEY": "a-test-secret-key-" + "x" * 40, "POSTGRES_PASSWORD": "test-password"}
 
 
@@ -89,10 +90,20 @@ def test_the_schema_refuses_a_misspelt_service_key():
     ]
 
 
-def test_the_services_are_db_migrate_and_web_with_a_worker_slot_left_commented():
+def test_the_services_are_db_migrate_web_and_worker():
     compose = load_compose()
-    assert list(compose["services"]) == ["db", "migrate", "web"]
-    assert re.search(r"^  # worker:$", COMPOSE_FILE.read_text(), re.MULTILINE)
+    assert list(compose["services"]) == ["db", "migrate", "web", "worker"]
+
+
+def test_the_worker_runs_the_database_task_queue_from_the_same_image_and_environment_without_ports():
+    services = load_compose()["services"]
+    worker, web = services["worker"], services["web"]
+    assert worker["image"] == services["web"]["image"] and "build" not in worker and "ports" not in worker
+    assert worker["command"][:3] == ["python", "manage.py", "db_worker"] and "--no-reload" in worker["command"]
+    assert worker["depends_on"] == services["web"]["depends_on"]
+    assert (worker["read_only"], worker["tmpfs"], worker["restart"]) == (True, web["tmpfs"], "unless-stopped")
+    environment = {**read_dotenv(), **TEST_SECRETS}
+    assert service_environment("worker", environment) == service_environment("web", environment)
 
 
 def test_db_is_postgresql_16_on_a_volume_with_a_health_check():
@@ -136,7 +147,7 @@ def test_every_variable_the_compose_file_reads_is_in_env_example_and_no_other():
 def test_secrets_have_no_default_anywhere():
     # given .env.example as shipped: its secrets are empty
     shipped = read_dotenv()
-    assert {name for name, value in shipped.items() if value == ""} == SECRETS
+    assert {name for name, value in shipped.items() if value == ""} == SECRETS | OPTIONAL
     # then compose refuses to start until each is set (${NAME:?...}), and never falls back to a value
     for secret in SECRETS:
         with pytest.raises(MissingVariable, match=f"^{secret}: set {secret} in .env"):

@@ -148,8 +148,8 @@ def test_every_manifest_passes_a_server_side_dry_run(deployed):
         status, body = server_side_apply(deployed, manifest, dry_run=True)
         assert status in (200, 201), (manifest["kind"], body)
     # and a dry run wrote nothing
-    [deployment] = [m for m in manifests() if m["kind"] == "Deployment"]
-    assert deployed.request("GET", path_of(deployment))[0] == 404
+    for deployment in [m for m in manifests() if m["kind"] == "Deployment"]:
+        assert deployed.request("GET", path_of(deployment))[0] == 404
 
 
 def test_the_dry_run_judges_the_manifests(deployed):
@@ -162,11 +162,12 @@ def test_the_dry_run_judges_the_manifests(deployed):
     assert status == 422, body
 
 
-def test_the_web_pod_meets_the_restricted_pod_security_standard(deployed):
+@pytest.mark.parametrize("component", ["web", "worker"])
+def test_the_pods_meet_the_restricted_pod_security_standard(deployed, component):
     # given a Pod made from the Deployment's template, in the namespace that enforces "restricted"
-    [deployment] = [m for m in manifests() if m["kind"] == "Deployment"]
+    [deployment] = [m for m in manifests() if m["kind"] == "Deployment" and m["metadata"]["name"].endswith(component)]
     template = deployment["spec"]["template"]
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-check", **template["metadata"]}}
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"{component}-check", **template["metadata"]}}
     pod["spec"] = template["spec"]
     # when it is created (dry run): the PodSecurity admission plugin refuses any pod that breaks the standard
     status, body = deployed.request("POST", f"/api/v1/namespaces/{NAMESPACE}/pods?dryRun=All", pod)

@@ -1,0 +1,123 @@
+"""Benchmark: an apply job of a 100-target policy to three clusters in parallel vs. to one; print the figures.
+
+Starts three control planes from testenv/ (kube-apiserver + etcd each), stores them as clusters,
+and has a 100-target policy submitted and approved (two of them, so each run is a first apply:
+every object created). It then runs the job the worker would run, in this process:
+
+1. the first policy's review applied to one cluster,
+2. the second policy's review applied to all three clusters at once (one thread per cluster).
+
+It prints both wall times (job start to finish: per-object progress written, deployments and audit
+entries recorded) and their ratio. Target: three clusters take at most 1.5× one cluster's time.
+
+    .venv/bin/python bench/apply_jobs.py [--targets 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import _console  # noqa: F401 - Django on a throwaway SQLite database
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from apply import policy_data
+
+from policies import jobs, reviews, services
+from policies.core.crd import crd_manifest
+from policies.core.review import Role
+from policies.core.yamlio import dump_yaml
+from policies.job_runner import run_apply_job
+from policies.management.commands.seed_demo import ensure_seed_gateway
+from policies.models import ApplyJob, Cluster, Review
+from testenv.controlplane import ControlPlane
+
+GATEWAY_NAMESPACE = "istio-system"
+POLICY_NAMESPACE = "istio-egress"
+TARGET = 1.5
+
+
+def start_planes(count: int, crd_dir: Path) -> list[ControlPlane]:
+    """``count`` control planes started side by side, each with our CRD and the policy's namespaces."""
+    crd = crd_dir / "asm-crd.yaml"
+    crd.write_text(dump_yaml(crd_manifest()))
+    planes = [ControlPlane([crd]) for _ in range(count)]
+    with ThreadPoolExecutor(count) as pool:
+        list(pool.map(lambda plane: plane.start(), planes))
+    for plane in planes:
+        for namespace in (GATEWAY_NAMESPACE, POLICY_NAMESPACE, "mytest"):
+            status, body = plane.request("POST", "/api/v1/namespaces", {"metadata": {"name": namespace}})
+            assert status in (201, 409), body
+    return planes
+
+
+def user(role: Role, name: str):
+    from django.contrib.auth import get_user_model
+
+    account = get_user_model().objects.create_user(name, password="bench-only-password")
+    account.groups.add(Group.objects.get(name=role.value))
+    return get_user_model().objects.get(pk=account.pk)
+
+
+def approved_review(gateway_name: str, targets: int) -> Review:
+    """A ``targets``-target policy for a gateway of its own, submitted by an editor and approved."""
+    gateway = ensure_seed_gateway(gateway_name)
+    data = policy_data(targets, POLICY_NAMESPACE)
+    data["metadata"]["name"] = gateway.policy_name
+    data["spec"]["byEgressGateway"]["name"] = gateway.name
+    author, approver = user(Role.EDITOR, f"author-{gateway_name}"), user(Role.APPROVER, f"approver-{gateway_name}")
+    policy = services.create_policy(data, user=author)
+    review = reviews.submit_review(policy, user=author)
+    return reviews.approve_review(review, user=approver)
+
+
+def timed_job(review: Review, clusters: list[Cluster], operator) -> tuple[float, ApplyJob]:
+    job = jobs.start_apply(review, clusters, target="istio", dry_run=False, user=operator, enqueue=False)
+    started = time.perf_counter()
+    run_apply_job.call(job.pk)
+    elapsed = time.perf_counter() - started
+    job.refresh_from_db()
+    assert job.state == "succeeded", list(job.clusters.values_list("cluster__name", "error_code", "error_message"))
+    return elapsed, job
+
+
+def objects_per_cluster(job: ApplyJob) -> str:
+    return ", ".join(f"{row.cluster.name}: {row.items.count()}" for row in job.clusters.select_related("cluster"))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--targets", type=int, default=100)
+    args = parser.parse_args()
+    import tempfile
+
+    call_command("migrate", verbosity=0)
+    print("starting 3 control planes…", flush=True)
+    planes = start_planes(3, Path(tempfile.mkdtemp(prefix="egress-bench-crd-")))
+    try:
+        clusters = [
+            Cluster.objects.create(name=f"plane-{i}", kubeconfig_path=str(plane.kubeconfig_path), context="admin")
+            for i, plane in enumerate(planes, start=1)
+        ]
+        operator = user(Role.OPERATOR, "operator")
+        one, _job = timed_job(approved_review("gw-one", args.targets), clusters[:1], operator)
+        print(f"one cluster:          {one:.2f} s ({objects_per_cluster(_job)} objects)")
+        three, _job = timed_job(approved_review("gw-three", args.targets), clusters, operator)
+        print(f"three in parallel:    {three:.2f} s ({objects_per_cluster(_job)} objects)")
+        ratio = three / one
+        verdict = "ok" if ratio <= TARGET else "OVER TARGET"
+        print(f"ratio three/one:      {ratio:.2f}× (target ≤ {TARGET}×: {verdict})")
+    finally:
+        for plane in planes:
+            plane.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
