@@ -159,12 +159,22 @@ def abandoned_after() -> timedelta:
 
 def release_abandoned(policy_id: int, cluster: Cluster) -> None:
     """Mark failed a running apply whose worker stopped reporting (killed, host lost), so it no longer blocks."""
-    stale = timezone.now() - abandoned_after()
-    ApplyJobCluster.objects.filter(
-        policy_id=policy_id, cluster=cluster, dry_run=False, state=JobState.RUNNING, updated_at__lt=stale
-    ).update(
+    stale = ApplyJobCluster.objects.filter(
+        policy_id=policy_id,
+        cluster=cluster,
+        dry_run=False,
+        state=JobState.RUNNING,
+        updated_at__lt=timezone.now() - abandoned_after(),
+    )
+    job_ids = list(stale.values_list("job_id", flat=True))
+    if not job_ids:
+        return
+    stale.update(
         state=JobState.FAILED,
         error_code="WORKER_LOST",
         error_message=_("The worker stopped reporting progress; the apply was abandoned."),
         finished_at=timezone.now(),
+    )
+    ApplyJob.objects.filter(pk__in=job_ids).exclude(clusters__state__in=ACTIVE_STATES).update(
+        state=JobState.FAILED, finished_at=timezone.now()
     )

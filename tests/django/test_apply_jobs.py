@@ -3,9 +3,11 @@ stored per object, deployments and audit entries per cluster, dry runs that chan
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from policies import jobs, reviews
 from policies.cluster.errors import ClusterUnreachable
@@ -137,3 +139,20 @@ def test_refusals_come_before_anything_is_queued(
 
     assert (refused.value.code, refused.value.status) == (code, status)
     assert ApplyJob.objects.count() == 0
+
+
+def test_an_apply_whose_worker_stopped_reporting_no_longer_holds_the_cluster(
+    approved_review: Review, operator: Any, fake_clusters: Any, database_tasks: None, settings: Any
+) -> None:
+    settings.EGRESS_APPLY_ABANDONED_AFTER = 60
+    lost = jobs.start_apply(approved_review, clusters("a"), target="istio", dry_run=False, user=operator)
+    ApplyJobCluster.objects.filter(job=lost).update(state="running", updated_at=timezone.now() - timedelta(seconds=30))
+    with pytest.raises(jobs.ApplyRunning):  # NB: still reporting recently: it holds the cluster
+        jobs.start_apply(approved_review, clusters("a"), target="istio", dry_run=False, user=operator)
+
+    ApplyJobCluster.objects.filter(job=lost).update(updated_at=timezone.now() - timedelta(seconds=61))
+    fresh = jobs.start_apply(approved_review, clusters("a"), target="istio", dry_run=False, user=operator)
+
+    assert fresh.pk != lost.pk
+    row = ApplyJobCluster.objects.get(job=lost)
+    assert (row.state, row.error_code, ApplyJob.objects.get(pk=lost.pk).state) == ("failed", "WORKER_LOST", "failed")
