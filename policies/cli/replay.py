@@ -1,11 +1,12 @@
-"""``egress replay LOG... [--pods PODS.json] (--policy NAME | --policy-file FILE) [--json]``: what would break.
+"""``egress replay LOG... [--pods PODS.json] (--policy NAME | FILE) [--json]``: what would break.
 
 Every external flow in the logs (read as ``egress discover`` reads them) is simulated under the
 candidate policy, exactly as ``egress simulate --source NS:LABELS --url URL`` would (same mesh,
 same settings flags): flows that reach their destination today but would be stopped are
 *broken*; flows stopped today that the candidate lets through are *newly allowed*.
-``--policy NAME`` takes a stored policy's working draft (``--revision N``: that revision);
-``--policy-file FILE`` a policy YAML/JSON file (a CI job's proposed change).
+``--policy NAME`` takes a stored policy's working draft (``--revision N``: that revision); a
+policy YAML/JSON FILE (a CI job's proposed change) is given after the logs, or as
+``--policy-file FILE``.
 
 Exit codes: 0 when nothing observed would be blocked, 1 when any flow would be broken (a CI gate),
 2 for usage errors, unreadable logs, a bad pod list, or an invalid candidate policy.
@@ -14,10 +15,12 @@ Exit codes: 0 when nothing observed would be blocked, 1 when any flow would be b
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from policies.cli.base import (
     EXIT_INVALID,
     EXIT_OK,
+    STDIN,
     CommandIO,
     Subcommand,
     UsageError,
@@ -33,14 +36,16 @@ from policies.core.document import parse_policy_data
 from policies.core.expansion import ExpansionError
 from policies.core.findings import Severity
 from policies.core.gateway import GatewayDescription
-from policies.core.model import EgressPolicy
+from policies.core.model import KIND, EgressPolicy
 from policies.core.simulator import MESH_MODES
+
+POLICY_SNIFF_BYTES = 64 * 1024
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The log flags, the candidate (``--policy``/``--policy-file``), output and settings flags."""
     add_log_arguments(parser)
-    candidate = parser.add_mutually_exclusive_group(required=True)
+    candidate = parser.add_mutually_exclusive_group()
     candidate.add_argument("--policy", metavar="NAME", help="a stored policy (its working draft)")
     candidate.add_argument("--policy-file", metavar="FILE", help="a policy YAML/JSON file")
     parser.add_argument(
@@ -56,6 +61,9 @@ def candidate_from_args(args: argparse.Namespace, io: CommandIO) -> tuple[Egress
     """The candidate policy and its gateway; findings on stderr and ``UsageError`` when it is invalid."""
     if args.revision is not None and not args.policy:
         raise UsageError("--revision needs --policy NAME")
+    _take_policy_file_from_logs(args)
+    if not (args.policy or args.policy_file):
+        raise UsageError("name the candidate: --policy NAME, --policy-file FILE, or a policy FILE after the logs")
     if args.policy:
         return _stored(args.policy, args.revision)
     parsed, _gateway = check_input(read_input(args.policy_file, io.stdin), args)
@@ -65,6 +73,23 @@ def candidate_from_args(args: argparse.Namespace, io: CommandIO) -> tuple[Egress
     if errors or parsed.policy is None:
         raise UsageError(f"{args.policy_file} is not a valid policy; nothing was replayed")
     return parsed.policy, gateway_from_args(args, parsed.policy.gateway_name)
+
+
+def _take_policy_file_from_logs(args: argparse.Namespace) -> None:
+    """``egress replay LOG... FILE``: a last positional holding an ASMEgressTrafficPolicy is the candidate.
+
+    NB: told apart by content, not by name (JSON access logs may end in ``.json`` too); no access-log
+    line contains the kind's name.
+    """
+    if args.policy or args.policy_file or len(args.logs) < 2 or args.logs[-1] == STDIN:
+        return
+    try:
+        with Path(args.logs[-1]).open("rb") as handle:
+            head = handle.read(POLICY_SNIFF_BYTES)
+    except OSError:
+        return  # NB: reading it as a log reports the problem.
+    if KIND.encode() in head:
+        args.policy_file, args.logs = args.logs[-1], args.logs[:-1]
 
 
 def _stored(name: str, revision: int | None) -> tuple[EgressPolicy, GatewayDescription]:

@@ -157,6 +157,19 @@ def test_replay_exits_1_when_an_observed_flow_would_be_blocked_and_says_which(lo
     assert "BROKEN  mytest/app=sleep-b → http://api.example.com/  observed 200x1 → 502:" in out
 
 
+def test_a_policy_file_after_the_logs_is_the_candidate(logs) -> None:
+    log, pods = logs
+
+    code, out, _err = egress("replay", log, SCENARIO_1, "--pods", pods)
+    nothing, _out, err = egress("replay", log, "--pods", pods)
+
+    assert (code, out.splitlines()[1]) == (1, "3 broken, 0 newly allowed, 1 kept, 1 still blocked")
+    assert (nothing, err.strip()) == (
+        2,
+        "egress replay: name the candidate: --policy NAME, --policy-file FILE, or a policy FILE after the logs",
+    )
+
+
 def test_replay_exits_0_when_nothing_observed_breaks(tmp_path: Path, logs) -> None:
     _log, pods = logs
     log = write_file(tmp_path, "a.log", LOG_LINES[0] + "\n")
