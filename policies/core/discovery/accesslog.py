@@ -132,7 +132,7 @@ def read_access_log(stream: IO[bytes] | Iterable[bytes], first_line: int = 1) ->
         text = text.rstrip("\r\n")
         if number == first_line and text.startswith("\ufeff"):
             text = text[1:]  # NB: editors on Windows start a saved log with a byte order mark.
-        if text.strip():
+        if text and not text.isspace():  # NB: what strip() would leave empty, without copying the line.
             yield parse_line(text, number)
 
 
