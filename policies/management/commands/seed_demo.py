@@ -1,17 +1,19 @@
 """Load the seed's demo data: its egress gateway, its example policy, an admin user and one user per role."""
 
 import secrets
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from policies import services
+from policies import clusters, services
 from policies.core.review import Role
 from policies.core.yamlio import load_one
-from policies.models import EgressGateway, EgressPolicy, GatewayPortRecord
+from policies.models import Cluster, EgressGateway, EgressPolicy, GatewayPortRecord
 from policies.seed import seed_text
 
 SEED_PORTS = (("http-80", 80, "HTTP"), ("https-443", 443, "HTTPS"), ("https-444", 444, "HTTPS"))
@@ -42,6 +44,8 @@ class Command(BaseCommand):
         for role, role_password in ensure_role_users(user):
             if role_password:
                 self.stdout.write(self.style.SUCCESS(f"Demo {role} user: {role}  password: {role_password}"))
+        if ensure_testenv_cluster(user):
+            self.stdout.write(f"Registered cluster {TESTENV_CLUSTER} (.testenv/kubeconfig, context admin).")
 
     def _admin(self, username, password):
         user_model = get_user_model()
@@ -87,3 +91,21 @@ def ensure_role_users(admin: Any) -> list[tuple[str, str | None]]:
             Group.objects.get(name=role.value).user_set.add(user)
             created.append((role.value, password))
     return created
+
+
+TESTENV_CLUSTER = "testenv"
+
+
+def ensure_testenv_cluster(admin: Any) -> bool:
+    """Register ``make testenv``'s control plane as cluster ``testenv`` when its kubeconfig exists; True if new.
+
+    So that a newcomer who ran ``make testenv`` finds a cluster to check and apply to; the file is the one
+    ``make testenv`` writes inside the repository.
+    """
+    kubeconfig = Path(settings.BASE_DIR) / ".testenv" / "kubeconfig"
+    if not kubeconfig.is_file() or Cluster.objects.filter(name=TESTENV_CLUSTER).exists():
+        return False
+    cluster = Cluster(name=TESTENV_CLUSTER, kubeconfig_path=str(kubeconfig), context="admin")
+    cluster.description = "make testenv's kube-apiserver + etcd on 127.0.0.1"
+    clusters.save_cluster(cluster, user=admin, created=True)
+    return True
