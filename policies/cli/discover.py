@@ -76,6 +76,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     output.add_argument("--json", action="store_true", help="print flows and summary as JSON")
     output.add_argument("--propose", metavar="FILE", help="write a policy allowing the flows to FILE ('-': stdout)")
     parser.add_argument("--base", metavar="POLICY", help="with --propose: extend this policy file instead of a new one")
+    parser.add_argument(
+        "--no-https-upgrade",
+        dest="https_upgrade",
+        action="store_false",
+        help="with --propose: never suggest httpsUpgrade (plain HTTP leaves the gateway as it came)",
+    )
     add_settings_arguments(parser)
 
 
@@ -212,7 +218,9 @@ def _write_proposal(args: argparse.Namespace, io: CommandIO, flows: list[Flow]) 
     base = _base_policy(args, io)
     gateway = gateway_from_args(args, base.gateway_name if base is not None else None)
     try:
-        proposal = propose_policy(flows, gateway, base=base, settings=istio_settings(args))
+        proposal = propose_policy(
+            flows, gateway, base=base, settings=istio_settings(args), https_upgrade=args.https_upgrade
+        )
     except ProposalError as exc:
         raise UsageError(f"{exc} ({'; '.join(f.message for f in exc.findings)})") from exc
     for item in proposal.notes:

@@ -147,6 +147,14 @@ def test_a_proposal_validates_and_replaying_the_logs_against_it_breaks_nothing(t
     assert [f["url"] for f in result["flows"]] == ["https://10.1.2.3:5432/", "http://blocked.example.com/"]
 
 
+def test_no_https_upgrade_keeps_plain_http_plain(logs) -> None:
+    log, pods = logs
+
+    code, out, err = egress("discover", log, "--pods", pods, "--propose", "-", "--no-https-upgrade")
+
+    assert (code, "httpsUpgrade" in out, "EGRESS-DISC10" in err) == (0, False, False)
+
+
 def test_replay_exits_1_when_an_observed_flow_would_be_blocked_and_says_which(logs) -> None:
     log, pods = logs
 
