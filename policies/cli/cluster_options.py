@@ -33,7 +33,6 @@ from policies.cluster.apply import ApplyResult
 from policies.cluster.discovery import Target, capabilities
 from policies.cluster.errors import ClusterError
 from policies.cluster.interface import ClusterApi
-from policies.cluster.kubernetes_client import KubernetesClusterApi
 from policies.cluster.targets import DesiredState, desired_state
 from policies.core.document import parse_policy_data
 from policies.core.expansion import ExpansionError
@@ -121,6 +120,8 @@ def connect(args: argparse.Namespace) -> tuple[ClusterApi, Any]:
         if stored is None:
             raise UsageError(f"no stored cluster named {args.cluster!r}")
         return connect_cluster(stored), stored
+    from policies.cluster.kubernetes_client import KubernetesClusterApi  # NB: the client is slow to import (--help)
+
     return KubernetesClusterApi.from_kubeconfig(args.kubeconfig, args.context), None
 
 

@@ -64,6 +64,7 @@ def test_the_help_lists_every_subcommand_with_its_summary_and_imports_none_of_th
 @pytest.mark.parametrize(
     "argv",
     [
+        ["apply", "--help"],  # NB: the cluster client is imported only to connect
         ["validate", str(SEED / "scenario-2.yaml")],
         ["render", str(SEED / "scenario-2.yaml"), "--target", "istio"],
         ["crd"],
