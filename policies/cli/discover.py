@@ -138,6 +138,8 @@ def read_flows(args: argparse.Namespace, io: CommandIO) -> tuple[list[Flow], Ing
         UsageError: a file cannot be read, the flags are wrong, or no line at all is an access log.
     """
     read_stdin_once(args.logs)
+    if args.max_errors < 0:
+        raise UsageError("--max-errors must be 0 (all) or more")
     aggregator = FlowAggregator(resolver_from_args(args))
     printed = 0
     for name in args.logs:

@@ -112,8 +112,9 @@ def test_discover_reads_stdin(logs) -> None:
         (["LOG", "--labels", "app=x"], "egress discover: --labels needs --namespace"),
         (["JUNK", "--namespace", "mytest"], "egress discover: no line is an access-log line"),
         (["LOG", "-", "-"], "egress discover: '-' (stdin) is given 2 times"),
+        (["LOG", "--max-errors", "-1"], "egress discover: --max-errors must be 0 (all) or more"),
     ],
-    ids=["missing-log", "missing-pods", "bad-pods", "labels-alone", "all-junk", "stdin-twice"],
+    ids=["missing-log", "missing-pods", "bad-pods", "labels-alone", "all-junk", "stdin-twice", "max-errors"],
 )
 def test_unusable_input_exits_2_with_a_message(tmp_path: Path, logs, args: list[str], message: str) -> None:
     log, _pods = logs
