@@ -275,11 +275,10 @@ def demo_identities(stack: DemoStack) -> list[Identity]:
     return identities
 
 
-def server_cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) gunicorn's master and its live workers have used so far (Linux ``/proc``)."""
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+def server_cpu_seconds(processes: list[int]) -> float:
+    """CPU time (user + system) these processes (gunicorn's master and workers) have used so far."""
     total = 0
-    for process in (pid, *map(int, children)):
+    for process in processes:
         fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
         total += int(fields[11]) + int(fields[12])  # NB: utime and stime, fields 14 and 15 of stat(5)
     return total / os.sysconf("SC_CLK_TCK")
@@ -337,7 +336,7 @@ def main() -> None:
         )
         print(f"server: the Dockerfile's gunicorn command {pool or '(its workers and threads)'}, PostgreSQL, DEBUG=0")
         print(f"load average before: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
-        cpu_before, client_before = server_cpu_seconds(stack.web.pid), client_cpu_seconds()
+        cpu_before, client_before = server_cpu_seconds(stack.web.processes()), client_cpu_seconds()
         result = run_load(
             stack.web.url,
             identities,
@@ -346,7 +345,7 @@ def main() -> None:
             think=args.think,
             warmup=args.warmup,
         )
-        cpu, client = server_cpu_seconds(stack.web.pid) - cpu_before, client_cpu_seconds() - client_before
+        cpu, client = server_cpu_seconds(stack.web.processes()) - cpu_before, client_cpu_seconds() - client_before
         print(f"load average after:  {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
         print("\n".join(report(result, stack.web.log)))
         # NB: CPU time is what the other processes on the machine do not move, unlike the latencies.

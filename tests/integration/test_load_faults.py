@@ -1,11 +1,11 @@
-"""Issue 12, item 6: the production stack under load and faults, in a few seconds (``bench/load.py`` runs it long).
+"""Issue 12, item 6: the production stack under load and faults; the short variant of ``bench/load.py``.
 
 One stack for the module (``tests/fixtures/stack.py``): a PostgreSQL cluster of its own, which
 these tests stop and start again, gunicorn as the Dockerfile runs it with the compose file's
 environment (DEBUG=0), migrated and seeded with the demo users. The clients are the load
 benchmark's: signed-in sessions and API tokens sending page views, previews, simulations, saves
-and API reads. These tests assert correct answers, never timings; the figures are the
-benchmark's.
+and API reads. These tests assert correct answers, never speed (the figures are the benchmark's);
+the only durations asserted are upper bounds that the configured cluster timeouts promise.
 """
 
 from __future__ import annotations
@@ -49,12 +49,6 @@ def identities(stack: DemoStack) -> list[Identity]:
 
 def user(identities: list[Identity], name: str) -> Identity:
     return next(identity for identity in identities if identity.username == name)
-
-
-def worker_pids(stack: DemoStack) -> set[int]:
-    """gunicorn's master and worker processes now (a restarted worker has a new pid)."""
-    children = Path(f"/proc/{stack.web.pid}/task/{stack.web.pid}/children").read_text().split()
-    return {stack.web.pid, *map(int, children)}
 
 
 def test_ten_clients_mixing_every_kind_of_request_get_no_error(stack: DemoStack, identities: list[Identity]) -> None:
@@ -159,7 +153,7 @@ def test_postgresql_stopped_mid_run_gets_clean_503s_and_the_same_workers_recover
     url, viewer = stack.web.url, user(identities, "viewer")
     browser, api = requests.Session(), requests.Session()
     browser.cookies, api.headers["Authorization"] = viewer.cookies.copy(), f"Token {viewer.token}"
-    workers = worker_pids(stack)
+    workers = sorted(stack.web.processes())
     with ThreadPoolExecutor(1) as pool:
         # given five clients under way
         running = pool.submit(run_load, url, identities, clients=5, duration=15, think=0.05)
@@ -189,7 +183,7 @@ def test_postgresql_stopped_mid_run_gets_clean_503s_and_the_same_workers_recover
     # then the same gunicorn processes serve again: the API and the console answer 200
     assert api.get(f"{url}/api/v1/policies/", timeout=TIMEOUT).status_code == 200
     assert browser.get(f"{url}/gateways/", timeout=TIMEOUT).status_code == 200
-    assert worker_pids(stack) == workers
+    assert sorted(stack.web.processes()) == workers
     # the clients' requests failed only while it was down, and only with a clean 503
     failed = result.errors()
     assert failed, "no request of the clients met the outage"
