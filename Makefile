@@ -46,7 +46,7 @@ testenv-stop:
 	$(BIN)/python -m testenv.controlplane stop
 
 bench: setup  ## print the performance figures
-	for b in core expansion simulator review preview large_inputs api api_inprocess apply apply_jobs kubectl_vs_egress discover load; do \
+	for b in core expansion simulator review review_page preview large_inputs api api_inprocess apply apply_jobs kubectl_vs_egress discover load; do \
 	  echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py || exit 1; done
 
 screenshots: setup

@@ -2,7 +2,6 @@
 
 from django.contrib import admin, messages
 from django.template.loader import render_to_string
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from policies import review_plan, review_report, reviews
@@ -19,6 +18,8 @@ from policies.models import (
     Review,
 )
 from policies.services import ServiceError
+from policies.views.review_diff_html import plan_rows_html
+from policies.views.reviews import report_context
 
 
 class GatewayPortInline(admin.TabularInline):
@@ -135,17 +136,13 @@ class ReviewAdmin(admin.ModelAdmin):
     def review_report(self, obj: Review) -> str:
         """The console's review report, read-only (the same service as the review page and the API)."""
         review = review_report.report_queryset().get(pk=obj.pk)
-        context: dict = {"review": review, "plans": review_plan.cached_plans(review, list(Cluster.objects.all()))}
+        plans = review_plan.cached_plans(review, list(Cluster.objects.all()))
+        shown = [{"plan": plan, "rows": plan_rows_html(review_plan.plan_rows(plan))} for plan in plans]
+        context: dict = {"review": review, "plans": shown}
         try:
-            report = review_report.build_report(review)
+            context.update(report_context(review_report.build_report(review)))
         except review_report.ReportUnavailable as exc:
             context["report_error"] = exc
-        else:
-            context.update(
-                report=report,
-                reach=report.reachability.as_dict(gettext),
-                summary=[change.as_dict(gettext) for change in report.summary],
-            )
         return render_to_string("policies/review_admin_report.html", context)
 
 

@@ -134,5 +134,5 @@ def cached_plans(review: Review, clusters: list[Cluster]) -> list[dict[str, Any]
         except ClusterError:
             continue
         keys = [plan_cache_key(identity, review.revision.content_hash, gateway, t) for t in ("", *TARGETS)]
-        found += [{**plan, "rows": plan_rows(plan)} for plan in cache.get_many(keys).values() if plan]
+        found += [plan for plan in cache.get_many(keys).values() if plan]
     return found

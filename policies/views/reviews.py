@@ -15,8 +15,6 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -24,9 +22,10 @@ from policies import reviews
 from policies.core.review import ReviewAction, TransitionRefused, decide
 from policies.models import Cluster, Review
 from policies.review_plan import TARGETS, plan_rows, review_plan
-from policies.review_report import ReportUnavailable, build_report, report_queryset
+from policies.review_report import ReportUnavailable, ReviewReport, build_report, report_queryset
 from policies.services import ServiceError
 from policies.views.common import get_policy
+from policies.views.review_diff_html import plan_rows_html, shown_diffs
 
 READ_REVIEWS = ("policies.view_review", "policies.view_policyrevision")
 DECISIONS = (ReviewAction.APPROVE, ReviewAction.REJECT, ReviewAction.WITHDRAW)
@@ -35,7 +34,6 @@ VERBS = {
     ReviewAction.REJECT: reviews.reject_review,
     ReviewAction.WITHDRAW: reviews.withdraw_review,
 }
-APPLY_PANEL = "policies/includes/apply_panel.html"
 PAGE_SIZE = 50
 
 
@@ -75,16 +73,37 @@ def review_detail(request, pk: int):
         "target": target,
         "targets": TARGETS,
         "decisions": decision_panel(review, request.user),
-        "apply_panel": _apply_panel_exists(),
     }
     try:
-        report = build_report(review, cluster=cluster)
+        context.update(report_context(build_report(review, cluster=cluster)))
     except ReportUnavailable as exc:
         context["report_error"] = exc
-    else:
-        summary = [change.as_dict(_) for change in report.summary]
-        context.update({"report": report, "reach": report.reachability.as_dict(_), "summary": summary})
     return render(request, "policies/review_detail.html", context)
+
+
+def report_context(report: ReviewReport) -> dict[str, Any]:
+    """What the report's templates read (shared with the Django admin's review page).
+
+    Plain values and rendered tables only: the context outlives the view (a request and its context
+    are freed by the garbage collector, not by reference counting), so the report's thousands of
+    diff rows must not hang from it.
+    """
+    shown = shown_diffs(report)
+    header = {
+        "base": report.base,
+        "mesh_mode": report.mesh_mode,
+        "mesh_mode_source": report.mesh_mode_source,
+        "cr_added": shown.cr_added,
+        "cr_removed": shown.cr_removed,
+        "object_counts": shown.object_counts,
+    }
+    return {
+        "report": header,
+        "reach": report.reachability.as_dict(_),
+        "summary": [change.as_dict(_) for change in report.summary],
+        "cr_table": shown.cr_table,
+        "object_tables": shown.objects,
+    }
 
 
 def _review(pk: int) -> Review:
@@ -104,15 +123,6 @@ def _chosen_cluster(request, clusters: list[Cluster]) -> Cluster | None:
             request, _("No cluster named %(name)s; comparing with the latest applied revision.") % {"name": name}
         )
     return chosen
-
-
-def _apply_panel_exists() -> bool:
-    # TEMPORARY until the apply panel (another part of the workflow) lands in this tree.
-    try:
-        get_template(APPLY_PANEL)
-    except TemplateDoesNotExist:
-        return False
-    return True
 
 
 def decision_panel(review: Review, user: Any) -> list[dict[str, Any]]:
@@ -136,13 +146,16 @@ def review_plan_fragment(request, pk: int):
     _require_read(request)
     if not request.user.has_perm("policies.view_cluster"):
         raise PermissionDenied(_("Your role may not read clusters."))
-    review = _review(pk)
+    reviews_ = Review.objects.select_related("policy__gateway", "revision").prefetch_related("policy__gateway__ports")
+    review = reviews_.filter(pk=pk).first()
+    if review is None:
+        raise Http404(_("No review #%(id)s.") % {"id": pk})
     cluster = Cluster.objects.filter(name=request.GET.get("cluster", "")).first()
     if cluster is None:
         raise Http404(_("No such cluster."))
     target = request.GET.get("target") if request.GET.get("target") in TARGETS else None
     plan = review_plan(review, cluster, target=target, refresh=request.method == "POST")
-    context = {"plan": plan, "rows": plan_rows(plan), "review": review}
+    context = {"plan": plan, "plan_rows": plan_rows_html(plan_rows(plan)), "review": review}
     return render(request, "policies/review_plan.html", context)
 
 

@@ -40,8 +40,8 @@ def test_with_nothing_applied_the_base_is_the_empty_policy_and_everything_is_new
     assert report.base.revision is None
     assert report.reachability.counts()["allowed"] > 0
     assert report.reachability.counts()["blocked"] == 0
-    assert {item.status for item in report.object_diffs} == {"added"}
-    assert report.cr_diff.removed == 0 and report.cr_diff.added > 10
+    assert {item.status for item in report.diffs.objects} == {"added"}
+    assert report.diffs.cr.removed == 0 and report.diffs.cr.added > 10
 
 
 def test_against_the_applied_revision_the_port_change_is_what_changes(open_review: Review, east: Cluster) -> None:
@@ -50,9 +50,9 @@ def test_against_the_applied_revision_the_port_change_is_what_changes(open_revie
     assert report.base.revision is not None and report.base.revision.number == 1
     assert [change.kind for change in report.summary] == ["port_changed"]
     assert "80 → 81" in report.summary[0].message
-    changed = {(o.kind, o.status) for o in report.object_diffs if o.status != "unchanged"}
+    changed = {(o.kind, o.status) for o in report.diffs.objects if o.status != "unchanged"}
     assert changed and all(status == "changed" for _kind, status in changed)
-    assert [row.kind for row in report.cr_diff.rows].count("replace") == 1
+    assert [row.kind for row in report.diffs.cr.rows].count("replace") == 1
     data = report.as_dict(str)
     assert list(data)[:4] == ["review", "base", "meshMode", "reachability"]
 
