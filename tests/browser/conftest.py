@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -59,11 +60,11 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
-@pytest.fixture
-def page(browser: Any, live_server: Any) -> Iterator[Any]:
-    """A fresh browser context (cookies, storage) per journey, pointed at the live server."""
-    context = browser.new_context(base_url=live_server.url, viewport=VIEWPORT, locale="en-US")
-    context.set_default_timeout(10_000)
+@contextmanager
+def fresh_page(browser: Any, base_url: str, timeout_ms: int = 10_000) -> Iterator[Any]:
+    """A page in a fresh browser context (cookies, storage) at ``base_url``; fails on any JavaScript error."""
+    context = browser.new_context(base_url=base_url, viewport=VIEWPORT, locale="en-US")
+    context.set_default_timeout(timeout_ms)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -72,6 +73,13 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
     yield page
     context.close()
     assert errors == [], f"JavaScript errors: {errors}"
+
+
+@pytest.fixture
+def page(browser: Any, live_server: Any) -> Iterator[Any]:
+    """A fresh browser context per journey, pointed at the live server."""
+    with fresh_page(browser, live_server.url) as page:
+        yield page
 
 
 @pytest.fixture

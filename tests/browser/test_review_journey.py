@@ -1,0 +1,301 @@
+"""Review and push across three users in Chromium, against the real test control plane, in English and Chinese.
+
+The cluster ``dev`` (the session's kube-apiserver + etcd) already runs revision 1 of the seed policy
+(scenario 2: mytest/app=sleep-a reaches httpbin). The **editor** adds the source mytest/app=sleep-b in
+the policy editor, saves and submits it; they may not approve their own change. The **approver** reads
+the reachability change first (sleep-b → httpbin.org going 502 → 200), the summary, the CR and Istio
+diffs and the plan on ``dev``, and approves with a comment. The **operator** checks the connection,
+dry-runs, then applies, watching per-object progress; the objects are then read back from the
+apiserver. The audit page shows submit, approve and apply with the manifests.
+
+On PostgreSQL (``make test``) the jobs are run by a real ``manage.py db_worker`` process, as in
+production; on SQLite (whose test database another process cannot open) by the immediate backend.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import translation
+from django.utils.translation import gettext
+
+from policies import jobs, reviews, services
+from policies.cluster.diff import list_live
+from policies.cluster.discovery import capabilities
+from policies.cluster.kubernetes_client import KubernetesClusterApi
+from policies.cluster.targets import policy_scope
+from policies.core.document import parse_policy_data
+from policies.core.review import Role
+from policies.job_runner import run_apply_job
+from policies.models import Cluster, Deployment, Review
+from tests.browser import pages
+from tests.browser.conftest import PASSWORD, fresh_page
+from tests.fixtures.cli import REPO
+from tests.fixtures.console import SEED_POLICY, scenario_document
+from tests.fixtures.jobs import IMMEDIATE
+from tests.fixtures.reviews import user_in_role
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+CLUSTER = "dev"
+NEW_SOURCE = "mytest/app=sleep-b"
+MESH_CONFIG = {
+    "apiVersion": "v1",
+    "kind": "ConfigMap",
+    "metadata": {"name": "istio", "namespace": "istio-system"},
+    "data": {"mesh": "outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n"},
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# The cluster, the people, the worker
+
+
+def ensure_on_plane(plane: Any, path: str, manifest: dict[str, Any]) -> None:
+    status, body = plane.request("POST", path, manifest)
+    assert status in (201, 409), body
+
+
+@pytest.fixture
+def staff(transactional_db: Any) -> dict[str, Any]:
+    """The demo users editor, approver and operator, in their role groups, with the journey's password."""
+    people = {}
+    for role in (Role.EDITOR, Role.APPROVER, Role.OPERATOR):
+        user = user_in_role(role.value, role.value)
+        user.set_password(PASSWORD)
+        user.save(update_fields=["password"])
+        people[role.value] = user
+    return people
+
+
+@pytest.fixture
+def dev_cluster(apply_plane: Any, staff: dict[str, Any], seed_gateway_record: Any) -> Cluster:
+    """Cluster ``dev`` in REGISTRY_ONLY mode, running revision 1 of the seed policy (scenario 2), reviewed and
+    applied the same way before the journey starts (so the plan and reachability compare with something real)."""
+    for namespace in ("istio-system", "istio-egress"):
+        ensure_on_plane(apply_plane, "/api/v1/namespaces", {"metadata": {"name": namespace}})
+    ensure_on_plane(apply_plane, "/api/v1/namespaces/istio-system/configmaps", MESH_CONFIG)
+    cluster = Cluster.objects.create(name=CLUSTER, kubeconfig_path=str(apply_plane.kubeconfig_path), context="admin")
+    editor, approver, operator = staff["editor"], staff["approver"], staff["operator"]
+    policy = services.create_policy(scenario_document("2"), user=editor, message="Seed scenario 2")
+    review = reviews.approve_review(reviews.submit_review(policy, user=editor), user=approver)
+    job = jobs.start_apply(review, [cluster], target="istio", dry_run=False, user=operator, enqueue=False)
+    assert run_apply_job.call(job.pk) == "succeeded"
+    return cluster
+
+
+@pytest.fixture
+def task_worker(settings: Any) -> Iterator[None]:
+    """Something that runs apply jobs: a ``db_worker`` process on PostgreSQL, the immediate backend on SQLite."""
+    if connection.vendor != "postgresql":
+        settings.TASKS = IMMEDIATE
+        yield
+        return
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    command = [sys.executable, "manage.py", "db_worker", "--no-startup-delay", "--no-reload", "--interval", "0.2"]
+    worker = subprocess.Popen(command, cwd=REPO, env={**os.environ, "DATABASE_URL": url}, start_new_session=True)
+    yield
+    exited = worker.poll()
+    os.killpg(worker.pid, signal.SIGTERM)
+    worker.wait(timeout=30)
+    assert exited is None, f"the db_worker process exited with {exited} during the journey (its output is above)"
+
+
+@contextmanager
+def person(browser: Any, live_server: Any, username: str, language: str) -> Iterator[Any]:
+    """One person's own browser (fresh cookies), signed in and, for Chinese, switched to 简体中文 in the header."""
+    with fresh_page(browser, live_server.url, timeout_ms=15_000) as page:
+        pages.sign_in(page, username, PASSWORD)
+        if language != "en":
+            pages.switch_language(page, language)
+            assert page.locator("html").get_attribute("lang") == language
+        yield page
+
+
+def label(language: str, english: str) -> str:
+    """``english`` as the page shows it in ``language``: from the catalog, and really translated when not English."""
+    with translation.override(language):
+        shown = gettext(english)
+    assert language == "en" or shown != english, f"{english!r} has no {language} translation in locale/"
+    return shown
+
+
+def shoot(language: str, page: Any, name: str, full_page: bool = False) -> None:
+    """A README screenshot, from the English journey only."""
+    if language == "en":
+        pages.snapshot(page, name, full_page=full_page)
+
+
+# ---------------------------------------------------------------------------------------------
+# What each person does
+
+
+def editor_submits_a_new_source(page: Any) -> int:
+    """Add mytest/app=sleep-b to the first rule, save, submit for review; returns the review's id."""
+    pages.open_editor(page, f"/policies/{SEED_POLICY}/")
+    rule = page.locator("[data-kind=rule]").first
+    rule.locator("[data-action=add-from]").click()
+    pages.fill_source(rule, "mytest", {"app": "sleep-b"})
+    pages.wait_for_preview(page)
+    with page.expect_response("**/save/"):
+        page.click("[data-action=save]")
+    page.wait_for_selector("[data-role=dirty][hidden]", state="attached")
+    page.click("[data-testid=submit-review] summary")
+    page.fill("[data-testid=submit-message]", "Let sleep-b reach httpbin too")
+    page.click("[data-testid=submit-review-button]")
+    page.wait_for_url("**/reviews/*/")
+    return int(page.url.rstrip("/").rsplit("/", 1)[1])
+
+
+def author_may_not_approve(page: Any) -> None:
+    """The approve button is disabled for the author, with the reason beside it (an editor's role does not approve;
+    an author who may approve is refused SELF_APPROVAL instead, which the permission matrix covers)."""
+    assert page.locator("[data-testid=approve-button]").is_disabled()
+    reason = page.locator("[data-testid=decision-reason][data-action=approve]")
+    assert reason.get_attribute("data-code") == "permission_denied"
+    assert reason.inner_text().strip()
+
+
+def approver_reads_and_approves(page: Any, review_id: int, language: str) -> None:
+    page.goto(f"/reviews/{review_id}/?cluster={CLUSTER}")
+    # The reachability change is the first panel: sleep-b reaches httpbin, which it could not before.
+    first_panel = page.locator(".review-main > section").first
+    assert first_panel.get_attribute("data-testid") == "reachability"
+    assert first_panel.locator(".panel-title").inner_text() == label(language, "Reachability change")
+    rows = page.locator("[data-testid=reachability-row]")
+    changes = {
+        (row.locator(".reach-source").inner_text(), row.locator(".reach-url").inner_text()): (
+            row.locator(".status").nth(0).inner_text(),
+            row.locator(".status").nth(1).inner_text(),
+            row.get_attribute("data-direction"),
+        )
+        for row in rows.all()
+    }
+    assert changes[(NEW_SOURCE, "http://httpbin.org/")] == ("502", "200", "allowed")
+    assert {direction for *_, direction in changes.values()} == {"allowed"}
+    assert all(source == NEW_SOURCE for source, _ in changes)
+    # The summary names the new source; the CR diff adds its lines; the Istio tab lists the changed object.
+    summary = page.locator("[data-testid=summary-item]")
+    assert summary.count() == 1 and "sleep-b" in summary.inner_text()
+    inserted = page.locator("[data-panel=diff-cr] tr.diff-insert .diff-new").all_inner_texts()
+    assert any("sleep-b" in line for line in inserted), inserted
+    page.click("[role=tab][data-tab=diff-istio]")
+    changed = page.locator("[data-testid=object-diff][data-status=changed]")
+    assert changed.count() >= 1
+    page.click("[role=tab][data-tab=diff-cr]")
+    # The plan on dev: a server-side dry run that changes objects and creates or prunes none.
+    plan = page.locator("[data-testid=plan-summary]")
+    plan.wait_for()
+    assert page.locator("[data-testid=plan-table] tbody tr").count() >= 1
+    page.evaluate("window.scrollTo(0, 0)")
+    shoot(language, page, "review")
+    # Approve with a comment.
+    assert page.locator("[data-testid=approve-button]").inner_text().strip() == label(language, "Approve")
+    page.fill("[data-testid=decision-comment]", "sleep-b needs httpbin for its health checks; plan looks right")
+    page.click("[data-testid=approve-button]")
+    page.wait_for_selector("[data-testid=decision-log]")
+    assert page.locator(".decision-log .tag-success").count() == 1
+    assert "health checks" in page.locator(".decision-comment").inner_text()
+
+
+def operator_checks_the_cluster(page: Any, language: str) -> None:
+    page.goto(f"/clusters/{CLUSTER}/")
+    page.click("[data-testid=check-connection]")
+    page.wait_for_selector("[data-testid=last-check] dl")
+    assert page.locator("[data-testid=check-error]").count() == 0
+    targets = page.locator("[data-testid=last-check] .tag-plain").all_inner_texts()
+    assert "istio" in targets
+    assert "REGISTRY_ONLY" in page.locator("[data-testid=mesh-mode]").inner_text()
+    page.goto("/clusters/")
+    shoot(language, page, "clusters")
+
+
+def operator_runs(page: Any, review_id: int, *, dry_run: bool) -> dict[str, str]:
+    """Start a job on dev from the review's apply panel and wait for its end; returns the summary row's cells."""
+    page.goto(f"/reviews/{review_id}/")
+    panel = page.locator("[data-testid=apply-panel]")
+    panel.locator("[data-testid=apply-clusters]").select_option([CLUSTER])
+    panel.locator("[data-testid=apply-target]").select_option("istio")
+    panel.locator("[data-testid=apply-dry-run]").set_checked(dry_run)
+    with page.expect_response("**/apply/") as started:
+        panel.locator("[data-testid=apply-button]").click()
+    assert started.value.status == 202, started.value.text()
+    job = started.value.json()["job"]
+    done = panel.locator(f"[data-testid=job-progress][data-job='{job}'][data-done=true]")
+    done.wait_for(timeout=45_000)
+    row = panel.locator(f"[data-testid=job-summary] tbody tr[data-cluster={CLUSTER}]")
+    titles = ["cluster", "state", "created", "configured", "unchanged", "pruned", "failed", "skipped", "pending"]
+    cells = dict(zip(titles, row.locator("td").all_inner_texts(), strict=True))
+    cells["job"] = done.get_attribute("data-state")
+    cells["row"] = row.get_attribute("data-state")
+    return cells
+
+
+def audit_shows_the_journey(page: Any, review: Review, language: str) -> None:
+    page.goto(f"/audit/?policy={SEED_POLICY}")
+    assert page.locator("h1").inner_text().strip() == label(language, "Audit log")
+    rows = page.locator("[data-testid=audit-row]")
+    actions = rows.evaluate_all("rows => rows.map(r => r.dataset.action)")
+    for action in ("review.submit", "review.approve", "review.apply_start", "review.apply"):
+        assert action in actions, actions
+    apply_row = rows.filter(has_text=f"#{review.revision.number}").and_(page.locator("[data-action='review.apply']"))
+    assert apply_row.count() == 1
+    assert CLUSTER in apply_row.inner_text()
+    assert apply_row.locator(".tag-muted", has_text="istio").count() == 1
+    shoot(language, page, "audit")
+
+
+# ---------------------------------------------------------------------------------------------
+# The journey
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_editor_submits_approver_approves_operator_applies_to_the_control_plane(
+    browser: Any, live_server: Any, staff: dict[str, Any], dev_cluster: Cluster, task_worker: None, language: str
+) -> None:
+    with person(browser, live_server, "editor", language) as editor:
+        review_id = editor_submits_a_new_source(editor)
+        author_may_not_approve(editor)
+    review = Review.objects.select_related("revision").get(pk=review_id)
+    assert (review.state, review.revision.number, review.message) == ("in_review", 2, "Let sleep-b reach httpbin too")
+
+    with person(browser, live_server, "approver", language) as approver:
+        approver_reads_and_approves(approver, review_id, language)
+    assert Review.objects.get(pk=review_id).state == "approved"
+
+    with person(browser, live_server, "operator", language) as operator:
+        operator_checks_the_cluster(operator, language)
+        dry = operator_runs(operator, review_id, dry_run=True)
+        assert (dry["job"], dry["row"], dry["failed"], dry["pending"]) == ("succeeded", "succeeded", "0", "0")
+        applied = operator_runs(operator, review_id, dry_run=False)
+        shoot(language, operator, "apply-result", full_page=True)
+    # sleep-b's source changes the AuthorizationPolicy only; every other object is already what revision 2 wants.
+    assert (applied["job"], applied["created"], applied["pruned"], applied["failed"]) == ("succeeded", "0", "0", "0")
+    assert int(applied["configured"]) >= 1 and int(applied["unchanged"]) >= 1
+    assert list(Deployment.objects.filter(cluster=dev_cluster, review=review).values_list("state", flat=True)) == [
+        "applied"
+    ]
+
+    live = live_policy_objects(dev_cluster, review)
+    assert any("sleep-b" in str(obj) for _, obj in live.values())
+
+    with person(browser, live_server, "operator", language) as operator:
+        audit_shows_the_journey(operator, review, language)
+
+
+def live_policy_objects(cluster: Cluster, review: Review) -> dict[Any, Any]:
+    """What the apiserver holds for the policy now (every object labelled for it)."""
+    api = KubernetesClusterApi.from_kubeconfig(cluster.kubeconfig_path, cluster.context)
+    policy = parse_policy_data(review.revision.document).policy
+    assert policy is not None
+    scope = policy_scope(policy)
+    return list_live(api, caps=capabilities(api), scope=scope)
