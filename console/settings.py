@@ -155,7 +155,8 @@ SPECTACULAR_SETTINGS = {
     ],
     "COMPONENT_SPLIT_REQUEST": True,
     # NB: the apply target (asm | istio) is one choice set wherever it appears: reviews, jobs, clusters.
-    "ENUM_NAME_OVERRIDES": {"TargetEnum": ["asm", "istio"]},
+    # An apply job's (and each of its clusters') state is its own choice set, not a review's.
+    "ENUM_NAME_OVERRIDES": {"TargetEnum": ["asm", "istio"], "ApplyJobStateEnum": "policies.models_jobs.JobState"},
 }
 
 # Distinct approvals a review needs before its revision counts as approved (issue 11).
