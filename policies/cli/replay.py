@@ -22,22 +22,20 @@ from policies.cli.base import (
     EXIT_OK,
     STDIN,
     CommandIO,
+    InvalidInputError,
     Subcommand,
     UsageError,
-    check_input,
-    format_finding,
-    read_input,
     to_json,
 )
-from policies.cli.discover import add_log_arguments, format_summary, gateway_from_args, read_flows
+from policies.cli.discover import add_log_arguments, format_summary, read_flows
 from policies.cli.render_istio import add_settings_arguments, istio_settings
-from policies.core.discovery.replay import ReplayedFlow, replay_flows
+from policies.cli.simulate import mesh_from_files
+from policies.core.discovery.replay import ReplayedFlow, candidate_mesh, replay_on_mesh
 from policies.core.document import parse_policy_data
 from policies.core.expansion import ExpansionError
-from policies.core.findings import Severity
 from policies.core.gateway import GatewayDescription
 from policies.core.model import KIND, EgressPolicy
-from policies.core.simulator import MESH_MODES
+from policies.core.simulator import MESH_MODES, Mesh
 
 POLICY_SNIFF_BYTES = 64 * 1024
 
@@ -57,22 +55,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_settings_arguments(parser)
 
 
-def candidate_from_args(args: argparse.Namespace, io: CommandIO) -> tuple[EgressPolicy, GatewayDescription]:
-    """The candidate policy and its gateway; findings on stderr and ``UsageError`` when it is invalid."""
+def candidate_mesh_from_args(args: argparse.Namespace, io: CommandIO) -> Mesh:
+    """The simulator mesh of the candidate, built as the rest of the console builds it.
+
+    A stored policy (``--policy``) is expanded for its stored gateway, as the console's and the
+    API's simulation do; a FILE goes through ``egress simulate``'s own ``mesh_from_files``, so each
+    flow gets exactly what ``egress simulate FILE --source ... --url ...`` answers.
+
+    Raises:
+        UsageError: no candidate, an unknown stored policy, or a candidate with errors (on stderr).
+    """
     if args.revision is not None and not args.policy:
         raise UsageError("--revision needs --policy NAME")
     _take_policy_file_from_logs(args)
     if not (args.policy or args.policy_file):
         raise UsageError("name the candidate: --policy NAME, --policy-file FILE, or a policy FILE after the logs")
     if args.policy:
-        return _stored(args.policy, args.revision)
-    parsed, _gateway = check_input(read_input(args.policy_file, io.stdin), args)
-    errors = [f for f in parsed.findings if f.severity is Severity.ERROR]
-    for finding in errors:
-        io.err(format_finding(args.policy_file, finding))
-    if errors or parsed.policy is None:
-        raise UsageError(f"{args.policy_file} is not a valid policy; nothing was replayed")
-    return parsed.policy, gateway_from_args(args, parsed.policy.gateway_name)
+        policy, gateway = _stored(args.policy, args.revision)
+        try:
+            return candidate_mesh(policy, gateway, istio_settings(args), mesh_mode=args.mesh_mode)
+        except ExpansionError as exc:
+            raise UsageError(f"the candidate cannot be expanded: {exc.code}: {exc.message}") from exc
+    try:
+        return mesh_from_files(argparse.Namespace(**{**vars(args), "files": [args.policy_file]}), io)
+    except InvalidInputError as exc:
+        raise UsageError(f"{args.policy_file} is not a valid policy; nothing was replayed") from exc
 
 
 def _take_policy_file_from_logs(args: argparse.Namespace) -> None:
@@ -123,12 +130,9 @@ def format_replayed(result: ReplayedFlow) -> str:
 
 def run(args: argparse.Namespace, io: CommandIO) -> int:
     """Replay the logs' flows under the candidate; exit 1 when any would be broken."""
-    candidate, gateway = candidate_from_args(args, io)
+    mesh = candidate_mesh_from_args(args, io)
     flows, summary = read_flows(args, io)
-    try:
-        report = replay_flows(flows, candidate, gateway, istio_settings(args), mesh_mode=args.mesh_mode)
-    except ExpansionError as exc:
-        raise UsageError(f"the candidate cannot be expanded: {exc.code}: {exc.message}") from exc
+    report = replay_on_mesh(flows, mesh)
     if args.json:
         io.out(to_json({"summary": summary.as_dict(), **report.as_dict(changes_only=not args.all)}))
     else:

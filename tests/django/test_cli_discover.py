@@ -188,10 +188,13 @@ def test_replay_exits_0_when_nothing_observed_breaks(tmp_path: Path, logs) -> No
     assert (code, out.splitlines()[1]) == (0, "0 broken, 0 newly allowed, 1 kept, 0 still blocked")
 
 
-def test_replay_agrees_with_egress_simulate_request_by_request(logs) -> None:
+@pytest.mark.parametrize("mode", ["REGISTRY_ONLY", "ALLOW_ANY"])
+def test_replay_agrees_with_egress_simulate_request_by_request(logs, mode: str) -> None:
     log, pods = logs
 
-    _code, out, _err = egress("replay", log, "--pods", pods, "--policy-file", SCENARIO_1, "--json", "--all")
+    _code, out, _err = egress(
+        "replay", log, "--pods", pods, "--policy-file", SCENARIO_1, "--json", "--all", "--mesh-mode", mode
+    )
 
     flows = json.loads(out)["flows"]
     assert len(flows) == 5
@@ -199,7 +202,15 @@ def test_replay_agrees_with_egress_simulate_request_by_request(logs) -> None:
         source = replayed["flow"]["source"]
         labels = ",".join(f"{k}={v}" for k, v in source["labels"].items())
         _c, sim_out, _e = egress(
-            "simulate", SCENARIO_1, "--source", f"{source['namespace']}:{labels}", "--url", replayed["url"], "--json"
+            "simulate",
+            SCENARIO_1,
+            "--source",
+            f"{source['namespace']}:{labels}",
+            "--url",
+            replayed["url"],
+            "--json",
+            "--mesh-mode",
+            mode,
         )
         simulated: dict[str, Any] = json.loads(sim_out)
         assert (replayed["status"], replayed["upstream"], replayed["reason"]) == (
