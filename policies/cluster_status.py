@@ -17,14 +17,19 @@ from django.db.models import Q
 from django.utils import timezone
 
 from policies import services
+from policies.cluster.concurrency import map_in_order
 from policies.cluster.discovery import Capabilities
 from policies.cluster.drift import DriftReport, detect_drift
 from policies.cluster.errors import ClusterError
 from policies.cluster.interface import ClusterApi
-from policies.cluster.targets import desired_state
+from policies.cluster.targets import DesiredState, desired_state
 from policies.core.expansion import ExpansionError
 from policies.core.model import EgressPolicy as PolicyModel
 from policies.models import ApplyRecord, Cluster, ClusterPolicyDrift, Deployment, EgressPolicy, PolicyRevision
+
+# NB: each policy's drift sends its requests one after the other; four policies at once stay well under the
+# transport's pool of 16 connections while a cluster with many policies is checked in a fraction of the time.
+POLICIES_IN_FLIGHT = 4
 
 
 @dataclass(frozen=True)
@@ -68,30 +73,46 @@ def _name(user: Any) -> str:
 
 
 def policy_drifts(api: ClusterApi, caps: Capabilities, cluster: Cluster) -> list[ClusterPolicyDrift]:
-    """The drift of every policy applied to ``cluster``, computed now (unsaved rows)."""
+    """The drift of every policy applied to ``cluster``, computed now (unsaved rows), a few policies at a time."""
     now = timezone.now()
-    return [_drift_of(api, caps, cluster, applied, now) for applied in applied_revisions(cluster).values()]
+    prepared = [_prepared(caps, cluster, applied, now) for applied in applied_revisions(cluster).values()]
+    return map_in_order(lambda item: _drift_of(api, caps, *item), prepared, concurrency=POLICIES_IN_FLIGHT)
 
 
-def _drift_of(
-    api: ClusterApi, caps: Capabilities, cluster: Cluster, applied: AppliedRevision, now: datetime
-) -> ClusterPolicyDrift:
+def _prepared(
+    caps: Capabilities, cluster: Cluster, applied: AppliedRevision, now: datetime
+) -> tuple[ClusterPolicyDrift, DesiredState | None]:
+    """The row to fill and the applied revision's desired state, read here: the threads never touch the database."""
     row = ClusterPolicyDrift(cluster=cluster, policy=applied.policy, revision=applied.revision, checked_at=now)
     try:
-        policy = PolicyModel.model_validate(applied.revision.document)
         target = applied.target if applied.target in ("asm", "istio") else None
         state = desired_state(
-            policy,
+            PolicyModel.model_validate(applied.revision.document),
             caps,
             target=target,  # type: ignore[arg-type]  # NB: narrowed to the Target literals just above
             gateway=applied.policy.gateway.describe(),
             settings=services.translation_settings(),
         )
-        report = detect_drift(api, desired=state.objects, scope=state.scope, caps=caps)
     except (ClusterError, ExpansionError) as exc:
-        row.state, row.error_code, row.error_message = ClusterPolicyDrift.State.UNKNOWN, exc.code, exc.message[:500]
+        return _unknown(row, exc), None
+    return row, state
+
+
+def _drift_of(
+    api: ClusterApi, caps: Capabilities, row: ClusterPolicyDrift, state: DesiredState | None
+) -> ClusterPolicyDrift:
+    if state is None:
         return row
+    try:
+        report = detect_drift(api, desired=state.objects, scope=state.scope, caps=caps)
+    except ClusterError as exc:
+        return _unknown(row, exc)
     row.state, row.drifted_objects = _drift_state(report), _drifted_rows(report)
+    return row
+
+
+def _unknown(row: ClusterPolicyDrift, error: ClusterError | ExpansionError) -> ClusterPolicyDrift:
+    row.state, row.error_code, row.error_message = ClusterPolicyDrift.State.UNKNOWN, error.code, error.message[:500]
     return row
 
 

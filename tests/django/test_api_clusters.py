@@ -7,12 +7,14 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from policies import clusters
+from policies import clusters, services
 from policies.cluster.apply import apply_objects
 from policies.cluster.discovery import capabilities
 from policies.cluster.records import record_result
 from policies.cluster.targets import desired_state
 from policies.core.gateway import TranslationSettings
+from policies.core.model import EgressPolicy as PolicyModel
+from policies.management.commands.seed_demo import ensure_seed_gateway
 from policies.models import ApplyRecord, AuditEntry, Cluster
 from tests.fixtures.api import codes_of, errors_of, seed_cr, send
 from tests.fixtures.clusters import kubeconfig_text, no_secret_in, set_outbound_mode
@@ -277,3 +279,32 @@ def test_the_simulate_api_refuses_a_cluster_without_a_known_mode(viewer, name):
     response = send(viewer, "post", "/api/v1/simulate/", body)
     assert response.status_code == 400
     assert [(e["code"], e["path"]) for e in errors_of(response)] == [("CLUSTER_MODE_UNKNOWN", "cluster")]
+
+
+def test_each_of_several_applied_policies_gets_its_own_drift(
+    operator, stored_cluster, fake_cluster, api_policy, editor
+):
+    # given the seed policy and a second one (another gateway) applied, and the second edited by hand
+    applied_seed(fake_cluster, stored_cluster, api_policy)
+    other_gateway = ensure_seed_gateway("othergateway")
+    document = seed_cr("2")
+    document["metadata"]["name"] = "egress-by-othergateway"
+    document["spec"]["byEgressGateway"]["name"] = "othergateway"
+    other = services.create_policy(document, user=editor, message="second")
+    revision = other.revisions.get(number=1)
+    state = desired_state(
+        PolicyModel.model_validate(revision.document),
+        capabilities(fake_cluster),
+        gateway=other_gateway.describe(),
+        settings=TranslationSettings(),
+    )
+    result = apply_objects(fake_cluster, desired=state.objects, scope=state.scope, target=state.target)
+    record_result(result, cluster=stored_cluster, scope=state.scope, action="apply", policy=other, revision=revision)
+    entry = next(m for m in state.objects if m["kind"] == "ServiceEntry")["metadata"]
+    fake_cluster.edit("ServiceEntry", entry["namespace"], entry["name"], ("spec", "hosts"), ["x.example"], manager="m")
+    # when the cluster is checked, then each policy has its own answer
+    policies = send(operator, "post", f"{URL}prod/check/").json()["policies"]
+    assert [(p["policy"], p["drift"]) for p in policies] == [
+        ("egress-by-egressgateway", "in-sync"),
+        ("egress-by-othergateway", "drifted"),
+    ]
