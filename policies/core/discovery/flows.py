@@ -19,9 +19,9 @@ How a line is read (Istio's sidecar, outbound):
 
 Usage::
 
-    aggregator = FlowAggregator(SourceResolver(pods, fallback))
+    aggregator = FlowAggregator(SourceResolver(pods, fallback), gateway_hosts=[gateway.service_host])
     with open(path, "rb") as handle:
-        for refusal in aggregator.feed(handle, name=path):
+        for refusal in aggregator.feed(handle):
             report(refusal)                  # every refused line, in order, with its number
     flows, summary = aggregator.flows(), aggregator.summary
 """
@@ -47,9 +47,13 @@ TOO_MANY_FLOWS = "EGRESS-LOG11"
 MAX_FLOWS = 250_000
 MAX_CLUSTERS_PER_FLOW = 16
 MESH_INTERNAL_KINDS = frozenset({"mesh", "inbound"})
-# Response flags of a request the proxy itself ended (Envoy's access-log docs): nothing reached the server.
+# Response flags of a request the proxy ended before any upstream took it (Envoy's access-log docs:
+# no healthy upstream, connect failure, circuit breaker, no route or cluster, injected abort, rate
+# limits, external authorization, invalid headers, downstream protocol error, overload, failed
+# local health check, DNS failure, no filter config). Flags that can follow a response (UT, UC,
+# UPE, SI, DI ...) are not among them: the server may well have received the request.
 LOCAL_FAILURE_FLAGS = frozenset(
-    {"UH", "UF", "UO", "NR", "URX", "NC", "DI", "FI", "RL", "UAEX", "RLSE", "IH", "SI", "DPE", "UPE", "UMSDR", "OM"}
+    {"UH", "UF", "UO", "NR", "URX", "NC", "FI", "RL", "UAEX", "RLSE", "IH", "DPE", "OM", "LH", "DF", "NFCF"}
 )
 CLUSTER_LOCAL = (".svc.cluster.local", ".svc")
 _IPV4 = re.compile(r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\Z")
