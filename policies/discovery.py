@@ -65,6 +65,7 @@ DELETE_PERMISSION = "policies.delete_observedflow"
 MAX_REFUSED_KEPT = 100  # NB: every refusal is counted in the summary; only the first ones are listed.
 MAX_SELECTED_FLOWS = 5_000
 MERGE_BATCH = 500
+STORE_ATTEMPTS = 3
 PODS = ResourceType("", "v1", "Pod", "pods")
 MERGED_FIELDS = [
     *("count", "reached", "first_seen", "last_seen", "outcomes", "clusters", "cluster_kinds"),
@@ -218,7 +219,7 @@ def ingest(gateway: EgressGateway, logs: Sequence[LogInput], sources: SourceSpec
         DiscoveryError: no log, an invalid namespace/labels or pod list.
         ClusterUnavailable: the registered cluster's pods could not be listed.
         NoAccessLog: the logs are empty, or refused lines and not one flow (nothing stored).
-        ConcurrentUpload: a concurrent upload stored the same new flow (nothing stored; retry).
+        ConcurrentUpload: concurrent uploads kept storing the same new flows (after retries; nothing stored).
     """
     require_permission(user, UPLOAD_PERMISSION)
     if not logs:
@@ -234,12 +235,19 @@ def ingest(gateway: EgressGateway, logs: Sequence[LogInput], sources: SourceSpec
         if summary.entries:
             message = _("Not one access-log line could be read into a flow (see each line); nothing was stored.")
         raise NoAccessLog(message, refused_lines)
-    try:
-        return _store(gateway, aggregator.flows(), summary.as_dict(), refused_lines, logs, sources, user)
-    except IntegrityError as exc:
-        raise ConcurrentUpload(
-            _("Another upload stored the same flows at the same moment; nothing was stored. Send it again.")
-        ) from exc
+    flows, summary_data = aggregator.flows(), summary.as_dict()
+    attempt = 1
+    while True:
+        try:
+            return _store(gateway, flows, summary_data, refused_lines, logs, sources, user)
+        except IntegrityError as exc:
+            # NB: a concurrent upload inserted one of our new flows first; the whole transaction rolled back,
+            # and the next attempt finds that row and merges into it.
+            if attempt == STORE_ATTEMPTS:
+                raise ConcurrentUpload(
+                    _("Other uploads kept storing the same flows at the same moment; nothing was stored. Retry.")
+                ) from exc
+            attempt += 1
 
 
 def _read_all(aggregator: FlowAggregator, logs: Sequence[LogInput]) -> list[dict[str, Any]]:

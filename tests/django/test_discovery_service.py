@@ -95,15 +95,32 @@ def test_flows_through_the_egress_gateway_keep_their_cluster(seed_gateway_record
     assert ObservedFlow.objects.get().cluster_kinds == {"egress_gateway": 1}
 
 
-def test_a_concurrent_upload_of_the_same_new_flow_stores_nothing(seed_gateway_record, monkeypatch) -> None:
-    def clashing(*args: Any, **kwargs: Any) -> Any:
+def test_a_clash_with_a_concurrent_upload_is_retried_then_refused(seed_gateway_record, monkeypatch) -> None:
+    calls = []
+    real = ObservedFlow.objects.bulk_create
+
+    def clashing_once(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise IntegrityError("UNIQUE constraint failed: policies_observedflow.key_hash")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ObservedFlow.objects, "bulk_create", clashing_once)
+    assert ingest_sample(seed_gateway_record, user_in_role("editor")).created == 4
+    assert ObservationUpload.objects.count() == 1
+
+    def always_clashing(*args: Any, **kwargs: Any) -> Any:
         raise IntegrityError("UNIQUE constraint failed: policies_observedflow.key_hash")
 
-    monkeypatch.setattr(ObservedFlow.objects, "bulk_create", clashing)
+    monkeypatch.setattr(ObservedFlow.objects, "bulk_create", always_clashing)
     with pytest.raises(discovery.ConcurrentUpload) as refused:
-        ingest_sample(seed_gateway_record, user_in_role("editor"))
+        ingest_sample(
+            seed_gateway_record,
+            user_in_role("editor", "other"),
+            sample_log([text_line(http("new.example", "1.2.3.4"))]),
+        )
     assert refused.value.status == 409
-    assert not ObservationUpload.objects.exists()
+    assert ObservationUpload.objects.count() == 1
 
 
 def test_labels_without_a_namespace_and_bad_labels_are_refused(seed_gateway_record) -> None:
