@@ -27,6 +27,7 @@ UNKNOWN_POD = "EGRESS-LOG08"
 NO_SOURCE = "EGRESS-LOG09"
 AMBIGUOUS_POD = "EGRESS-LOG10"
 POD_LIST_INVALID = "EGRESS-LOG20"
+MAX_CACHED_PODS = 100_000
 
 # NB: set per ReplicaSet, revision, pod or job run: a selector on them would not survive a rollout.
 VOLATILE_LABELS = frozenset(
@@ -154,6 +155,8 @@ class SourceResolver:
         """The workload that sent line ``line`` (whose prefix named ``pod``), or why it has none."""
         found = self._cache.get(pod)
         if found is None:
+            if len(self._cache) >= MAX_CACHED_PODS:
+                self._cache.clear()  # NB: pod names come from the input; memory must not follow them.
             found = self._cache[pod] = self._lookup(pod)
         if isinstance(found, Workload):
             return found
