@@ -111,9 +111,9 @@ def main() -> None:
             json.dump(_pod_list(), handle)
         write_log(log, args.lines)
         size_mb = os.path.getsize(log) / 1e6
-        child = subprocess.run(
-            [sys.executable, __file__, "--child", log, pods], capture_output=True, text=True, check=True
-        )
+        child = subprocess.run([sys.executable, __file__, "--child", log, pods], capture_output=True, text=True)
+    if child.returncode:
+        sys.exit(f"the upload (child process) failed:\n{child.stderr}")
     figures = json.loads(child.stdout)
     print(
         f"upload: {figures['lines']:,} lines ({size_mb:.0f} MB) → {figures['flows']:,} flows stored "
