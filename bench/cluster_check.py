@@ -9,7 +9,8 @@ local port nobody listens on, and a local socket that accepts connections but ne
 apiserver: the read timeout decides). With ``--policies N`` it then applies N seed policies (one gateway
 each) and times the check, whose drift pass dominates, one policy at a time and ``POLICIES_IN_FLIGHT`` at once.
 On the loopback control plane of a busy 2-core machine the two are about equal (round trips cost almost
-nothing there); against a remote apiserver the round trips dominate and the concurrent pass wins.
+nothing there); against a remote apiserver, where round trips dominate, the concurrent pass is expected to
+win (not measured here).
 Nothing is asserted: compare with the bound the policy implies.
 
 Run: .venv/bin/python bench/cluster_check.py [--repeats 5] [--policies 20]
