@@ -7,6 +7,7 @@ admin) and redirects with a message; a refusal is shown with the verb's own reas
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -72,7 +73,8 @@ def review_detail(request, pk: int):
         "cluster": cluster,
         "target": target,
         "targets": TARGETS,
-        "decisions": decision_panel(review, request.user),
+        "decisions": (decisions := decision_panel(review, request.user)),
+        "can_decide": any(item["allowed"] for item in decisions),
     }
     try:
         context.update(report_context(build_report(review, cluster=cluster)))
@@ -156,6 +158,8 @@ def review_plan_fragment(request, pk: int):
     target = request.GET.get("target") if request.GET.get("target") in TARGETS else None
     plan = review_plan(review, cluster, target=target, refresh=request.method == "POST")
     context = {"plan": plan, "plan_rows": plan_rows_html(plan_rows(plan)), "review": review}
+    if plan.get("plannedAt"):
+        context["planned_at"] = datetime.fromisoformat(plan["plannedAt"])
     return render(request, "policies/review_plan.html", context)
 
 
