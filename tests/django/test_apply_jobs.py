@@ -156,3 +156,18 @@ def test_an_apply_whose_worker_stopped_reporting_no_longer_holds_the_cluster(
     assert fresh.pk != lost.pk
     row = ApplyJobCluster.objects.get(job=lost)
     assert (row.state, row.error_code, ApplyJob.objects.get(pk=lost.pk).state) == ("failed", "WORKER_LOST", "failed")
+
+
+def test_a_review_superseded_while_its_job_was_queued_is_not_applied(
+    approved_review: Review, operator: Any, fake_clusters: Any, database_tasks: None
+) -> None:
+    job = jobs.start_apply(approved_review, clusters("a"), target="istio", dry_run=False, user=operator)
+    edit_port(approved_review.policy, 91, approved_review.author)
+    reviews.submit_review(approved_review.policy, user=approved_review.author)
+
+    assert run_apply_job.call(job.pk) == "failed"
+
+    row = ApplyJobCluster.objects.get(job=job)
+    assert (row.state, row.error_code) == ("failed", "INVALID_TRANSITION")
+    assert fake_clusters["a"].objects == {} and Deployment.objects.count() == 0
+    assert run_apply_job.call(job.pk) == "not queued"  # NB: a task delivered twice runs the job once

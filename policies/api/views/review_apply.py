@@ -54,7 +54,12 @@ class ReviewApplyMixin:
         body = ApplyRequestSerializer(data=mapping_body(request))
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        clusters = jobs.resolve_clusters(data["clusters"])
+        try:
+            clusters = jobs.resolve_clusters(data["clusters"])
+        except jobs.ApplyRequestInvalid as exc:
+            if "cluster" in body.initial_data:  # NB: name the field the client sent
+                exc.path = "cluster"
+            raise
         job = jobs.start_apply(review, clusters, target=data["target"], dry_run=data["dryRun"], user=request.user)
         representation = ApplyJobSerializer(jobs_with_progress().get(pk=job.pk), context={"request": request}).data
         return Response(representation, status=status.HTTP_202_ACCEPTED, headers={"Location": representation["url"]})
