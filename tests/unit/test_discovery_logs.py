@@ -151,7 +151,7 @@ def test_other_lines_are_refused_with_a_stable_code(line: str, code: str) -> Non
 
 
 def test_a_json_field_of_the_wrong_type_is_named() -> None:
-    line = json_line(http("httpbin.org", "54.1.2.3")).replace('"response_code": 200', '"response_code": "ok"')
+    line = json_line(http("httpbin.org", "54.1.2.3")).replace('"response_code":200', '"response_code":"ok"')
 
     refusal = parse_line(line, 3)
 
