@@ -28,11 +28,13 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from policies import discovery
-from policies.models import Cluster, EgressGateway, EgressPolicy, ObservationUpload
+from policies.models import Cluster, EgressGateway, EgressPolicy, ObservationUpload, ObservedFlow
 from policies.services import ServiceError
 
 READ_PERMISSION = "policies.view_observedflow"
 FLOWS_SHOWN = 500
+# NB: the review page answers every reviewer's visit; a gateway with more flows is replayed on request instead.
+REVIEW_REPLAY_LIMIT = 20_000
 OUTCOME_CHOICES = ("200", "403", "502", "503", "reset", "connected")
 
 
@@ -130,6 +132,14 @@ def replay_panel(result: discovery.ReplayResult | None) -> dict[str, Any] | None
         "broken": [row for row in rows if row["verdict"] == "broken"],
         "newly_allowed": [row for row in rows if row["verdict"] == "newly_allowed"],
     }
+
+
+def review_replay(review) -> dict[str, Any] | None:
+    """What ``includes/review_replay.html`` draws on a review page: None when the gateway has no observations."""
+    count = ObservedFlow.objects.filter(gateway_id=review.policy.gateway_id).count()
+    if count > REVIEW_REPLAY_LIMIT:
+        return {"too_many": count}
+    return replay_panel(discovery.replay_for_review(review)) if count else None
 
 
 # NB: exempt from the global CSRF check only to refuse an oversize body before anything reads it (the CSRF

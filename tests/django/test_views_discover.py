@@ -119,3 +119,24 @@ def test_only_admins_see_and_use_delete(seed_gateway_record) -> None:
 
 def test_a_user_without_a_role_cannot_see_the_page(seed_gateway_record) -> None:
     assert signed_in("nobody").get(PAGE).status_code == 403
+
+
+def test_the_review_replay_panel_shows_what_the_reviews_revision_would_block(open_review, monkeypatch) -> None:
+    from django.template.loader import render_to_string
+
+    from policies.views import discover
+
+    assert discover.review_replay(open_review) is None
+    assert 'data-testid="review-replay"' not in render_to_string(
+        "policies/includes/review_replay.html", {"review": open_review, "replay": None}
+    )
+    ingest_sample(open_review.policy.gateway, user_in_role("admin", "uploader"))
+    replay = discover.review_replay(open_review)
+    assert replay is not None and replay["against"]["review"] == open_review.pk
+    html = render_to_string("policies/includes/review_replay.html", {"review": open_review, "replay": replay})
+    assert 'data-testid="replay-broken"' in html and "https://api.example.com/" in html
+    monkeypatch.setattr(discover, "REVIEW_REPLAY_LIMIT", 3)
+    too_many = render_to_string(
+        "policies/includes/review_replay.html", {"review": open_review, "replay": discover.review_replay(open_review)}
+    )
+    assert "4 observed flows: too many to replay on this page" in too_many
