@@ -20,6 +20,7 @@ from typing import Any, cast
 from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.utils.translation import gettext as _
+from pydantic import ValidationError
 
 from policies.core.document import dump_policy
 from policies.core.expansion import ExpansionError, expand_policy
@@ -138,22 +139,25 @@ def compare(inputs: ComparisonInputs) -> tuple[Meaning, Diffs]:
         ReportUnavailable: a document cannot be expanded against the gateway as it is now.
     """
     settings, gateway = translation_settings(), inputs.gateway
-    new = PolicyModel.model_validate(inputs.new)
-    old = PolicyModel.model_validate(inputs.old) if inputs.old is not None else None
     try:
+        new = PolicyModel.model_validate(inputs.new)
+        old = PolicyModel.model_validate(inputs.old) if inputs.old is not None else None
         before = expand_policy(old, gateway, settings) if old else []
         after = expand_policy(new, gateway, settings)
     except ExpansionError as exc:
-        raise ReportUnavailable(
-            _("This revision cannot be expanded against gateway %(gateway)s as it is now: %(error)s")
-            % {"gateway": gateway.name, "error": exc.message},
-            path=exc.path,
-        ) from exc
+        raise _unavailable(gateway, exc.message, exc.path) from exc
+    except ValidationError as exc:  # NB: a stored revision changed behind the models' back
+        raise _unavailable(gateway, str(exc.errors(include_url=False)[0]["msg"]), "revision") from exc
     policies = [p for p in (old, new) if p is not None]
     probes = Probes(probe_sources(policies, settings), probe_urls(policies))
     reachability = objects_reachability_change(before, after, probes, gateway, settings, mesh_mode=inputs.mode)
     cr_diff = line_diff(dump_policy(old) if old else "", dump_policy(new))
     return Meaning(reachability, policy_changes(old, new)), Diffs(cr_diff, object_diffs(before, after))
+
+
+def _unavailable(gateway: GatewayDescription, error: str, path: str) -> ReportUnavailable:
+    message = _("This revision cannot be expanded against gateway %(gateway)s as it is now: %(error)s")
+    return ReportUnavailable(message % {"gateway": gateway.name, "error": error}, path=path)
 
 
 def object_diffs(before: list[Document], after: list[Document]) -> list[ObjectDiff]:

@@ -13,7 +13,7 @@ from policies.cluster.fake import FakeClusterApi
 from policies.core.review import Role
 from policies.models import Cluster, Review
 from tests.fixtures.api import errors_of
-from tests.fixtures.review_plans import kill
+from tests.fixtures.review_plans import expand_nothing, kill
 from tests.fixtures.reviews import NO_ROLE, ROLES, user_in_role
 
 pytestmark = pytest.mark.django_db
@@ -89,3 +89,10 @@ def test_an_unknown_review_is_404(open_review: Review) -> None:
     client = APIClient()
     client.force_authenticate(user_in_role(Role.VIEWER.value))
     assert client.get("/api/v1/reviews/999999/diff/").status_code == 404
+
+
+def test_a_report_that_cannot_be_made_is_409_with_its_code(open_review: Review) -> None:
+    expand_nothing(open_review)
+    response = get(open_review)
+    assert response.status_code == 409
+    assert [error["code"] for error in errors_of(response)] == ["REVIEW_REPORT_UNAVAILABLE"]

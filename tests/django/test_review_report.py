@@ -11,7 +11,7 @@ from policies import review_plan, review_report, reviews
 from policies.cluster.errors import ClusterUnreachable
 from policies.cluster.fake import FakeClusterApi
 from policies.models import ApplyRecord, Cluster, Review
-from tests.fixtures.review_plans import kill
+from tests.fixtures.review_plans import expand_nothing, kill
 from tests.fixtures.reviews import edit_port
 
 pytestmark = pytest.mark.django_db
@@ -159,3 +159,12 @@ def test_the_reachability_change_is_simulated_in_the_clusters_outbound_mode(open
     registry_only = report_of(open_review).reachability.as_dict(str)["changes"]
     # NB: under ALLOW_ANY a request the policy does not route passes through to its host instead of a 502
     assert report.reachability.as_dict(str)["changes"] != registry_only
+
+
+def test_a_revision_that_no_longer_expands_is_a_clear_refusal(open_review: Review) -> None:
+    # given a stored revision that no longer expands (changed behind the models' back)
+    expand_nothing(open_review)
+    # then the report refuses with a stable code instead of failing
+    with pytest.raises(review_report.ReportUnavailable) as refused:
+        report_of(open_review)
+    assert refused.value.code == "REVIEW_REPORT_UNAVAILABLE" and refused.value.status == 409

@@ -15,7 +15,7 @@ from policies.cluster.errors import ClusterUnreachable
 from policies.cluster.fake import FakeClusterApi
 from policies.core.review import Role
 from policies.models import AuditEntry, Cluster, Review
-from tests.fixtures.review_plans import kill
+from tests.fixtures.review_plans import expand_nothing, kill
 from tests.fixtures.reviews import NO_ROLE, ROLES, edit_port, user_in_role
 
 pytestmark = pytest.mark.django_db
@@ -187,3 +187,12 @@ def test_an_invalid_audit_filter_shows_its_error_instead_of_failing(open_review:
     response = client_as(user_in_role(Role.VIEWER.value)).get("/audit/?since=yesterday&policy=abc")
     assert response.status_code == 200
     assert "errorlist" in response.content.decode()
+
+
+def test_a_report_that_cannot_be_made_is_explained_on_the_page(open_review: Review) -> None:
+    expand_nothing(open_review)
+    response = client_as(user_in_role(Role.APPROVER.value)).get(f"/reviews/{open_review.pk}/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "report-error" in ids_in(html) and "REVIEW_REPORT_UNAVAILABLE" in html
+    assert "decision-panel" in ids_in(html)  # NB: the reviewer can still reject it
