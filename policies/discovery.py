@@ -37,6 +37,7 @@ from policies import services
 from policies.cluster.errors import ClusterError
 from policies.cluster.interface import ResourceType
 from policies.cluster.records import connect_cluster
+from policies.clusters import CHECK_RETRY
 from policies.core.discovery.accesslog import BAD_FIELD, AccessLogEntry, RefusedLine, refused
 from policies.core.discovery.flows import MAX_CLUSTERS_PER_FLOW, Flow, FlowAggregator, FlowKey, FlowProtocol
 from policies.core.discovery.propose import Proposal, ProposalError, propose_policy
@@ -309,7 +310,8 @@ def parse_labels(text: str) -> dict[str, str]:
 def cluster_pods(cluster: Cluster) -> PodIndex:
     """Every pod of a registered cluster (read-only list through the cluster layer) as a pod index."""
     try:
-        items = connect_cluster(cluster).list(resource=PODS, label_selector="")
+        # NB: someone waits on the upload: the connection check's short timeouts, not the apply path's.
+        items = connect_cluster(cluster, retry=CHECK_RETRY).list(resource=PODS, label_selector="")
     except ClusterError as exc:
         raise ClusterUnavailable(exc) from exc
     pods: dict[tuple[str, str], dict[str, str]] = {}

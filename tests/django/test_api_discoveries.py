@@ -149,7 +149,7 @@ def test_pods_from_a_registered_cluster(seed_gateway_record, editor_client, stor
     from policies import discovery
 
     fake.apply(resource=discovery.PODS, manifest=pod)
-    monkeypatch.setattr("policies.discovery.connect_cluster", lambda cluster: fake)
+    monkeypatch.setattr("policies.discovery.connect_cluster", lambda cluster, retry=None: fake)
     data = (text_line(http("api.github.com", "140.82.1.1"), pod="web-1") + "\n").encode()
     response = editor_client.post(
         URL,
@@ -168,7 +168,7 @@ def test_an_unreachable_cluster_is_a_502_with_its_code(seed_gateway_record, edit
 
     fake = FakeClusterApi()
     fake.fail("list", "Pod", ClusterUnreachable("Cannot reach the API server: connection refused."))
-    monkeypatch.setattr("policies.discovery.connect_cluster", lambda cluster: fake)
+    monkeypatch.setattr("policies.discovery.connect_cluster", lambda cluster, retry=None: fake)
     response = upload(editor_client, sample_log(), cluster="prod")
     assert response.status_code == 502
     assert codes_of(response) == ["CLUSTER-E001"]
