@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from pydantic import ValidationError
 
 from policies.cluster.diff import Plan, PlannedObject, plan_changes
 from policies.cluster.discovery import Target, capabilities
@@ -28,6 +29,7 @@ from policies.core.expansion import ExpansionError
 from policies.core.gateway import GatewayDescription
 from policies.core.model import EgressPolicy as PolicyModel
 from policies.models import Cluster, Review
+from policies.review_comparison import ReportUnavailable
 from policies.services import translation_settings
 
 TARGETS = ("asm", "istio")
@@ -65,6 +67,8 @@ def review_plan(
         return _failed(cluster, target, exc.code, exc.message)
     except ExpansionError as exc:
         return _failed(cluster, target, exc.code, exc.message)
+    except ValidationError as exc:  # NB: a stored revision changed behind the models' back
+        return _failed(cluster, target, ReportUnavailable.code, str(exc.errors(include_url=False)[0]["msg"]))
     data = plan_json(plan, cluster=cluster, target=state.target)
     cache.set(key, data, timeout=getattr(settings, "EGRESS_PLAN_CACHE_SECONDS", PLAN_CACHE_SECONDS))
     return {**data, "cached": False}

@@ -168,3 +168,16 @@ def test_a_revision_that_no_longer_expands_is_a_clear_refusal(open_review: Revie
     with pytest.raises(review_report.ReportUnavailable) as refused:
         report_of(open_review)
     assert refused.value.code == "REVIEW_REPORT_UNAVAILABLE" and refused.value.status == 409
+
+
+def test_the_plan_of_a_revision_that_no_longer_validates_is_an_error_not_an_exception(
+    open_review: Review, east: Cluster, planning_fake: FakeClusterApi
+) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE policies_policyrevision SET document = %s WHERE id = %s", ['{"spec": 1}', open_review.revision_id]
+        )
+    plan = review_plan.review_plan(review_report.report_queryset().get(pk=open_review.pk), east, target="istio")
+    assert plan["error"]["code"] == "REVIEW_REPORT_UNAVAILABLE"
