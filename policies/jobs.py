@@ -3,7 +3,7 @@
 The web request (API, console, CLI) only checks and enqueues: ``start_apply`` refuses anything
 but this review's approved, unchanged revision for every chosen cluster (the same
 ``reviews.check_applicable`` every path uses), then writes the job and its per-cluster rows and
-hands the job id to the task queue once the transaction commits. The cluster calls happen in the
+hands the job id to the task queue with the same transaction (``queue``). The cluster calls happen in the
 worker (``policies.job_runner``), so a slow or dead cluster never holds a request.
 
 "Two operators applying at once: exactly one runs" is the database's partial unique index on the
@@ -29,6 +29,7 @@ from policies import reviews, services, webhooks
 from policies.audit import append_entry
 from policies.models import ApplyJob, ApplyJobCluster, ApplyJobObject, Cluster, Review
 from policies.models_jobs import ACTIVE_STATES, JobState
+from policies.queue import enqueue_with_transaction
 
 TARGETS = ("asm", "istio")
 
@@ -107,7 +108,7 @@ def start_apply(
             )
             webhooks.review_event(review, "apply_started", user=user, job=job.pk, clusters=[c.name for c in clusters])
         if enqueue:
-            transaction.on_commit(lambda: enqueue_job(job.pk))
+            enqueue_job(job.pk)
     return job
 
 
@@ -119,10 +120,10 @@ def jobs_with_progress() -> QuerySet[ApplyJob]:
 
 
 def enqueue_job(job_id: int) -> None:
-    """Hand the job to the task queue (the worker runs ``job_runner.run_apply_job``)."""
+    """Hand the job to the task queue with the current transaction (the worker runs ``job_runner.run_apply_job``)."""
     from policies.job_runner import run_apply_job  # NB: the runner pulls in the cluster client; only now
 
-    run_apply_job.enqueue(job_id)
+    enqueue_with_transaction(run_apply_job, job_id)
 
 
 def _claim_cluster(job: ApplyJob, cluster: Cluster) -> None:

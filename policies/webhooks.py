@@ -1,8 +1,8 @@
 """Outgoing webhook: a JSON event on every review state change, delivered from the task queue.
 
 ``review_event`` is called by the workflow verbs inside their transaction: it stores a
-``WebhookDelivery`` and enqueues its delivery once (and only if) the transaction commits, so a
-rolled-back step sends nothing. Delivery runs in the worker: a non-2xx answer, a timeout or a
+``WebhookDelivery`` and enqueues its delivery with that transaction (``queue``), so a rolled-back
+step sends nothing. Delivery runs in the worker: a non-2xx answer, a timeout or a
 refused connection is logged (status and reason only: the URL may carry a token) and retried with
 exponential backoff; after ``EGRESS_WEBHOOK_MAX_ATTEMPTS`` the delivery is abandoned. Nothing here
 can fail or slow down the workflow step itself.
@@ -18,11 +18,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
 from policies.models import Review, WebhookDelivery
+from policies.queue import enqueue_with_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def review_event(review: Review, event: str, *, user: Any = None, **details: Any
         **details,
     }
     delivery = WebhookDelivery.objects.create(event=body)
-    transaction.on_commit(lambda: deliver_webhook.enqueue(delivery.pk))
+    enqueue_with_transaction(deliver_webhook, delivery.pk)
     return delivery
 
 
