@@ -14,6 +14,7 @@ production; on SQLite (whose test database another process cannot open) by the i
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -23,11 +24,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import translation
 from django.utils.translation import gettext
 
-from policies import jobs, reviews, services
+from policies import clusters, jobs, reviews, services
 from policies.cluster.diff import list_live
 from policies.cluster.discovery import capabilities
 from policies.cluster.kubernetes_client import KubernetesClusterApi
@@ -35,7 +37,7 @@ from policies.cluster.targets import policy_scope
 from policies.core.document import parse_policy_data
 from policies.core.review import Role
 from policies.job_runner import run_apply_job
-from policies.models import Cluster, Deployment, Review
+from policies.models import AuditEntry, Cluster, Deployment, Review
 from tests.browser import pages
 from tests.browser.conftest import PASSWORD, fresh_page
 from tests.fixtures.cli import REPO
@@ -78,12 +80,13 @@ def staff(transactional_db: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def dev_cluster(apply_plane: Any, staff: dict[str, Any], seed_gateway_record: Any) -> Cluster:
-    """Cluster ``dev`` in REGISTRY_ONLY mode, running revision 1 of the seed policy (scenario 2), reviewed and
-    applied the same way before the journey starts (so the plan and reachability compare with something real)."""
+    """Cluster ``dev`` in REGISTRY_ONLY mode (registered and checked by the admin), running revision 1 of the seed
+    policy (scenario 2), reviewed and applied before the journey (so plan and reachability compare with something)."""
     for namespace in ("istio-system", "istio-egress"):
         ensure_on_plane(apply_plane, "/api/v1/namespaces", {"metadata": {"name": namespace}})
     ensure_on_plane(apply_plane, "/api/v1/namespaces/istio-system/configmaps", MESH_CONFIG)
     cluster = Cluster.objects.create(name=CLUSTER, kubeconfig_path=str(apply_plane.kubeconfig_path), context="admin")
+    clusters.check_cluster(cluster, user=get_user_model().objects.create_superuser("admin"))
     editor, approver, operator = staff["editor"], staff["approver"], staff["operator"]
     policy = services.create_policy(scenario_document("2"), user=editor, message="Seed scenario 2")
     review = reviews.approve_review(reviews.submit_review(policy, user=editor), user=approver)
@@ -166,7 +169,14 @@ def author_may_not_approve(page: Any) -> None:
 
 
 def approver_reads_and_approves(page: Any, review_id: int, language: str) -> None:
-    page.goto(f"/reviews/{review_id}/?cluster={CLUSTER}")
+    page.click("nav.sidenav a[href='/reviews/']")
+    page.click(f"main a[href='/reviews/{review_id}/']")
+    # Compare with what dev runs, planned for the target the operator will apply (istio).
+    compare = page.locator("[data-testid=compare-form]")
+    compare.locator("[data-testid=compare-cluster]").select_option(CLUSTER)
+    compare.locator("[data-testid=compare-target]").select_option("istio")
+    compare.locator("button[type=submit]").click()
+    page.wait_for_url(f"**/reviews/{review_id}/?cluster={CLUSTER}&target=istio")
     # The reachability change is the first panel: sleep-b reaches httpbin, which it could not before.
     first_panel = page.locator(".review-main > section").first
     assert first_panel.get_attribute("data-testid") == "reachability"
@@ -192,12 +202,17 @@ def approver_reads_and_approves(page: Any, review_id: int, language: str) -> Non
     changed = page.locator("[data-testid=object-diff][data-status=changed]")
     assert changed.count() >= 1
     page.click("[role=tab][data-tab=diff-cr]")
-    # The plan on dev: a server-side dry run that changes objects and creates or prunes none.
-    plan = page.locator("[data-testid=plan-summary]")
-    plan.wait_for()
-    assert page.locator("[data-testid=plan-table] tbody tr").count() >= 1
+    # The plan on dev, from its server-side dry run: the mesh-side VirtualService changes, nothing is created or pruned.
+    page.locator("[data-testid=plan-summary]").wait_for()
+    planned = page.locator("[data-testid=plan-row]").evaluate_all(
+        "rows => rows.map(r => [r.dataset.action, r.querySelector('.plan-object').textContent])"
+    )
+    assert {action for action, _ in planned} == {"change", "unchanged"}, planned
+    changed = [name for action, name in planned if action == "change"]
+    assert changed == [f"istio-egress/{SEED_POLICY}-httpbin-service-http-mesh"], planned
     page.evaluate("window.scrollTo(0, 0)")
     shoot(language, page, "review")
+    shoot(language, page, "review-full", full_page=True)
     # Approve with a comment.
     assert page.locator("[data-testid=approve-button]").inner_text().strip() == label(language, "Approve")
     page.fill("[data-testid=decision-comment]", "sleep-b needs httpbin for its health checks; plan looks right")
@@ -235,22 +250,42 @@ def operator_runs(page: Any, review_id: int, *, dry_run: bool) -> dict[str, str]
     row = panel.locator(f"[data-testid=job-summary] tbody tr[data-cluster={CLUSTER}]")
     titles = ["cluster", "state", "created", "configured", "unchanged", "pruned", "failed", "skipped", "pending"]
     cells = dict(zip(titles, row.locator("td").all_inner_texts(), strict=True))
-    cells["job"] = done.get_attribute("data-state")
+    cells["job"], cells["jobId"] = done.get_attribute("data-state"), str(job)
     cells["row"] = row.get_attribute("data-state")
     return cells
 
 
+def operator_opens_the_job(page: Any, job: str, language: str) -> None:
+    """The job's own page (linked from the panel's recent jobs once the review page is reloaded) shows the same
+    final table, object by object."""
+    page.reload()
+    page.click(f"[data-testid=apply-jobs] a[href='/jobs/{job}/']")
+    page.wait_for_url(f"**/jobs/{job}/")
+    objects = page.locator(f"[data-testid=job-cluster][data-cluster={CLUSTER}] tbody tr")
+    assert set(objects.evaluate_all("rows => rows.map(r => r.dataset.outcome)")) == {"configured", "unchanged"}
+    shoot(language, page, "apply-result", full_page=True)
+
+
 def audit_shows_the_journey(page: Any, review: Review, language: str) -> None:
-    page.goto(f"/audit/?policy={SEED_POLICY}")
+    page.click("nav.sidenav a[href='/audit/']")
     assert page.locator("h1").inner_text().strip() == label(language, "Audit log")
+    filters = page.locator("[data-testid=audit-filters]")
+    filters.locator("[name=policy]").select_option(label=SEED_POLICY)
+    filters.locator("button[type=submit]").click()
+    page.wait_for_url("**/audit/?*")
     rows = page.locator("[data-testid=audit-row]")
-    actions = rows.evaluate_all("rows => rows.map(r => r.dataset.action)")
-    for action in ("review.submit", "review.approve", "review.apply_start", "review.apply"):
-        assert action in actions, actions
-    apply_row = rows.filter(has_text=f"#{review.revision.number}").and_(page.locator("[data-action='review.apply']"))
-    assert apply_row.count() == 1
-    assert CLUSTER in apply_row.inner_text()
-    assert apply_row.locator(".tag-muted", has_text="istio").count() == 1
+    revision = f"#{review.revision.number}"
+    mine = [row.get_attribute("data-action") for row in rows.all() if revision in row.inner_text()]
+    assert mine == ["review.apply", "review.apply_start", "review.approve", "review.submit"], mine
+    entry = AuditEntry.objects.get(action="review.apply", revision_number=review.revision.number)
+    applied = rows.filter(has_text=revision).first
+    where = applied.locator("td").nth(6).inner_text()  # NB: the cluster column: name, target, manifest count
+    assert CLUSTER in where and str(len(entry.manifests)) in where, where
+    # The page's JSON Lines export holds the same entries with the manifests applied.
+    export = page.request.get(page.locator("[data-testid=export-jsonl]").get_attribute("href"))
+    exported = [json.loads(line) for line in export.text().splitlines()]
+    manifests = next(e["manifests"] for e in exported if e["action"] == "review.apply" and e["revision"] == 2)
+    assert {m["kind"] for m in manifests} >= {"ServiceEntry", "VirtualService", "Gateway"}
     shoot(language, page, "audit")
 
 
@@ -277,7 +312,7 @@ def test_editor_submits_approver_approves_operator_applies_to_the_control_plane(
         dry = operator_runs(operator, review_id, dry_run=True)
         assert (dry["job"], dry["row"], dry["failed"], dry["pending"]) == ("succeeded", "succeeded", "0", "0")
         applied = operator_runs(operator, review_id, dry_run=False)
-        shoot(language, operator, "apply-result", full_page=True)
+        operator_opens_the_job(operator, applied["jobId"], language)
     # sleep-b's source changes the AuthorizationPolicy only; every other object is already what revision 2 wants.
     assert (applied["job"], applied["created"], applied["pruned"], applied["failed"]) == ("succeeded", "0", "0", "0")
     assert int(applied["configured"]) >= 1 and int(applied["unchanged"]) >= 1
