@@ -11,7 +11,10 @@ For each it prints wall time, objects/s and HTTP requests per object by kind of 
 counted in the transport (the one HTTP choke point). Targets: one dry-run PATCH and at most one
 real PATCH per object, one LIST per managed kind, one dry-run and one real DELETE per pruned object.
 
-    .venv/bin/python bench/apply.py [--targets 100] [--kubeconfig F --context C]
+Requests run ``--concurrency`` at a time (default: the console's, ``REQUESTS_IN_FLIGHT``); 1 gives
+the one-by-one figures to compare with.
+
+    .venv/bin/python bench/apply.py [--targets 100] [--concurrency N] [--kubeconfig F --context C]
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from policies.cluster.apply import ApplyResult, apply_objects
+from policies.cluster.concurrency import REQUESTS_IN_FLIGHT
 from policies.cluster.discovery import capabilities
 from policies.cluster.kubernetes_client import KubernetesClusterApi
 from policies.cluster.targets import DesiredState, desired_state
@@ -61,10 +65,10 @@ def state_for(api: KubernetesClusterApi, targets: int, pn: str, gn: str) -> Desi
     return desired_state(policy, capabilities(api), target="istio", settings=TranslationSettings(gateway_namespace=gn))
 
 
-def measure(label: str, api: KubernetesClusterApi, state: DesiredState) -> ApplyResult:
+def measure(label: str, api: KubernetesClusterApi, state: DesiredState, concurrency: int) -> ApplyResult:
     before = api.transport.requests.copy()
     started = time.perf_counter()
-    result = apply_objects(api, desired=state.objects, scope=state.scope, target="istio")
+    result = apply_objects(api, desired=state.objects, scope=state.scope, target="istio", concurrency=concurrency)
     elapsed = time.perf_counter() - started
     assert result.ok, result.errors
     sent = api.transport.requests - before
@@ -82,6 +86,7 @@ def measure(label: str, api: KubernetesClusterApi, state: DesiredState) -> Apply
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=REQUESTS_IN_FLIGHT, help="requests in flight")
     parser.add_argument("--kubeconfig")
     parser.add_argument("--context")
     args = parser.parse_args()
@@ -95,13 +100,13 @@ def main() -> int:
         api = KubernetesClusterApi.from_kubeconfig(
             args.kubeconfig or plane.kubeconfig_path, args.context or ("admin" if plane else None)
         )
-        return run(api, args.targets)
+        return run(api, args.targets, args.concurrency)
     finally:
         if plane is not None:
             plane.stop()
 
 
-def run(api: KubernetesClusterApi, targets: int) -> int:
+def run(api: KubernetesClusterApi, targets: int, concurrency: int) -> int:
     pn, gn = (f"bench-{kind}-{uuid.uuid4().hex[:6]}" for kind in ("pn", "gn"))
     for name in (pn, gn):
         api.transport.request(
@@ -119,10 +124,10 @@ def run(api: KubernetesClusterApi, targets: int) -> int:
         f"{(time.perf_counter() - started) * 1000:.0f} ms (then cached)"
     )
     full = state_for(api, targets, pn, gn)
-    print(f"policy: {targets} targets -> {len(full.objects)} Istio objects")
-    measure("first apply", api, full)
-    measure("re-apply (same revision)", api, full)
-    measure("apply with 10 targets removed", api, state_for(api, targets - 10, pn, gn))
+    print(f"policy: {targets} targets -> {len(full.objects)} Istio objects; {concurrency} request(s) in flight")
+    measure("first apply", api, full, concurrency)
+    measure("re-apply (same revision)", api, full, concurrency)
+    measure("apply with 10 targets removed", api, state_for(api, targets - 10, pn, gn), concurrency)
     return 0
 
 
