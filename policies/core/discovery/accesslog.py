@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from typing import IO
+from typing import IO, Any
 
 from policies.core.discovery.entry import (
     BAD_FIELD,
@@ -95,8 +95,10 @@ _TEXT_LINE = re.compile(
     r"(?:\S+) (?P<downstream_local_address>\S+) (?P<downstream_remote_address>\S+) "
     r"(?P<requested_server_name>\S+) (?P<route_name>\S+)\Z"
 )
+_KUBECTL_PREFIX_PATTERN = r"\[pod/(?P<pod>[a-z0-9][-a-z0-9.]*)/(?P<container>[a-z0-9][-a-z0-9]*)\] "
+_PREFIXED_TEXT_LINE = re.compile(f"(?:{_KUBECTL_PREFIX_PATTERN})?{_TEXT_LINE.pattern}")
 _TEXT_START = re.compile(r"\[\d{4}-\d\d-\d\dT[0-9:.]+Z\] \"")
-_KUBECTL_PREFIX = re.compile(r"\[pod/(?P<pod>[a-z0-9][-a-z0-9.]*)/(?P<container>[a-z0-9][-a-z0-9]*)\] ")
+_KUBECTL_PREFIX = re.compile(_KUBECTL_PREFIX_PATTERN)
 # ``kubectl logs --timestamps`` puts the kubelet's RFC 3339 time before each line.
 _KUBECTL_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d) (?=[\[{])")
 # pilot-agent's and Envoy's own lines in the istio-proxy container: "2024-05-01T10:00:00.000000Z\tinfo\t..."
@@ -173,6 +175,10 @@ def parse_line(text: str, number: int) -> AccessLogEntry | RefusedLine:
         text: The line; a ``kubectl logs --prefix`` prefix is allowed.
         number: Its 1-based line number, carried into the result.
     """
+    if text.startswith("["):
+        match = _PREFIXED_TEXT_LINE.match(text)
+        if match is not None:  # NB: the common TEXT line, prefixed or not, in one match.
+            return _text_entry(match.groups(), number, text)
     pod = container = None
     if text.startswith("[pod/"):
         prefix = _KUBECTL_PREFIX.match(text)
@@ -187,17 +193,16 @@ def parse_line(text: str, number: int) -> AccessLogEntry | RefusedLine:
         return parse_json_line(text, number, pod, container)
     match = _TEXT_LINE.match(text)
     if match is not None:
-        if not is_instant(match.group(1)):
-            return bad_field(number, "start_time", match.group(1), text)
-        return _text_entry(match, number, pod, container)
+        return _text_entry((pod, container, *match.groups()), number, text)
     return _unknown_line(text, number)
 
 
-def _text_entry(match: re.Match[str], number: int, pod: str | None, container: str | None) -> AccessLogEntry:
-    # NB: one group() call for every field and inline "-" checks: this runs once per line.
-    start, method, path, protocol, code, flags, details, authority, upstream, cluster, local, remote, sni, route = (
-        match.groups()
-    )
+def _text_entry(values: tuple[Any, ...], number: int, text: str) -> AccessLogEntry | RefusedLine:
+    """The entry of a matched TEXT line: pod and container (or None), then the format's fields."""
+    pod, container, start, method, path, protocol, code, flags, *rest = values
+    details, authority, upstream, cluster, local, remote, sni, route = rest
+    if not is_instant(start):
+        return bad_field(number, "start_time", start, text)
     return AccessLogEntry(
         number,
         "text",
