@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
@@ -20,62 +20,12 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from policies import clusters
+from policies.api.examples_clusters import CHECK_EXAMPLES, CLUSTER_EXAMPLES, CLUSTER_LIST_EXAMPLES, DETAIL_EXAMPLES
 from policies.api.permissions import ModelWritePermissions
 from policies.api.schema import error_responses
 from policies.api.serializers.clusters import ClusterDetailSerializer, ClusterSerializer
 from policies.api.views.base import ApiViewMixin, mapping_body
 from policies.models import Cluster
-
-CHECKED = {
-    "checkedAt": "2026-12-03T08:00:00Z",
-    "checkedBy": "operator",
-    "reachable": True,
-    "error": None,
-    "targets": ["asm", "istio"],
-    "versions": {"istio.alibabacloud.com": ["v1beta1"], "networking.istio.io": ["v1", "v1beta1"]},
-    "outboundMode": "REGISTRY_ONLY",
-    "outboundModeSource": "mesh-config",
-    "outboundModeOrigin": "istio-system/istio",
-    "outboundModeError": None,
-}
-REGISTER = {"name": "prod-1", "kubeconfigPath": "/etc/egress/kubeconfig", "context": "prod-1", "description": "Prod"}
-CLUSTER = {**REGISTER, "inCluster": False, "createdAt": "2026-12-03T07:00:00Z", "check": CHECKED}
-CLUSTER["url"] = "/api/v1/clusters/prod-1/"
-DETAIL = {
-    **CLUSTER,
-    "policies": [
-        {
-            "policy": "egress-by-egressgateway",
-            "policyId": 1,
-            "revision": 3,
-            "contentHash": "9f2c1e0b7d4a8f6e5c3b2a1908f7e6d5c4b3a29181f0e9d8c7b6a5948372615a",
-            "target": "asm",
-            "appliedAt": "2026-12-03T07:30:00Z",
-            "appliedBy": "operator",
-            "drift": "in-sync",
-            "driftCheckedAt": "2026-12-03T08:00:00Z",
-            "driftedObjects": [],
-            "driftError": "",
-        }
-    ],
-}
-UNREACHABLE = {
-    **CLUSTER,
-    "check": {
-        **{key: None for key in CHECKED},
-        "checkedAt": "2026-12-03T08:00:00Z",
-        "checkedBy": "operator",
-        "reachable": False,
-        "error": {"code": "CLUSTER-E001", "message": "Cannot reach the API server: connection refused."},
-        "targets": [],
-        "versions": {},
-    },
-    "policies": [],
-}
-CLUSTER_EXAMPLES = [
-    OpenApiExample("Register by kubeconfig and context", request_only=True, value=REGISTER),
-    OpenApiExample("A checked cluster", response_only=True, value=CLUSTER),
-]
 
 
 class ClusterCheckPermission(BasePermission):
@@ -90,7 +40,7 @@ class ClusterCheckPermission(BasePermission):
 @extend_schema_view(
     list=extend_schema(
         summary="List clusters with their last check",
-        examples=[OpenApiExample("One checked cluster", response_only=True, value=[CLUSTER])],
+        examples=CLUSTER_LIST_EXAMPLES,
         responses={200: ClusterSerializer(many=True), **error_responses()},
     ),
     create=extend_schema(
@@ -100,7 +50,7 @@ class ClusterCheckPermission(BasePermission):
     ),
     retrieve=extend_schema(
         summary="Get a cluster, its last check and every policy applied to it (revision, when, who, drift)",
-        examples=[OpenApiExample("A cluster with one policy", response_only=True, value=DETAIL)],
+        examples=DETAIL_EXAMPLES,
         responses={200: ClusterDetailSerializer, **error_responses(404)},
     ),
     partial_update=extend_schema(
@@ -117,10 +67,7 @@ class ClusterCheckPermission(BasePermission):
         "comes back with `check.reachable` false and the cluster layer's error code (CLUSTER-E001 unreachable, "
         "E002 unauthorized, E009 kubeconfig unusable, E011 no kubeconfig file, E012 no such context).",
         request=None,
-        examples=[
-            OpenApiExample("Reachable", response_only=True, value=DETAIL),
-            OpenApiExample("Unreachable", response_only=True, value=UNREACHABLE),
-        ],
+        examples=CHECK_EXAMPLES,
         responses={200: ClusterDetailSerializer, **error_responses(404)},
     ),
 )
