@@ -7,7 +7,9 @@ importing any subcommand; the chosen subcommand's module alone is imported; logg
 configured from the settings as Django would; and ``django.setup()`` runs only when the verb
 reads the console's database (``import``, ``audit``, ``cluster``, ``--policy``, ``--cluster``).
 The same subcommands run in-process through ``call_command("egress", ...)``
-(``policies.management.commands.egress``), where Django is already set up.
+(``policies.management.commands.egress``), where Django is already set up. Django's own command
+flags (``--settings``, ``--verbosity``, ...) are not taken here: ``DJANGO_SETTINGS_MODULE`` names
+the settings, as it does for ``manage.py`` itself.
 """
 
 from __future__ import annotations
