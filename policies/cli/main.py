@@ -28,7 +28,7 @@ def main(argv: Sequence[str]) -> int:
     args = parser_for(argv).parse_args(argv)
     entry = registered(args.subcommand)
     set_up(database=entry.database(args))
-    from policies.cli.base import CommandIO  # NB: after set-up; it imports the core (pydantic)
+    from policies.cli.base import CommandIO  # NB: not at the top: `egress --help` must not import the core
 
     return entry.load().execute(args, CommandIO(sys.stdout, sys.stderr, sys.stdin))
 
