@@ -30,11 +30,13 @@ from policies.core.gateway import GatewayDescription
 from policies.core.model import EgressPolicy as PolicyModel
 from policies.models import Cluster, Review
 from policies.review_comparison import ReportUnavailable
+from policies.review_live import live_reachability
 from policies.services import translation_settings
 
 TARGETS = ("asm", "istio")
 LONG_VALUE = 120  # NB: characters of JSON past which a page folds a field's values
 PLAN_CACHE_SECONDS = 600
+LIVE = "_live"  # NB: cached as the core's object (language-independent), rendered per request
 
 
 def plan_cache_key(identity: str, revision_hash: str, gateway: GatewayDescription, target: str) -> str:
@@ -58,7 +60,7 @@ def review_plan(
         key = plan_cache_key(api.identity, review.revision.content_hash, gateway, target or "")
         cached = None if refresh else cache.get(key)
         if cached is not None:
-            return {**cached, "cached": True}
+            return _public(cached, cached=True)
         caps = capabilities(api, refresh=refresh)
         policy = PolicyModel.model_validate(review.revision.document)
         state = desired_state(policy, caps, target=target, gateway=gateway, settings=translation_settings())
@@ -69,9 +71,19 @@ def review_plan(
         return _failed(cluster, target, exc.code, exc.message)
     except ValidationError as exc:  # NB: a stored revision changed behind the models' back
         return _failed(cluster, target, ReportUnavailable.code, str(exc.errors(include_url=False)[0]["msg"]))
-    data = plan_json(plan, cluster=cluster, target=state.target)
+    data = {
+        **plan_json(plan, cluster=cluster, target=state.target),
+        LIVE: live_reachability(review, cluster, plan, state, gateway),
+    }
     cache.set(key, data, timeout=getattr(settings, "EGRESS_PLAN_CACHE_SECONDS", PLAN_CACHE_SECONDS))
-    return {**data, "cached": False}
+    return _public(data, cached=False)
+
+
+def _public(data: dict[str, Any], *, cached: bool) -> dict[str, Any]:
+    """The plan's JSON: the live reachability change rendered in the request's language."""
+    change = data.get(LIVE)
+    public = {key: value for key, value in data.items() if key != LIVE}
+    return {**public, "liveReachability": change.as_dict(_) if change is not None else None, "cached": cached}
 
 
 def _failed(cluster: Cluster, target: str | None, code: str, message: str) -> dict[str, Any]:
@@ -138,5 +150,5 @@ def cached_plans(review: Review, clusters: list[Cluster]) -> list[dict[str, Any]
         except ClusterError:
             continue
         keys = [plan_cache_key(identity, review.revision.content_hash, gateway, t) for t in ("", *TARGETS)]
-        found += [plan for plan in cache.get_many(keys).values() if plan]
+        found += [_public(plan, cached=True) for plan in cache.get_many(keys).values() if plan]
     return found

@@ -109,6 +109,22 @@ def test_the_plan_shows_field_level_changes_against_what_is_live(
     assert plan["summary"]["change"] > 0, plan["summary"]
     paths = [c["path"] for o in plan["objects"] for c in o["changes"]]
     assert any("number" in path or "port" in path for path in paths), paths
+    # and against what is live, port 81 newly passes and port 80 is newly blocked
+    live_changes = {(c["url"], c["direction"]) for c in plan["liveReachability"]["changes"]}
+    assert any(url.endswith(":81/") and way == "allowed" for url, way in live_changes), live_changes
+    assert any(way == "blocked" for _url, way in live_changes), live_changes
+
+
+def test_against_live_a_cluster_that_lost_its_objects_shows_everything_newly_allowed(
+    open_review: Review, east: Cluster, planning_fake: FakeClusterApi
+) -> None:
+    # given revision 1 recorded as applied to east, but nothing of it live there (deleted by hand)
+    applied(open_review, east, 1)
+    report = report_of(open_review, cluster=east)
+    plan = review_plan.review_plan(open_review, east, target="istio")
+    # then the revision-to-revision change is the port move, but against live every request is new
+    live = plan["liveReachability"]
+    assert live["counts"]["blocked"] == 0 and live["counts"]["allowed"] > report.reachability.counts()["allowed"]
 
 
 def _apply_everything(review: Review, api: FakeClusterApi) -> None:

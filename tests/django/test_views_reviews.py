@@ -196,3 +196,13 @@ def test_a_report_that_cannot_be_made_is_explained_on_the_page(open_review: Revi
     html = response.content.decode()
     assert "report-error" in ids_in(html) and "REVIEW_REPORT_UNAVAILABLE" in html
     assert "decision-panel" in ids_in(html)  # NB: the reviewer can still reject it
+
+
+def test_the_plan_fragment_shows_the_change_against_what_is_live(
+    open_review: Review, east: Cluster, planning_fake: FakeClusterApi
+) -> None:
+    fragment = client_as(user_in_role(Role.APPROVER.value)).get(
+        f"/reviews/{open_review.pk}/plan/?cluster=east&target=istio"
+    )
+    html = fragment.content.decode()
+    assert "live-reachability" in ids_in(html) and 'data-direction="allowed"' in html

@@ -96,6 +96,12 @@ PLAN = {
         ),
         "error": ERROR,
         "hint": STRING,
+        "liveReachability": {
+            **REACHABILITY,
+            "nullable": True,
+            "description": "The reachability change against the objects live on the cluster now (null when they "
+            "cannot be simulated).",
+        },
     },
     "required": ["cluster", "target", "error"],
 }
@@ -135,7 +141,7 @@ REPORT = _object(
     }
 )
 
-EXAMPLE = {
+EXAMPLE: dict[str, Any] = {
     "review": {
         "id": 3,
         "state": "in_review",
@@ -225,6 +231,7 @@ EXAMPLE = {
         "error": None,
     },
 }
+EXAMPLE["plan"]["liveReachability"] = EXAMPLE["reachability"]  # NB: the cluster holds the applied revision
 DEAD_CLUSTER = {
     "cluster": "east",
     "target": "istio",
