@@ -29,18 +29,12 @@ import _console  # noqa: F401 - sets Django up on a throwaway database
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from policies import cluster_status, services
-from policies.cluster.apply import apply_objects
-from policies.cluster.discovery import capabilities
-from policies.cluster.records import connect_cluster, record_result
-from policies.cluster.targets import desired_state
+from policies import cluster_status
+from policies.cluster.records import connect_cluster
 from policies.clusters import CHECK_RETRY, check_cluster
-from policies.core.model import EgressPolicy as PolicyModel
-from policies.management.commands.seed_demo import ensure_seed_gateway
 from policies.models import Cluster
 from testenv.controlplane import ControlPlane
-from tests.fixtures.clusters import kubeconfig_text
-from tests.fixtures.console import scenario_document
+from tests.fixtures.clusters import apply_recorded, kubeconfig_text, stored_policy
 
 
 def closed_port() -> int:
@@ -105,21 +99,7 @@ def apply_policies(plane: ControlPlane, cluster: Cluster, count: int) -> None:
     admin = get_user_model().objects.create_superuser("bench")
     api = connect_cluster(cluster)
     for index in range(count):
-        gateway = ensure_seed_gateway(f"gw-{index}")
-        document = scenario_document("2")
-        document["metadata"]["name"] = f"egress-by-{gateway.name}"
-        document["spec"]["byEgressGateway"]["name"] = gateway.name
-        policy = services.create_policy(document, user=admin, message="bench")
-        revision = policy.revisions.get(number=1)
-        state = desired_state(
-            PolicyModel.model_validate(revision.document),
-            capabilities(api),
-            target="istio",
-            gateway=gateway.describe(),
-            settings=services.translation_settings(),
-        )
-        result = apply_objects(api, desired=state.objects, scope=state.scope, target="istio")
-        record_result(result, cluster=cluster, scope=state.scope, action="apply", policy=policy, revision=revision)
+        apply_recorded(api, cluster, stored_policy(f"gw-{index}", admin), target="istio")
 
 
 if __name__ == "__main__":

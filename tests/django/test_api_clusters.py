@@ -7,19 +7,11 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from policies import clusters, services
-from policies.cluster.apply import apply_objects
-from policies.cluster.discovery import capabilities
-from policies.cluster.records import record_result
-from policies.cluster.targets import desired_state
-from policies.core.gateway import TranslationSettings
-from policies.core.model import EgressPolicy as PolicyModel
-from policies.management.commands.seed_demo import ensure_seed_gateway
-from policies.models import ApplyRecord, AuditEntry, Cluster
+from policies import clusters
+from policies.models import AuditEntry, Cluster
 from tests.fixtures.api import codes_of, errors_of, seed_cr, send
-from tests.fixtures.clusters import kubeconfig_text, no_secret_in, set_outbound_mode
+from tests.fixtures.clusters import apply_recorded, kubeconfig_text, no_secret_in, set_outbound_mode, stored_policy
 from tests.fixtures.reviews import user_in_role
-from tests.fixtures.seed import seed_policy
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/clusters/"
@@ -192,21 +184,8 @@ def test_check_of_a_deleted_kubeconfig_or_context_stores_that_code(operator, sto
     assert (check["reachable"], check["error"]["code"]) == (False, "CLUSTER-E011")
 
 
-def applied_seed(fake, cluster: Cluster, api_policy: Any) -> ApplyRecord:
-    """Apply the stored policy's revision 1 to the fake and record it, as `egress apply --cluster` does."""
-    revision = api_policy.revisions.get(number=1)
-    state = desired_state(
-        seed_policy("2"), capabilities(fake), gateway=api_policy.gateway.describe(), settings=TranslationSettings()
-    )
-    result = apply_objects(fake, desired=state.objects, scope=state.scope, target=state.target)
-    assert result.ok
-    return record_result(
-        result, cluster=cluster, scope=state.scope, action="apply", policy=api_policy, revision=revision
-    )
-
-
 def test_check_computes_each_applied_policys_drift(operator, viewer, stored_cluster, fake_cluster, api_policy):
-    applied_seed(fake_cluster, stored_cluster, api_policy)
+    apply_recorded(fake_cluster, stored_cluster, api_policy)
     before = viewer.get(f"{URL}prod/").json()["policies"]
     assert [(p["policy"], p["revision"], p["drift"]) for p in before] == [("egress-by-egressgateway", 1, "unknown")]
     in_sync = send(operator, "post", f"{URL}prod/check/").json()["policies"]
@@ -227,7 +206,7 @@ def test_check_computes_each_applied_policys_drift(operator, viewer, stored_clus
 
 
 def test_a_cluster_with_apply_records_cannot_be_deleted(admin, stored_cluster, fake_cluster, api_policy):
-    applied_seed(fake_cluster, stored_cluster, api_policy)
+    apply_recorded(fake_cluster, stored_cluster, api_policy)
     response = send(admin, "delete", f"{URL}prod/")
     assert response.status_code == 409
     assert codes_of(response) == ["CLUSTER_IN_USE"]
@@ -285,21 +264,8 @@ def test_each_of_several_applied_policies_gets_its_own_drift(
     operator, stored_cluster, fake_cluster, api_policy, editor
 ):
     # given the seed policy and a second one (another gateway) applied, and the second edited by hand
-    applied_seed(fake_cluster, stored_cluster, api_policy)
-    other_gateway = ensure_seed_gateway("othergateway")
-    document = seed_cr("2")
-    document["metadata"]["name"] = "egress-by-othergateway"
-    document["spec"]["byEgressGateway"]["name"] = "othergateway"
-    other = services.create_policy(document, user=editor, message="second")
-    revision = other.revisions.get(number=1)
-    state = desired_state(
-        PolicyModel.model_validate(revision.document),
-        capabilities(fake_cluster),
-        gateway=other_gateway.describe(),
-        settings=TranslationSettings(),
-    )
-    result = apply_objects(fake_cluster, desired=state.objects, scope=state.scope, target=state.target)
-    record_result(result, cluster=stored_cluster, scope=state.scope, action="apply", policy=other, revision=revision)
+    apply_recorded(fake_cluster, stored_cluster, api_policy)
+    state = apply_recorded(fake_cluster, stored_cluster, stored_policy("othergateway", editor))
     entry = next(m for m in state.objects if m["kind"] == "ServiceEntry")["metadata"]
     fake_cluster.edit("ServiceEntry", entry["namespace"], entry["name"], ("spec", "hosts"), ["x.example"], manager="m")
     # when the cluster is checked, then each policy has its own answer

@@ -13,20 +13,12 @@ import uuid
 
 import pytest
 
-from policies import services
-from policies.cluster.apply import apply_objects
 from policies.cluster.delete import delete_policy
-from policies.cluster.discovery import capabilities
-from policies.cluster.records import record_result
-from policies.cluster.targets import desired_state
 from policies.cluster_status import policy_statuses
 from policies.clusters import CHECK_RETRY, check_cluster
-from policies.core.model import EgressPolicy as PolicyModel
-from policies.management.commands.seed_demo import ensure_seed_gateway
 from policies.models import AuditEntry, Cluster
 from tests.fixtures.cluster import connect
-from tests.fixtures.clusters import kubeconfig_text
-from tests.fixtures.console import scenario_document
+from tests.fixtures.clusters import apply_recorded, kubeconfig_text, stored_policy
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 CONFIGMAPS = "/api/v1/namespaces/istio-system/configmaps"
@@ -138,23 +130,9 @@ def test_check_reports_an_applied_policy_in_sync_then_drifted_with_the_editor(is
     # given a policy of a gateway of this test's own, applied to the plane and recorded
     plane = istio_system
     assert plane.request("POST", "/api/v1/namespaces", {"metadata": {"name": "istio-egress"}})[0] in (201, 409)
-    gateway = ensure_seed_gateway(f"gw-{uuid.uuid4().hex[:8]}")
-    document = scenario_document("2")
-    document["metadata"]["name"] = f"egress-by-{gateway.name}"
-    document["spec"]["byEgressGateway"]["name"] = gateway.name
-    policy = services.create_policy(document, user=admin_user, message="for the check")
-    revision = policy.revisions.get(number=1)
     cluster = stored(plane)
     admin = connect(plane)
-    state = desired_state(
-        PolicyModel.model_validate(revision.document),
-        capabilities(admin),
-        target="istio",
-        gateway=gateway.describe(),
-        settings=services.translation_settings(),
-    )
-    result = apply_objects(admin, desired=state.objects, scope=state.scope, target="istio")
-    record_result(result, cluster=cluster, scope=state.scope, action="apply", policy=policy, revision=revision)
+    state = apply_recorded(admin, cluster, stored_policy(f"gw-{uuid.uuid4().hex[:8]}", admin_user), target="istio")
     try:
         # when the cluster is checked, then the policy is in sync
         check_cluster(cluster)
