@@ -10,6 +10,7 @@ from typing import Any
 
 from django import template
 
+from policies.models import Cluster
 from policies.views.apply import ApplyPanelState
 from policies.views.apply import apply_panel_state as panel_state
 
@@ -22,4 +23,10 @@ def apply_panel_state(context: Any, review: Any) -> ApplyPanelState:
     request = context.get("request")
     if review is None or request is None:
         return ApplyPanelState(visible=False)
-    return panel_state(review, request.user)
+    clusters = context.get("clusters")  # NB: the review page has read them already: no second query
+    names = (
+        [c.name for c in clusters]
+        if isinstance(clusters, list) and all(isinstance(c, Cluster) for c in clusters)
+        else None
+    )
+    return panel_state(review, request.user, names)

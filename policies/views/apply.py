@@ -40,9 +40,11 @@ class ApplyForm(forms.Form):
     target = forms.ChoiceField(label=gettext_lazy("Target"), choices=[("istio", "istio"), ("asm", "asm")])
     dry_run = forms.BooleanField(label=gettext_lazy("Dry run only"), required=False)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, cluster_names: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.cluster_names = list(Cluster.objects.order_by("name").values_list("name", flat=True))
+        if cluster_names is None:
+            cluster_names = list(Cluster.objects.order_by("name").values_list("name", flat=True))
+        self.cluster_names = cluster_names
         self.fields["clusters"].choices = [(name, name) for name in self.cluster_names]  # type: ignore[attr-defined]
 
 
@@ -59,13 +61,22 @@ class ApplyPanelState:
     latest_progress: dict[str, Any] | None = None
 
 
-def apply_panel_state(review: Review, user: Any) -> ApplyPanelState:
-    """Whether ``user`` may apply ``review`` now (and if not, why), the form, and the review's recent jobs."""
+NEVER_APPROVED = ("in_review", "rejected")
+"""Review states that cannot have apply jobs (so the panel does not look for any)."""
+
+
+def apply_panel_state(review: Review, user: Any, cluster_names: list[str] | None = None) -> ApplyPanelState:
+    """Whether ``user`` may apply ``review`` now (and if not, why), the form, and the review's recent jobs.
+
+    ``cluster_names``: the registered clusters, when the page has already read them.
+    """
     actor = reviews.actor_of(user)
     if not actor.may(APPLY_PERMISSION):
         return ApplyPanelState(visible=False)
-    recent = list(jobs.jobs_with_progress().filter(review=review)[:RECENT_JOBS])
-    form = ApplyForm()
+    recent = (
+        [] if review.state in NEVER_APPROVED else list(jobs.jobs_with_progress().filter(review=review)[:RECENT_JOBS])
+    )
+    form = ApplyForm(cluster_names=cluster_names)
     state = ApplyPanelState(visible=True, form=form, jobs=recent)
     if recent:
         state.latest, state.latest_progress = recent[0], job_progress(recent[0])
