@@ -162,6 +162,9 @@ SPECTACULAR_SETTINGS = {
 # Distinct approvals a review needs before its revision counts as approved (issue 11).
 EGRESS_REQUIRED_APPROVALS = int(os.environ.get("EGRESS_REQUIRED_APPROVALS", "1"))
 
+# Directories (separated by os.pathsep) registered clusters' kubeconfig files must lie in; empty: anywhere.
+EGRESS_KUBECONFIG_DIRS = [d for d in os.environ.get("EGRESS_KUBECONFIG_DIRS", "").split(os.pathsep) if d.strip()]
+
 # Background jobs (applies, webhook deliveries) go through Django's Tasks API (django-tasks). The
 # database backend keeps the queue in the console's own database; `manage.py db_worker` runs it (the
 # compose file's worker service, deploy/worker.yaml, and `make run` beside runserver).

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
@@ -100,13 +101,18 @@ def validate_location(*, in_cluster: bool, kubeconfig_path: str, context: str) -
     if not kubeconfig_path:
         raise ServiceError(_("Give a kubeconfig path, or use the in-cluster service account."), path="kubeconfig_path")
     try:
-        contexts = read_contexts(kubeconfig_path)
+        contexts = read_contexts(kubeconfig_path, kubeconfig_dirs())
     except ClusterError as exc:
         raise ClusterLocationInvalid(exc, "kubeconfig_path") from exc
     try:
         contexts.require(context, kubeconfig_path)
     except ClusterError as exc:
         raise ClusterLocationInvalid(exc, "context") from exc
+
+
+def kubeconfig_dirs() -> list[str]:
+    """``EGRESS_KUBECONFIG_DIRS``: where registered kubeconfigs must live (empty: anywhere on the host)."""
+    return list(getattr(settings, "EGRESS_KUBECONFIG_DIRS", []))
 
 
 def require_permission(user: Any, permission: str) -> None:
@@ -191,7 +197,7 @@ def check_cluster(cluster: Cluster, *, user: Any = None) -> Cluster:
 
 def _connect(cluster: Cluster) -> ClusterApi:
     if not cluster.in_cluster:
-        read_contexts(cluster.kubeconfig_path).require(cluster.context, cluster.kubeconfig_path)
+        read_contexts(cluster.kubeconfig_path, kubeconfig_dirs()).require(cluster.context, cluster.kubeconfig_path)
     return connect_cluster(cluster, retry=CHECK_RETRY)
 
 

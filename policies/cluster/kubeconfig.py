@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from policies.cluster.kubernetes_client import ConfigurationError
@@ -49,13 +50,18 @@ class KubeconfigContexts:
         return ", ".join(self.names) or "none"
 
 
-def read_contexts(path: str) -> KubeconfigContexts:
+def read_contexts(path: str, allowed_dirs: Sequence[str] = ()) -> KubeconfigContexts:
     """The contexts of the kubeconfig at ``path``.
 
+    Args:
+        path: absolute path of the file on the console's host.
+        allowed_dirs: when not empty, the file (symbolic links resolved) must lie under one of them.
+
     Raises:
-        KubeconfigNotFound: no such file, not a file, unreadable, or over 1 MiB.
+        KubeconfigNotFound: no such file, not a file, unreadable, over 1 MiB, or outside ``allowed_dirs``.
         ConfigurationError: the file is not a kubeconfig (not YAML, no contexts list).
     """
+    _require_allowed(path, allowed_dirs)
     raw = _read(path)
     try:
         data = load_one(raw).data
@@ -66,6 +72,21 @@ def read_contexts(path: str) -> KubeconfigContexts:
         raise ConfigurationError(f"The kubeconfig {path} has no list of contexts.")
     names = tuple(str(c["name"]) for c in contexts if isinstance(c, dict) and c.get("name"))
     return KubeconfigContexts(names, str(data.get("current-context") or ""))
+
+
+def _require_allowed(path: str, allowed_dirs: Sequence[str]) -> None:
+    """Keep registration from reading arbitrary files of the host when the operator named where kubeconfigs live."""
+    if not allowed_dirs:
+        return
+    try:
+        real = os.path.realpath(path)
+    except ValueError as exc:  # NB: a NUL in the path
+        raise KubeconfigNotFound(f"Cannot read {path!r}: ValueError.") from exc
+    roots = [os.path.realpath(d) for d in allowed_dirs]
+    if not any(os.path.commonpath([real, root]) == root for root in roots):
+        raise KubeconfigNotFound(
+            f"{path} is outside the kubeconfig directories the console allows: {', '.join(roots)}."
+        )
 
 
 def _read(path: str) -> bytes:

@@ -71,3 +71,16 @@ def test_a_file_over_the_limit_is_refused_unread(tmp_path):
     path.write_bytes(b"#" * (1024 * 1024 + 10))
     with pytest.raises(KubeconfigNotFound, match="over 1048576 bytes"):
         read_contexts(str(path))
+
+
+def test_allowed_directories_admit_only_files_under_them(tmp_path):
+    allowed, other = tmp_path / "kubeconfigs", tmp_path / "elsewhere"
+    allowed.mkdir()
+    other.mkdir()
+    (allowed / "prod").write_text(kubeconfig_text())
+    (other / "prod").write_text(kubeconfig_text())
+    (allowed / "escape").symlink_to(other / "prod")
+    assert read_contexts(str(allowed / "prod"), [str(allowed)]).names == ("prod", "staging")
+    for outside in (other / "prod", allowed / "escape", allowed / ".." / "elsewhere" / "prod"):
+        with pytest.raises(KubeconfigNotFound, match="is outside the kubeconfig directories the console allows"):
+            read_contexts(str(outside), [str(allowed)])

@@ -274,3 +274,10 @@ def test_each_of_several_applied_policies_gets_its_own_drift(
         ("egress-by-egressgateway", "in-sync"),
         ("egress-by-othergateway", "drifted"),
     ]
+
+
+def test_a_kubeconfig_outside_the_allowed_directories_is_refused(admin, kubeconfig, settings, tmp_path):
+    settings.EGRESS_KUBECONFIG_DIRS = [str(tmp_path / "kubeconfigs")]
+    response = send(admin, "post", URL, {"name": "prod", "kubeconfigPath": kubeconfig})
+    assert [(e["code"], e["path"]) for e in errors_of(response)] == [("CLUSTER-E011", "kubeconfigPath")]
+    assert "is outside the kubeconfig directories the console allows" in errors_of(response)[0]["message"]
