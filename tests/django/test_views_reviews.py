@@ -206,3 +206,11 @@ def test_the_plan_fragment_shows_the_change_against_what_is_live(
     )
     html = fragment.content.decode()
     assert "live-reachability" in ids_in(html) and 'data-direction="allowed"' in html
+
+
+@pytest.mark.parametrize("url", ["/reviews/", "/reviews/{pk}/", "/audit/"])
+def test_the_pages_render_in_chinese(open_review: Review, url: str) -> None:
+    client = client_as(user_in_role(Role.APPROVER.value))
+    response = client.get(url.format(pk=open_review.pk), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert response.status_code == 200
+    assert '<html lang="zh-hans">' in response.content.decode()
