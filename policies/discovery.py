@@ -67,6 +67,7 @@ MAX_REFUSED_KEPT = 100  # NB: every refusal is counted in the summary; only the 
 MAX_SELECTED_FLOWS = 5_000
 MERGE_BATCH = 500
 STORE_ATTEMPTS = 3
+ORDER = ("source_namespace", "source_label", "host", "port", "protocol", "pk")  # NB: grouped by source
 PODS = ResourceType("", "v1", "Pod", "pods")
 MERGED_FIELDS = [
     *("count", "reached", "first_seen", "last_seen", "outcomes", "clusters", "cluster_kinds"),
@@ -375,31 +376,55 @@ def _merge(
         for key_hash, row in existing.items():
             _add_into(row, batch[key_hash], upload, now)
         _update_rows(list(existing.values()))
-        ObservedFlow.objects.bulk_create(
-            _new_row(gateway, cluster, key_hash, flow, upload, now)
-            for key_hash, flow in batch.items()
-            if key_hash not in existing
+        _insert_rows(
+            [
+                _new_row(gateway, cluster, key_hash, flow, upload, now)
+                for key_hash, flow in batch.items()
+                if key_hash not in existing
+            ]
         )
         created, merged = created + len(batch) - len(existing), merged + len(existing)
     return created, merged
 
 
 def _update_rows(rows: list[ObservedFlow]) -> None:
-    """Write the merged fields of ``rows``: one prepared UPDATE run for every row.
+    """Write the merged fields of ``rows``: one prepared UPDATE, run for every row.
 
     NB: ``bulk_update`` builds a CASE expression per field and row; at 10,000 flows it took about a
-    minute (bench/discover_store.py), this takes well under a second.
+    minute (bench/discover_store.py), this takes under a second.
     """
+    fields = [cast(Field, ObservedFlow._meta.get_field(name)) for name in MERGED_FIELDS]
+    columns = ", ".join(f"{_quoted(field)} = %s" for field in fields)
+    sql = f"UPDATE {_table()} SET {columns} WHERE id = %s"  # noqa: S608 - the model's own names
+    _run_for_each(sql, fields, rows, with_pk=True)
+
+
+def _insert_rows(rows: list[ObservedFlow]) -> None:
+    """Insert ``rows``: one prepared INSERT, run for every row (``bulk_create`` spent most of an upload
+    of 100,000 new flows compiling its statement)."""
+    fields = [field for field in ObservedFlow._meta.concrete_fields if not field.primary_key]
+    columns, slots = ", ".join(map(_quoted, fields)), ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {_table()} ({columns}) VALUES ({slots})"  # noqa: S608 - the model's own names
+    _run_for_each(sql, fields, rows, with_pk=False)
+
+
+def _run_for_each(sql: str, fields: list[Field], rows: list[ObservedFlow], *, with_pk: bool) -> None:
     if not rows:
         return
-    fields = [cast(Field, ObservedFlow._meta.get_field(name)) for name in MERGED_FIELDS]
-    table = connection.ops.quote_name(ObservedFlow._meta.db_table)
-    columns = ", ".join(f"{connection.ops.quote_name(str(field.column))} = %s" for field in fields)
     values = [
-        [field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields] + [row.pk] for row in rows
+        [*(field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields), *([row.pk] * with_pk)]
+        for row in rows
     ]
     with connection.cursor() as cursor:
-        cursor.executemany(f"UPDATE {table} SET {columns} WHERE id = %s", values)  # noqa: S608 - names are the model's
+        cursor.executemany(sql, values)
+
+
+def _table() -> str:
+    return connection.ops.quote_name(ObservedFlow._meta.db_table)
+
+
+def _quoted(field: Field) -> str:
+    return connection.ops.quote_name(str(field.column))
 
 
 def _instant(text: str) -> datetime:
@@ -499,22 +524,54 @@ def stored_flows(filters: FlowFilter) -> QuerySet[ObservedFlow]:
         rows = rows.filter(outcomes__has_key=filters.outcome)
     if filters.reached is not None:
         rows = rows.filter(reached__gt=0) if filters.reached else rows.filter(reached=0)
-    return rows.order_by("source_namespace", "source_label", "host", "port", "protocol", "pk")
+    return rows.order_by(*ORDER)
 
 
 def core_flow(row: ObservedFlow) -> Flow:
     """A stored flow as the core's ``Flow`` (what propose and replay take)."""
-    source = Workload.of(row.source_namespace, row.source_labels)
-    protocol = cast(FlowProtocol, row.protocol)
+    return _flow_of_values(*(getattr(row, name) for name in CORE_FIELDS))
+
+
+CORE_FIELDS = (
+    *("source_namespace", "source_labels", "host", "port", "protocol", "count", "first_seen", "last_seen"),
+    *("outcomes", "clusters", "cluster_kinds", "reached"),
+)
+
+
+def gateway_flows(gateway: EgressGateway) -> list[Flow]:
+    """Every stored flow of the gateway as the core's ``Flow``, read as plain values (no model instances).
+
+    NB: replay reads every flow of a gateway; building model rows took most of its time at 100,000 flows.
+    """
+    rows = ObservedFlow.objects.filter(gateway=gateway).order_by(*ORDER).values_list(*CORE_FIELDS)
+    return [_flow_of_values(*values) for values in rows.iterator(chunk_size=5_000)]
+
+
+def _flow_of_values(
+    namespace: str,
+    labels: dict[str, str],
+    host: str,
+    port: int,
+    protocol: str,
+    count: int,
+    first_seen: datetime,
+    last_seen: datetime,
+    outcomes: dict[str, int],
+    clusters: dict[str, int],
+    cluster_kinds: dict[str, int],
+    reached: int,
+) -> Flow:
+    key = FlowKey(Workload.of(namespace, labels), host, port, cast(FlowProtocol, protocol))
+    first, last = _iso(first_seen), _iso(last_seen)
     return Flow(
-        FlowKey(source, row.host, row.port, protocol),
-        count=row.count,
-        first_seen=_iso(row.first_seen),
-        last_seen=_iso(row.last_seen),
-        outcomes=dict(row.outcomes),
-        clusters=dict(row.clusters),
-        cluster_kinds=dict(row.cluster_kinds),
-        reached=row.reached,
+        key,
+        count=count,
+        first_seen=first,
+        last_seen=last,
+        outcomes=outcomes,
+        clusters=clusters,
+        cluster_kinds=cluster_kinds,
+        reached=reached,
     )
 
 
@@ -703,22 +760,22 @@ def replay(gateway: EgressGateway, against: str, *, mesh_mode: str = "REGISTRY_O
         DiscoveryError: an unknown candidate, or a candidate with validation errors.
     """
     document, described = _candidate(gateway, against)
-    rows = list(stored_flows(FlowFilter(gateway=gateway)))
-    return ReplayResult(_replayed(gateway, document, rows, mesh_mode), described, len(rows))
+    flows = gateway_flows(gateway)
+    return ReplayResult(_replayed(gateway, document, flows, mesh_mode), described, len(flows))
 
 
 def replay_for_review(review: Review) -> ReplayResult | None:
     """The review page's replay: the gateway's stored flows under the review's revision; None without any."""
     gateway = review.policy.gateway
-    rows = list(stored_flows(FlowFilter(gateway=gateway)))
-    if not rows:
+    flows = gateway_flows(gateway)
+    if not flows:
         return None
     described = {"kind": "review", "review": review.pk, "revision": review.revision.number}
     try:
-        report = _replayed(gateway, review.revision.document, rows, "REGISTRY_ONLY")
+        report = _replayed(gateway, review.revision.document, flows, "REGISTRY_ONLY")
     except DiscoveryError:
         return None  # NB: an invalid revision cannot be in review; nothing to show rather than a broken page.
-    return ReplayResult(report, described, len(rows))
+    return ReplayResult(report, described, len(flows))
 
 
 def _candidate(gateway: EgressGateway, against: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -747,16 +804,12 @@ def _stored_candidate(policy: EgressPolicy, kind: str, number: int) -> tuple[dic
     return review.revision.document, {"kind": "review", "review": number, "revision": review.revision.number}
 
 
-def _replayed(
-    gateway: EgressGateway, document: dict[str, Any], rows: Iterable[ObservedFlow], mesh_mode: str
-) -> ReplayReport:
+def _replayed(gateway: EgressGateway, document: dict[str, Any], flows: list[Flow], mesh_mode: str) -> ReplayReport:
     candidate = _policy_of(document)
     if candidate is None:
         raise DiscoveryError(_("The candidate policy cannot be read."), path="against")
     try:
-        return replay_flows(
-            map(core_flow, rows), candidate, gateway.describe(), services.translation_settings(), mesh_mode=mesh_mode
-        )
+        return replay_flows(flows, candidate, gateway.describe(), services.translation_settings(), mesh_mode=mesh_mode)
     except ExpansionError as exc:
         raise DiscoveryError(
             _("The candidate has validation errors; fix them before replaying: %(error)s") % {"error": exc.message},

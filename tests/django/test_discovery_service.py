@@ -97,7 +97,7 @@ def test_flows_through_the_egress_gateway_keep_their_cluster(seed_gateway_record
 
 def test_a_clash_with_a_concurrent_upload_is_retried_then_refused(seed_gateway_record, monkeypatch) -> None:
     calls = []
-    real = ObservedFlow.objects.bulk_create
+    real = discovery._insert_rows
 
     def clashing_once(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
@@ -105,14 +105,14 @@ def test_a_clash_with_a_concurrent_upload_is_retried_then_refused(seed_gateway_r
             raise IntegrityError("UNIQUE constraint failed: policies_observedflow.key_hash")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(ObservedFlow.objects, "bulk_create", clashing_once)
+    monkeypatch.setattr(discovery, "_insert_rows", clashing_once)
     assert ingest_sample(seed_gateway_record, user_in_role("editor")).created == 4
     assert ObservationUpload.objects.count() == 1
 
     def always_clashing(*args: Any, **kwargs: Any) -> Any:
         raise IntegrityError("UNIQUE constraint failed: policies_observedflow.key_hash")
 
-    monkeypatch.setattr(ObservedFlow.objects, "bulk_create", always_clashing)
+    monkeypatch.setattr(discovery, "_insert_rows", always_clashing)
     with pytest.raises(discovery.ConcurrentUpload) as refused:
         ingest_sample(
             seed_gateway_record,
