@@ -69,11 +69,18 @@ MERGE_BATCH = 500
 STORE_ATTEMPTS = 3
 ORDER = ("source_namespace", "source_label", "host", "port", "protocol", "pk")  # NB: grouped by source
 PODS = ResourceType("", "v1", "Pod", "pods")
-MERGED_FIELDS = [
-    *("count", "reached", "first_seen", "last_seen", "outcomes", "clusters", "cluster_kinds"),
-    *("last_upload", "updated_at"),
-]
-Against = str | int
+# NB: what merging an upload into a stored flow changes (the key and the source never change).
+MERGED_FIELDS = (
+    "count",
+    "reached",
+    "first_seen",
+    "last_seen",
+    "outcomes",
+    "clusters",
+    "cluster_kinds",
+    "last_upload",
+    "updated_at",
+)
 
 
 class DiscoveryError(services.ServiceError):
@@ -117,7 +124,7 @@ class ClusterUnavailable(services.ServiceError):
 
 
 class ConcurrentUpload(services.ServiceError):
-    """Another upload stored one of the same new flows at the same moment; nothing was stored."""
+    """Concurrent uploads kept storing the same new flows first, past the retries; nothing was stored."""
 
     code = "EGRESS-DISC33"
     status = 409
