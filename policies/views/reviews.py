@@ -47,7 +47,7 @@ def review_list(request):
     """Reviews, newest first, filtered by state, policy and author."""
     _require_read(request)
     filters = {key: request.GET.get(key, "").strip() for key in ("state", "policy", "author")}
-    found = Review.objects.select_related("policy", "revision", "restores", "author").prefetch_related("decisions")
+    found = Review.objects.select_related("policy", "revision", "restores", "author")
     if filters["state"] in Review.State.values:
         found = found.filter(state=filters["state"])
     if filters["policy"]:
