@@ -240,35 +240,38 @@ class _Draft:
             moves.setdefault(existing[key], []).extend(flows)
         names = UniqueNames(rule.name for rule in rules if rule.name)
         for (r, t), flows in sorted(moves.items(), reverse=True):  # NB: from the end, so indexes stay right.
-            rule, folded = rules[r], fold_sources(flow.key.source for flow in flows)
-            self._note_broadened(folded)
-            added = _merged_from(rule, folded)
-            entry = (rule.to or [])[t]
-            if len(rule.to or []) == 1:
-                rule.from_ = added
-            else:
-                (rule.to or []).pop(t)
-                rules.append(
-                    EgressRule(
-                        name=names.claim(f"{rule.name or 'rule'}-{entry.name or 'entry'}"), from_=added, to=[entry]
-                    )
-                )
-                self.notes.append(
-                    note(
-                        SPLIT_RULE,
-                        _("Entry {entry} moved into a rule of its own so that its new sources reach nothing else."),
-                        entry=entry.name or "",
-                    )
-                )
+            self._give_sources(rules, r, t, flows, names)
+            self.covered.extend(flows)
+
+    def _give_sources(self, rules: list[EgressRule], r: int, t: int, flows: list[Flow], names: UniqueNames) -> None:
+        """Let the flows' sources reach entry ``t`` of rule ``r``, and nothing else the rule allows."""
+        rule, folded = rules[r], fold_sources(flow.key.source for flow in flows)
+        self._note_broadened(folded)
+        added, entries = _merged_from(rule, folded), rule.to or []
+        entry = entries[t]
+        if len(entries) == 1:
+            rule.from_ = added
+        else:
+            entries.pop(t)
+            split = EgressRule(
+                name=names.claim(f"{rule.name or 'rule'}-{entry.name or 'entry'}"), from_=added, to=[entry]
+            )
+            rules.append(split)
             self.notes.append(
                 note(
-                    EXTENDED_ENTRY,
-                    _("Entry {entry} already existed; its rule now also allows {sources}."),
+                    SPLIT_RULE,
+                    _("Entry {entry} moved into a rule of its own so that its new sources reach nothing else."),
                     entry=entry.name or "",
-                    sources=_labels(folded),
                 )
             )
-            self.covered.extend(flows)
+        self.notes.append(
+            note(
+                EXTENDED_ENTRY,
+                _("Entry {entry} already existed; its rule now also allows {sources}."),
+                entry=entry.name or "",
+                sources=_labels(folded),
+            )
+        )
 
     def _new_rules(
         self, targets: dict[tuple[tuple[str, ...], int], list[Flow]], policy: EgressPolicy
