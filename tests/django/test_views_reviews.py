@@ -214,3 +214,28 @@ def test_the_pages_render_in_chinese(open_review: Review, url: str) -> None:
     response = client.get(url.format(pk=open_review.pk), HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert response.status_code == 200
     assert '<html lang="zh-hans">' in response.content.decode()
+
+
+def test_the_review_page_takes_at_most_ten_queries(open_review: Review, django_assert_max_num_queries: Any) -> None:
+    client = client_as(user_in_role(Role.APPROVER.value))
+    client.get(f"/reviews/{open_review.pk}/")  # NB: the comparison is cached by content from here on
+    with django_assert_max_num_queries(10):
+        assert client.get(f"/reviews/{open_review.pk}/").status_code == 200
+
+
+def test_the_list_takes_the_same_queries_however_many_reviews(open_review: Review, author: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_as(user_in_role(Role.VIEWER.value))
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/reviews/").status_code == 200
+        return len(captured)
+
+    one = queries()
+    for _ in range(3):
+        reviews.withdraw_review(Review.objects.get(state="in_review"), user=author)
+        reviews.submit_review(open_review.policy, user=author)
+    assert Review.objects.count() == 4 and queries() == one
