@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_guid import get_guid
@@ -116,6 +116,14 @@ def jobs_with_progress() -> QuerySet[ApplyJob]:
     """Jobs with everything their progress shows (review, revision, user, clusters, objects) in four queries."""
     items = Prefetch("items", queryset=ApplyJobObject.objects.order_by("position"))
     rows = Prefetch("clusters", queryset=ApplyJobCluster.objects.select_related("cluster").prefetch_related(items))
+    return ApplyJob.objects.select_related("review__policy", "revision", "user").prefetch_related(rows)
+
+
+def jobs_with_counts() -> QuerySet[ApplyJob]:
+    """Jobs with each cluster's count of objects per outcome (``count_<outcome>``), without the objects."""
+    outcomes = ApplyJobObject.Outcome.values
+    counts = {f"count_{o}": Count("items", filter=Q(items__outcome=o)) for o in outcomes}
+    rows = Prefetch("clusters", queryset=ApplyJobCluster.objects.select_related("cluster").annotate(**counts))
     return ApplyJob.objects.select_related("review__policy", "revision", "user").prefetch_related(rows)
 
 

@@ -127,3 +127,19 @@ def test_a_changed_revision_is_409_revision_changed(approved_review: Review, ope
     assert response.status_code == 409
     assert [(e["code"], e["path"]) for e in errors_of(response)] == [("REVISION_CHANGED", "revision")]
     assert ApplyJob.objects.count() == 0
+
+
+def test_the_job_list_takes_a_fixed_number_of_queries(
+    approved_review: Review, operator: Any, fake_clusters: Any, database_tasks: None, django_assert_max_num_queries: Any
+) -> None:
+    client = client_of(operator)
+    for name in ("a", "b", "c"):
+        assert apply(client, approved_review, {"cluster": name, "target": "istio", "dryRun": True}).status_code == 202
+    for job in ApplyJob.objects.all():
+        run_apply_job.call(job.pk)
+
+    with django_assert_max_num_queries(6):
+        listed = client.get("/api/v1/jobs/").json()
+
+    assert [row["clusters"][0]["cluster"] for row in listed] == ["c", "b", "a"]
+    assert all(row["clusters"][0]["counts"]["created"] > 0 for row in listed)  # NB: dry runs: all would be created

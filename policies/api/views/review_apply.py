@@ -24,7 +24,7 @@ from policies.api.permissions import WorkflowStepPermission
 from policies.api.schema import error_responses
 from policies.api.serializers.jobs import ApplyJobSerializer, ApplyRequestSerializer, JobQuerySerializer
 from policies.api.views.base import ApiViewMixin, mapping_body
-from policies.jobs import jobs_with_progress
+from policies.jobs import jobs_with_counts, jobs_with_progress
 from policies.models import ApplyJob
 
 
@@ -102,6 +102,6 @@ class ApplyJobViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelM
         query = JobQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         filters = {name: value for name, value in query.validated_data.items() if value is not None}
-        listed = self.get_queryset().filter(**filters)[: self.list_limit]
+        listed = jobs_with_counts().filter(**filters)[: self.list_limit]
         context = {**self.get_serializer_context(), "summary": True}
         return Response(ApplyJobSerializer(listed, many=True, context=context).data)
