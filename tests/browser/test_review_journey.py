@@ -6,7 +6,12 @@ the policy editor, saves and submits it; they may not approve their own change. 
 the reachability change first (sleep-b → httpbin.org going 502 → 200), the summary, the CR and Istio
 diffs and the plan on ``dev``, and approves with a comment. The **operator** checks the connection,
 dry-runs, then applies, watching per-object progress; the objects are then read back from the
-apiserver. The audit page shows submit, approve and apply with the manifests.
+apiserver, and a new check shows dev in sync with revision 2. The audit page shows submit, approve
+and apply, and its export the manifests.
+
+In Chinese the journey goes by structure and data-testid; the only labels it reads are "Reachability
+change", "Approve" and "Audit log", each compared with its zh-hans catalog entry (and failing while
+that entry is missing).
 
 On PostgreSQL (``make test``) the jobs are run by a real ``manage.py db_worker`` process, as in
 production; on SQLite (whose test database another process cannot open) by the immediate backend.
@@ -224,8 +229,9 @@ def approver_reads_and_approves(page: Any, review_id: int, language: str) -> Non
 
 def operator_checks_the_cluster(page: Any, language: str) -> None:
     page.goto(f"/clusters/{CLUSTER}/")
-    page.click("[data-testid=check-connection]")
-    page.wait_for_selector("[data-testid=last-check] dl")
+    with page.expect_navigation():
+        page.click("[data-testid=check-connection]")
+    assert "operator" in page.locator("[data-testid=last-check] dl").inner_text()  # NB: checked now, by them
     assert page.locator("[data-testid=check-error]").count() == 0
     targets = page.locator("[data-testid=last-check] .tag-plain").all_inner_texts()
     assert "istio" in targets
@@ -264,6 +270,16 @@ def operator_opens_the_job(page: Any, job: str, language: str) -> None:
     objects = page.locator(f"[data-testid=job-cluster][data-cluster={CLUSTER}] tbody tr")
     assert set(objects.evaluate_all("rows => rows.map(r => r.dataset.outcome)")) == {"configured", "unchanged"}
     shoot(language, page, "apply-result", full_page=True)
+
+
+def operator_sees_dev_in_sync(page: Any) -> None:
+    """After checking the connection again, dev runs revision 2 of the policy, in sync with its live objects."""
+    page.goto(f"/clusters/{CLUSTER}/")
+    with page.expect_navigation():
+        page.click("[data-testid=check-connection]")
+    status = page.locator(f"[data-testid=policy-status] tr[data-policy={SEED_POLICY}]")
+    assert status.locator("td").nth(1).inner_text().startswith("#2")
+    assert status.locator("[data-testid=drift] .tag-success").count() == 1
 
 
 def audit_shows_the_journey(page: Any, review: Review, language: str) -> None:
@@ -313,6 +329,7 @@ def test_editor_submits_approver_approves_operator_applies_to_the_control_plane(
         assert (dry["job"], dry["row"], dry["failed"], dry["pending"]) == ("succeeded", "succeeded", "0", "0")
         applied = operator_runs(operator, review_id, dry_run=False)
         operator_opens_the_job(operator, applied["jobId"], language)
+        operator_sees_dev_in_sync(operator)
     # sleep-b's source changes the AuthorizationPolicy only; every other object is already what revision 2 wants.
     assert (applied["job"], applied["created"], applied["pruned"], applied["failed"]) == ("succeeded", "0", "0", "0")
     assert int(applied["configured"]) >= 1 and int(applied["unchanged"]) >= 1
