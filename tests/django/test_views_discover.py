@@ -140,3 +140,11 @@ def test_the_review_replay_panel_shows_what_the_reviews_revision_would_block(ope
         "policies/includes/review_replay.html", {"review": open_review, "replay": discover.review_replay(open_review)}
     )
     assert "4 observed flows: too many to replay on this page" in too_many
+
+
+def test_an_upload_without_the_csrf_token_is_refused(seed_gateway_record) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user_in_role("editor", "csrf-editor"))
+    response = upload(client, sample_log())
+    assert response.status_code == 403
+    assert not ObservedFlow.objects.exists()
