@@ -36,6 +36,7 @@ VERBS = {
     ReviewAction.WITHDRAW: reviews.withdraw_review,
 }
 PAGE_SIZE = 50
+MAX_ID = 2**63 - 1
 
 
 def _require_read(request) -> None:
@@ -108,8 +109,9 @@ def report_context(report: ReviewReport) -> dict[str, Any]:
     }
 
 
-def _review(pk: int) -> Review:
-    review = report_queryset().filter(pk=pk).first()
+def _review(pk: int, queryset: Any = None) -> Review:
+    # NB: the URL takes any digits; past a bigint no review can have the id (and SQLite would overflow).
+    review = (queryset or report_queryset()).filter(pk=pk).first() if pk <= MAX_ID else None
     if review is None:
         raise Http404(_("No review #%(id)s.") % {"id": pk})
     return review
@@ -148,10 +150,8 @@ def review_plan_fragment(request, pk: int):
     _require_read(request)
     if not request.user.has_perm("policies.view_cluster"):
         raise PermissionDenied(_("Your role may not read clusters."))
-    reviews_ = Review.objects.select_related("policy__gateway", "revision").prefetch_related("policy__gateway__ports")
-    review = reviews_.filter(pk=pk).first()
-    if review is None:
-        raise Http404(_("No review #%(id)s.") % {"id": pk})
+    plain = Review.objects.select_related("policy__gateway", "revision").prefetch_related("policy__gateway__ports")
+    review = _review(pk, plain)
     cluster = Cluster.objects.filter(name=request.GET.get("cluster", "")).first()
     if cluster is None:
         raise Http404(_("No such cluster."))

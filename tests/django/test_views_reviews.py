@@ -239,3 +239,18 @@ def test_the_list_takes_the_same_queries_however_many_reviews(open_review: Revie
         reviews.withdraw_review(Review.objects.get(state="in_review"), user=author)
         reviews.submit_review(open_review.policy, user=author)
     assert Review.objects.count() == 4 and queries() == one
+
+
+@pytest.mark.parametrize("path", ["", "plan/?cluster=east", "decide/"])
+def test_an_id_past_any_bigint_is_404_not_an_overflow(db: Any, path: str) -> None:
+    client = client_as(user_in_role(Role.APPROVER.value))
+    url = f"/reviews/{10**30}/{path}"
+    response = client.post(url, {"action": "approve"}) if path == "decide/" else client.get(url)
+    assert response.status_code == 404
+
+
+def test_restoring_a_revision_past_any_bigint_is_refused_not_an_overflow(open_review: Review, author: Any) -> None:
+    url = f"/policies/{open_review.policy.name}/revisions/{10**30}/restore/"
+    response = client_as(author).post(url, follow=True)
+    assert response.status_code in (200, 404)
+    assert not AuditEntry.objects.filter(action="revision.restore").exists()
