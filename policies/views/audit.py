@@ -41,9 +41,9 @@ class AuditFilterForm(forms.Form):
         self.fields["policy"].choices = [("", _("All policies")), *policies]  # type: ignore[attr-defined]
 
     def filtered(self, entries: QuerySet[AuditEntry]) -> QuerySet[AuditEntry]:
-        """The entries matching the valid filters (an invalid form filters nothing and shows its errors)."""
+        """The entries matching the filters; none while a filter is invalid (the form then shows why)."""
         if not self.is_valid():
-            return entries
+            return entries.none()
         data = self.cleaned_data
         lookups = {"policy": "policy_id", "actor": "actor", "action": "action", "since": "created_at__gte"}
         return entries.filter(**{lookup: data[name] for name, lookup in lookups.items() if data.get(name)})

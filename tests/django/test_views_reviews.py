@@ -186,7 +186,8 @@ def test_the_audit_page_filters_and_links_the_exports(open_review: Review) -> No
 def test_an_invalid_audit_filter_shows_its_error_instead_of_failing(open_review: Review) -> None:
     response = client_as(user_in_role(Role.VIEWER.value)).get("/audit/?since=yesterday&policy=abc")
     assert response.status_code == 200
-    assert "errorlist" in response.content.decode()
+    html = response.content.decode()
+    assert "errorlist" in html and "audit-row" not in ids_in(html)
 
 
 def test_a_report_that_cannot_be_made_is_explained_on_the_page(open_review: Review) -> None:
