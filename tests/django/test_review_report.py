@@ -197,3 +197,19 @@ def test_the_plan_of_a_revision_that_no_longer_validates_is_an_error_not_an_exce
         )
     plan = review_plan.review_plan(review_report.report_queryset().get(pk=open_review.pk), east, target="istio")
     assert plan["error"]["code"] == "REVIEW_REPORT_UNAVAILABLE"
+
+
+def test_live_service_entries_give_a_url_per_host_and_port_without_wildcards() -> None:
+    from policies.review_live import service_entry_urls
+
+    entry = {
+        "kind": "ServiceEntry",
+        "spec": {
+            "hosts": ["a.example.com", "*.example.com"],
+            "ports": [{"number": 80, "protocol": "HTTP"}, {"number": 8443, "protocol": "TLS"}],
+        },
+    }
+    assert service_entry_urls([entry, {"kind": "VirtualService", "spec": {"hosts": ["b.example.com"]}}]) == [
+        "http://a.example.com/",
+        "https://a.example.com:8443/",
+    ]
