@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from policies.core.discovery.flows import Flow
 from policies.core.discovery.sources import Workload
@@ -37,9 +37,8 @@ Verdict = Literal["broken", "newly_allowed", "kept", "still_blocked"]
 VERDICT_ORDER: dict[Verdict, int] = {"broken": 0, "newly_allowed": 1, "kept": 2, "still_blocked": 3}
 
 
-@dataclass(frozen=True, slots=True)
-class ReplayedFlow:
-    """One observed flow and what the candidate does to it.
+class ReplayedFlow(NamedTuple):
+    """One observed flow and what the candidate does to it (a named tuple: one is built per flow).
 
     Attributes:
         flow: The observed flow (``flow.allowed_today``: what the log showed).
