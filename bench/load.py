@@ -117,6 +117,10 @@ class Client:
         self.version = 0
         self.saves = 0
 
+    def close(self) -> None:
+        self.browser.close()
+        self.api.close()
+
     def actions(self) -> dict[str, tuple[int, Callable[[], requests.Response]]]:
         """The mix: kind → (weight, request). Saves only for the users who may write."""
         mix: dict[str, tuple[int, Callable[[], requests.Response]]] = {
@@ -249,13 +253,17 @@ def run_load(
     threads = [threading.Thread(target=drive, args=(user, record, stop, think)) for user in users]
     for thread in threads:
         thread.start()
-    time.sleep(warmup)
-    measuring.set()
-    started = time.monotonic()
-    time.sleep(duration)
-    stop.set()
-    for thread in threads:
-        thread.join(timeout=REQUEST_TIMEOUT + 5)
+    try:
+        time.sleep(warmup)
+        measuring.set()
+        started = time.monotonic()
+        time.sleep(duration)
+    finally:  # NB: on Ctrl-C too: the clients stop before the server does
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=REQUEST_TIMEOUT + 5)
+        for user in users:
+            user.close()  # NB: idle keep-alive connections would hold gunicorn's graceful stop
     measuring.clear()
     return LoadResult(samples, time.monotonic() - started, clients, think)
 
@@ -328,6 +336,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: the Dockerfile's CMD)")
     parser.add_argument("--threads", type=int, help="gunicorn threads per worker (default: the Dockerfile's CMD)")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # NB: the set-up lines show while the run goes on
     pool = {name: value for name, value in (("workers", args.workers), ("threads", args.threads)) if value}
     with tempfile.TemporaryDirectory(prefix="egress-load-") as folder, demo_stack(Path(folder), **pool) as stack:
         identities = demo_identities(stack)
