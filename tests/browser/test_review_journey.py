@@ -35,9 +35,11 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from policies import clusters, jobs, reviews, services
+from policies.cluster.delete import delete_policy
 from policies.cluster.diff import list_live
 from policies.cluster.discovery import capabilities
 from policies.cluster.kubernetes_client import KubernetesClusterApi
+from policies.cluster.scope import PolicyScope
 from policies.cluster.targets import policy_scope
 from policies.core.document import parse_policy_data
 from policies.core.review import Role
@@ -54,6 +56,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_d
 
 CLUSTER = "dev"
 NEW_SOURCE = "mytest/app=sleep-b"
+MESH_CONFIGS = "/api/v1/namespaces/istio-system/configmaps"
 MESH_CONFIG = {
     "apiVersion": "v1",
     "kind": "ConfigMap",
@@ -66,9 +69,17 @@ MESH_CONFIG = {
 # The cluster, the people, the worker
 
 
-def ensure_on_plane(plane: Any, path: str, manifest: dict[str, Any]) -> None:
-    status, body = plane.request("POST", path, manifest)
+def ensure_namespace(plane: Any, name: str) -> None:
+    status, body = plane.request("POST", "/api/v1/namespaces", {"metadata": {"name": name}})
     assert status in (201, 409), body
+
+
+def put_mesh_config(plane: Any) -> None:
+    """The istio ConfigMap in REGISTRY_ONLY mode, replacing one another test (or a failed set-up) left."""
+    status, body = plane.request("PUT", f"{MESH_CONFIGS}/istio", MESH_CONFIG)
+    if status == 404:
+        status, body = plane.request("POST", MESH_CONFIGS, MESH_CONFIG)
+    assert status in (200, 201), body
 
 
 @pytest.fixture
@@ -84,12 +95,15 @@ def staff(transactional_db: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def dev_cluster(apply_plane: Any, staff: dict[str, Any], seed_gateway_record: Any) -> Cluster:
+def dev_cluster(apply_plane: Any, staff: dict[str, Any], seed_gateway_record: Any) -> Iterator[Cluster]:
     """Cluster ``dev`` in REGISTRY_ONLY mode (registered and checked by the admin), running revision 1 of the seed
-    policy (scenario 2), reviewed and applied before the journey (so plan and reachability compare with something)."""
+    policy (scenario 2), reviewed and applied before the journey (so plan and reachability compare with something).
+
+    The session's control plane is shared with the integration tests: the mesh config and the policy's objects
+    are removed afterwards."""
     for namespace in ("istio-system", "istio-egress"):
-        ensure_on_plane(apply_plane, "/api/v1/namespaces", {"metadata": {"name": namespace}})
-    ensure_on_plane(apply_plane, "/api/v1/namespaces/istio-system/configmaps", MESH_CONFIG)
+        ensure_namespace(apply_plane, namespace)
+    put_mesh_config(apply_plane)
     cluster = Cluster.objects.create(name=CLUSTER, kubeconfig_path=str(apply_plane.kubeconfig_path), context="admin")
     clusters.check_cluster(cluster, user=get_user_model().objects.create_superuser("admin"))
     editor, approver, operator = staff["editor"], staff["approver"], staff["operator"]
@@ -97,7 +111,9 @@ def dev_cluster(apply_plane: Any, staff: dict[str, Any], seed_gateway_record: An
     review = reviews.approve_review(reviews.submit_review(policy, user=editor), user=approver)
     job = jobs.start_apply(review, [cluster], target="istio", dry_run=False, user=operator, enqueue=False)
     assert run_apply_job.call(job.pk) == "succeeded"
-    return cluster
+    yield cluster
+    assert delete_policy(live_api(cluster), scope=seed_scope()).ok
+    apply_plane.request("DELETE", f"{MESH_CONFIGS}/istio")
 
 
 @pytest.fixture
@@ -337,17 +353,25 @@ def test_editor_submits_approver_approves_operator_applies_to_the_control_plane(
         "applied"
     ]
 
-    live = live_policy_objects(dev_cluster, review)
+    live = live_policy_objects(dev_cluster)
     assert any("sleep-b" in str(obj) for _, obj in live.values())
 
     with person(browser, live_server, "operator", language) as operator:
         audit_shows_the_journey(operator, review, language)
 
 
-def live_policy_objects(cluster: Cluster, review: Review) -> dict[Any, Any]:
-    """What the apiserver holds for the policy now (every object labelled for it)."""
-    api = KubernetesClusterApi.from_kubeconfig(cluster.kubeconfig_path, cluster.context)
-    policy = parse_policy_data(review.revision.document).policy
+def live_api(cluster: Cluster) -> KubernetesClusterApi:
+    return KubernetesClusterApi.from_kubeconfig(cluster.kubeconfig_path, cluster.context)
+
+
+def seed_scope() -> PolicyScope:
+    """The seed policy's scope: the labels its objects carry on a cluster."""
+    policy = parse_policy_data(scenario_document("2")).policy
     assert policy is not None
-    scope = policy_scope(policy)
-    return list_live(api, caps=capabilities(api), scope=scope)
+    return policy_scope(policy)
+
+
+def live_policy_objects(cluster: Cluster) -> dict[Any, Any]:
+    """What the apiserver holds for the seed policy now (every object labelled for it)."""
+    api = live_api(cluster)
+    return list_live(api, caps=capabilities(api), scope=seed_scope())
