@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from policies import services
+from policies.audit import append_entry
 from policies.cluster.errors import ClusterError
 from policies.cluster.interface import ResourceType
 from policies.cluster.records import connect_cluster
@@ -354,6 +355,13 @@ def _store(
         )
         created, merged = _merge(gateway, sources.cluster, flows, upload, now)
         pruned = prune(now=now)
+        result = {"gateway": gateway.name, "upload": upload.pk, "inputs": upload.inputs, "created": created}
+        append_entry(
+            action="observations.upload",
+            user=user,
+            cluster=sources.cluster.name if sources.cluster else "",
+            result={**result, "merged": merged, "pruned": pruned, "summary": summary},
+        )
     return IngestResult(upload, created, merged, pruned)
 
 
@@ -501,6 +509,8 @@ def delete_observations(gateway: EgressGateway | None, *, user: Any) -> int:
     with transaction.atomic():
         deleted, _by_model = flows.delete()
         uploads.delete()
+        scope = gateway.name if gateway is not None else None
+        append_entry(action="observations.delete", user=user, result={"gateway": scope, "deleted": deleted})
     return deleted
 
 

@@ -4,6 +4,7 @@ propose without a policy, replay for a review, retention."""
 from __future__ import annotations
 
 import io
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from django.utils import timezone
 from policies import discovery, reviews
 from policies.core.discovery.flows import FlowAggregator
 from policies.core.discovery.sources import SourceResolver, Workload
-from policies.models import EgressPolicy, ObservationUpload, ObservedFlow
+from policies.models import AuditEntry, EgressPolicy, ObservationUpload, ObservedFlow
 from tests.fixtures.accesslogs import GATEWAY_CLUSTER, http, json_line, text_line
 from tests.fixtures.discovery import NAMESPACE, SLEEP_A, ingest_sample, log_input, sample_log, sample_log_lines
 from tests.fixtures.reviews import edit_port, user_in_role
@@ -182,6 +183,13 @@ def test_admin_delete_is_refused_to_editors(seed_gateway_record) -> None:
         discovery.delete_observations(seed_gateway_record, user=user_in_role("editor", "another"))
     assert discovery.delete_observations(seed_gateway_record, user=user_in_role("admin")) == 4
     assert not ObservationUpload.objects.exists()
+    entries = AuditEntry.objects.filter(action__startswith="observations.").order_by("pk")
+    assert [(e.action, e.actor) for e in entries] == [
+        ("observations.upload", "editor-user"),
+        ("observations.delete", "admin-user"),
+    ]
+    assert entries[0].result["created"] == 4 and entries[1].result == {"gateway": "egressgateway", "deleted": 4}
+    assert "httpbin" not in json.dumps(entries[0].result)
 
 
 def test_sample_lines_are_both_encodings() -> None:
