@@ -111,7 +111,8 @@ def report_context(report: ReviewReport) -> dict[str, Any]:
 
 def _review(pk: int, queryset: Any = None) -> Review:
     # NB: the URL takes any digits; past a bigint no review can have the id (and SQLite would overflow).
-    review = (queryset or report_queryset()).filter(pk=pk).first() if pk <= MAX_ID else None
+    found = queryset if queryset is not None else report_queryset()
+    review = found.filter(pk=pk).first() if pk <= MAX_ID else None
     if review is None:
         raise Http404(_("No review #%(id)s.") % {"id": pk})
     return review

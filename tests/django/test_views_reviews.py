@@ -255,3 +255,13 @@ def test_restoring_a_revision_past_any_bigint_is_refused_not_an_overflow(open_re
     response = client_as(author).post(url, follow=True)
     assert response.status_code in (200, 404)
     assert not AuditEntry.objects.filter(action="revision.restore").exists()
+
+
+def test_the_cached_plan_takes_a_fixed_number_of_queries(
+    open_review: Review, east: Cluster, planning_fake: FakeClusterApi, django_assert_max_num_queries: Any
+) -> None:
+    client = client_as(user_in_role(Role.APPROVER.value))
+    url = f"/reviews/{open_review.pk}/plan/?cluster=east&target=istio"
+    client.get(url)
+    with django_assert_max_num_queries(7):  # NB: session, user, 2 x permissions, review, ports, cluster
+        assert client.get(url).status_code == 200
