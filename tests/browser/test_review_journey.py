@@ -44,7 +44,7 @@ from policies.cluster.targets import policy_scope
 from policies.core.document import parse_policy_data
 from policies.core.review import Role
 from policies.job_runner import run_apply_job
-from policies.models import AuditEntry, Cluster, Deployment, Review
+from policies.models import ApplyJobObject, AuditEntry, Cluster, Deployment, Review
 from tests.browser import pages
 from tests.browser.conftest import PASSWORD, fresh_page
 from tests.fixtures.cli import REPO
@@ -353,7 +353,10 @@ def test_editor_submits_approver_approves_operator_applies_to_the_control_plane(
         "applied"
     ]
 
+    # The apiserver holds exactly the objects the job reports, the mesh-side routes now matching sleep-b too.
     live = live_policy_objects(dev_cluster)
+    reported = ApplyJobObject.objects.filter(job_cluster__job_id=int(applied["jobId"]))
+    assert sorted(live) == sorted(reported.values_list("kind", "namespace", "name"))
     assert any("sleep-b" in str(obj) for _, obj in live.values())
 
     with person(browser, live_server, "operator", language) as operator:
