@@ -65,7 +65,7 @@ def test_ten_clients_mixing_every_kind_of_request_get_no_error(stack: DemoStack,
 
 @dataclass(frozen=True)
 class SaveAttempt:
-    """One save: who, on which version and labels it read, and what it got (``version`` when it landed)."""
+    """One save: who, on which version and labels it read, the labels it wrote, the answer (and new version)."""
 
     client: int
     base_version: int
@@ -91,7 +91,7 @@ def save_until_landed(client: Client, start: threading.Barrier) -> list[SaveAtte
                 client.number,
                 base_version,
                 base_labels,
-                {"load-client": str(client.number), "load-save": str(client.saves)},
+                {**base_labels, "load-client": str(client.number), "load-save": str(client.saves)},
                 answer.status_code,
                 client.version if landed else None,
             )
