@@ -170,11 +170,16 @@ def review_decide(request, pk: int):
     review = _review(pk)
     action = request.POST.get("action", "")
     verb = next((VERBS[a] for a in DECISIONS if a.value == action), None)
+    comment = request.POST.get("comment", "").strip()[:2000]
     if verb is None:
         messages.error(request, _("Choose approve, reject or withdraw."))
         return redirect("policies:review-detail", pk)
+    if action == ReviewAction.REJECT and not comment:
+        # NB: the author reads the rejection to fix the change; a bare "rejected" does not say what to fix.
+        messages.error(request, _("Say in the comment why you reject it: the author needs to know what to change."))
+        return redirect("policies:review-detail", pk)
     try:
-        decided = verb(review, user=request.user, comment=request.POST.get("comment", "")[:2000])
+        decided = verb(review, user=request.user, comment=comment)
     except ServiceError as exc:
         messages.error(request, f"{exc.message} ({exc.code})")
     else:

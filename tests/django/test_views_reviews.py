@@ -265,3 +265,12 @@ def test_the_cached_plan_takes_a_fixed_number_of_queries(
     client.get(url)
     with django_assert_max_num_queries(7):  # NB: session, user, 2 x permissions, review, ports, cluster
         assert client.get(url).status_code == 200
+
+
+def test_rejecting_in_the_console_needs_a_comment(open_review: Review) -> None:
+    client = client_as(user_in_role(Role.APPROVER.value))
+    response = client.post(f"/reviews/{open_review.pk}/decide/", {"action": "reject", "comment": "  "}, follow=True)
+    assert Review.objects.get(pk=open_review.pk).state == "in_review"
+    assert "why you reject it" in response.content.decode()
+    client.post(f"/reviews/{open_review.pk}/decide/", {"action": "reject", "comment": "port 81 is not open upstream"})
+    assert Review.objects.get(pk=open_review.pk).state == "rejected"
