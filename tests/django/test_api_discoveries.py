@@ -339,3 +339,36 @@ def test_uploads_are_listed_without_log_text(seed_gateway_record, editor_client)
     uploads = editor_client.get(f"{URL}?gateway=egressgateway").json()
     assert len(uploads) == 1 and uploads[0]["uploadedBy"] == "admin-user"
     assert "httpbin" not in json.dumps(uploads)
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "path"),
+    [
+        ({"gateway": "egressgateway", "namespace": "shop"}, 400, "text"),
+        ({"gateway": "egressgateway", "text": "x", "namespace": "shop", "colour": "red"}, 400, "colour"),
+        ({"gateway": "egressgateway", "text": "x", "labels": {"app": "web"}}, 400, "namespace"),
+        ({"gateway": "egressgateway", "text": "x", "namespace": "Bad_NS"}, 400, "namespace"),
+        ({"gateway": "egressgateway", "text": "\u0000\ud800 not a log", "namespace": "shop"}, 400, "text"),
+        ({"gateway": "egressgateway", "text": "\u0001\u0002 binary\n\u0003", "namespace": "shop"}, 400, "text:2"),
+        ({"gateway": "nope", "text": "x", "namespace": "shop"}, 404, ""),
+        ({"gateway": "egressgateway", "text": "x", "cluster": "nope"}, 400, "cluster"),
+    ],
+)
+def test_bad_uploads_are_refused_with_the_field_at_fault(
+    seed_gateway_record, editor_client, body, status, path
+) -> None:
+    response = send(editor_client, "post", URL, body)
+    assert response.status_code == status, response.content
+    assert path in [error["path"] for error in errors_of(response)]
+    assert not ObservedFlow.objects.exists() and not ObservationUpload.objects.exists()
+
+
+def test_a_multipart_upload_without_logs_names_the_field(seed_gateway_record, editor_client) -> None:
+    response = editor_client.post(URL, {"gateway": "egressgateway"}, format="multipart")
+    assert response.status_code == 400
+    assert errors_of(response)[0]["path"] == "logs"
+
+
+def test_a_json_body_over_one_mib_is_a_413(seed_gateway_record, editor_client) -> None:
+    response = editor_client.generic("POST", URL, b"{}", content_type="application/json", CONTENT_LENGTH=str(2**21))
+    assert response.status_code == 413
