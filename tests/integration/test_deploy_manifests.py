@@ -188,6 +188,7 @@ def test_the_cluster_role_is_exactly_the_managed_kinds_and_namespaces_read_only(
         ("", "namespaces", "list"),
         ("", "configmaps", "get"),  # NB: the istio ConfigMap only (resourceNames), for the mesh's outbound mode
         ("networking.istio.io", "sidecars", "list"),  # NB: the root namespace's Sidecar may override that mode
+        ("", "pods", "list"),  # NB: Discover maps logged pod names to workloads (read-only)
     }
     [configmaps] = [rule for rule in role["rules"] if "configmaps" in rule["resources"]]
     assert configmaps["resourceNames"] == ["istio"]
