@@ -33,6 +33,7 @@ from policies.services import ServiceError
 
 READ_PERMISSION = "policies.view_observedflow"
 FLOWS_SHOWN = 500
+RECENT = 5
 # NB: the review page answers every reviewer's visit; a gateway with more flows is replayed on request instead.
 REVIEW_REPLAY_LIMIT = 20_000
 OUTCOME_CHOICES = ("200", "403", "502", "503", "reset", "connected")
@@ -88,11 +89,18 @@ def _page(request, gateway: EgressGateway | None, extra: dict[str, Any], *, stat
         "max_upload_bytes": discovery.max_upload_bytes(),
         "max_upload_mib": discovery.max_upload_bytes() // (1024 * 1024),
         "retention_days": discovery.retention_days(),
+        "recent_uploads": _recent_uploads(gateway),
         "can_upload": request.user.has_perm(discovery.UPLOAD_PERMISSION),
         "can_delete": request.user.has_perm(discovery.DELETE_PERMISSION),
         **extra,
     }
     return render(request, "policies/discover.html", context, status=status)
+
+
+def _recent_uploads(gateway: EgressGateway | None) -> list[ObservationUpload]:
+    if gateway is None:
+        return []
+    return list(ObservationUpload.objects.filter(gateway=gateway).select_related("uploaded_by", "cluster")[:RECENT])
 
 
 def _revision_choices(policy: EgressPolicy | None) -> list[tuple[str, int]]:

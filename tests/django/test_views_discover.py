@@ -48,6 +48,7 @@ def test_an_upload_redirects_to_its_summary_and_groups_flows_by_source(seed_gate
     assert 'data-testid="ingest-summary"' in html
     assert "sleep-a.log:6" in html and "EGRESS-LOG06" in html
     assert html.count('name="flow"') == 4 and 'data-source="mytest/app=sleep-a"' in html
+    assert 'data-testid="recent-uploads"' in html and "sleep-a.log" in html
 
 
 def test_a_file_with_no_log_line_stores_nothing_and_shows_each_line(seed_gateway_record) -> None:
