@@ -738,6 +738,7 @@ def _save(
     if policy is None or draft is None:
         message = _("Proposed from observed traffic")
         result.created_policy = services.create_policy(document, user=user, message=message)
+        result.saved = PolicyDraft.objects.get(policy=result.created_policy)
         return
     if expected is None:
         raise services.StaleDraft(

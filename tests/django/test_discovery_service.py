@@ -145,6 +145,7 @@ def test_propose_and_save_creates_the_policy_of_a_gateway_without_one(seed_gatew
     result = discovery.propose(seed_gateway_record, ids, user=editor, save=True)
     policy = EgressPolicy.objects.get(gateway=seed_gateway_record)
     assert result.created_policy == policy and result.as_dict()["policy"] == policy.name
+    assert result.as_dict()["draftVersion"] == 1 and result.as_dict()["saved"] is True
     assert discovery.replay(seed_gateway_record, "draft").report.counts()["broken"] == 0
 
 
