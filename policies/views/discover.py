@@ -142,8 +142,11 @@ def replay_panel(result: discovery.ReplayResult | None) -> dict[str, Any] | None
     }
 
 
-def review_replay(review) -> dict[str, Any] | None:
-    """What ``includes/review_replay.html`` draws on a review page: None when the gateway has no observations."""
+def review_replay(review, user) -> dict[str, Any] | None:
+    """What ``includes/review_replay.html`` draws on a review page for ``user``: None when the gateway has no
+    observations or the user may not see observed traffic."""
+    if not user.has_perm(READ_PERMISSION):
+        return None
     count = ObservedFlow.objects.filter(gateway_id=review.policy.gateway_id).count()
     if count > REVIEW_REPLAY_LIMIT:
         return {"too_many": count}

@@ -127,19 +127,20 @@ def test_the_review_replay_panel_shows_what_the_reviews_revision_would_block(ope
 
     from policies.views import discover
 
-    assert discover.review_replay(open_review) is None
+    reader = user_in_role("viewer", "review-reader")
+    assert discover.review_replay(open_review, user_in_role("nobody", "no-role")) is None
+    assert discover.review_replay(open_review, reader) is None
     assert 'data-testid="review-replay"' not in render_to_string(
         "policies/includes/review_replay.html", {"review": open_review, "replay": None}
     )
     ingest_sample(open_review.policy.gateway, user_in_role("admin", "uploader"))
-    replay = discover.review_replay(open_review)
+    replay = discover.review_replay(open_review, reader)
     assert replay is not None and replay["against"]["review"] == open_review.pk
     html = render_to_string("policies/includes/review_replay.html", {"review": open_review, "replay": replay})
     assert 'data-testid="replay-broken"' in html and "https://api.example.com/" in html
     monkeypatch.setattr(discover, "REVIEW_REPLAY_LIMIT", 3)
-    too_many = render_to_string(
-        "policies/includes/review_replay.html", {"review": open_review, "replay": discover.review_replay(open_review)}
-    )
+    context = {"review": open_review, "replay": discover.review_replay(open_review, reader)}
+    too_many = render_to_string("policies/includes/review_replay.html", context)
     assert "4 observed flows: too many to replay on this page" in too_many
 
 
