@@ -11,12 +11,14 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from policies import reviews
@@ -39,6 +41,27 @@ PAGE_SIZE = 50
 MAX_ID = 2**63 - 1
 
 
+class DecisionForm(forms.Form):
+    """The decision panel's form, held to the API's rules (a comment of at most 2000 characters, no NUL)."""
+
+    action = forms.ChoiceField(choices=[(a.value, a.value) for a in DECISIONS])
+    comment = forms.CharField(label=gettext_lazy("Comment"), required=False, max_length=2000)
+
+
+class SubmitForm(forms.Form):
+    """The editor's submit form, held to the API's rules (a message of at most 500 characters, no NUL)."""
+
+    message = forms.CharField(label=gettext_lazy("Message"), required=False, max_length=500)
+
+
+def _field_errors(request, form: forms.Form) -> None:
+    """Each of the form's errors as a message that names its field (the forms post, then redirect)."""
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else ""
+        for error in errors:
+            messages.error(request, f"{label}: {error}" if label else str(error))
+
+
 def _require_read(request) -> None:
     if not request.user.has_perms(READ_REVIEWS):
         raise PermissionDenied(_("Your role may not read reviews."))
@@ -49,7 +72,12 @@ def review_list(request):
     _require_read(request)
     filters = {key: request.GET.get(key, "").strip() for key in ("state", "policy", "author")}
     found = Review.objects.select_related("policy", "revision", "restores", "author")
-    if filters["state"] in Review.State.values:
+    refused = _filter_errors(filters)
+    for error in refused:
+        messages.error(request, error)
+    if refused:
+        found = found.none()
+    if filters["state"]:
         found = found.filter(state=filters["state"])
     if filters["policy"]:
         found = found.filter(policy__name=filters["policy"])
@@ -59,6 +87,16 @@ def review_list(request):
     query = urlencode({key: value for key, value in filters.items() if value})
     context = {"page": page, "filters": filters, "states": Review.State.choices, "query": query}
     return render(request, "policies/review_list.html", context)
+
+
+def _filter_errors(filters: dict[str, str]) -> list[str]:
+    """Why the list's filters can match nothing: an unknown state, or a NUL (PostgreSQL's text cannot hold one)."""
+    errors = []
+    if filters["state"] and filters["state"] not in Review.State.values:
+        errors.append(_("There is no review state %(state)s.") % {"state": filters["state"]})
+    if any("\x00" in value for value in filters.values()):
+        errors.append(_("A filter cannot contain a NUL character."))
+    return errors
 
 
 def review_detail(request, pk: int):
@@ -153,7 +191,8 @@ def review_plan_fragment(request, pk: int):
         raise PermissionDenied(_("Your role may not read clusters."))
     plain = Review.objects.select_related("policy__gateway", "revision").prefetch_related("policy__gateway__ports")
     review = _review(pk, plain)
-    cluster = Cluster.objects.filter(name=request.GET.get("cluster", "")).first()
+    name = request.GET.get("cluster", "")
+    cluster = Cluster.objects.filter(name=name).first() if "\x00" not in name else None
     if cluster is None:
         raise Http404(_("No such cluster."))
     target = request.GET.get("target") if request.GET.get("target") in TARGETS else None
@@ -168,12 +207,15 @@ def review_plan_fragment(request, pk: int):
 def review_decide(request, pk: int):
     """Approve, reject or withdraw with the form's comment; the verb's refusal is shown as it is."""
     review = _review(pk)
-    action = request.POST.get("action", "")
-    verb = next((VERBS[a] for a in DECISIONS if a.value == action), None)
-    comment = request.POST.get("comment", "").strip()[:2000]
-    if verb is None:
+    form = DecisionForm(request.POST)
+    if "action" in form.errors:
         messages.error(request, _("Choose approve, reject or withdraw."))
         return redirect("policies:review-detail", pk)
+    if not form.is_valid():
+        _field_errors(request, form)
+        return redirect("policies:review-detail", pk)
+    action, comment = form.cleaned_data["action"], form.cleaned_data["comment"]
+    verb = next(VERBS[a] for a in DECISIONS if a.value == action)
     if action == ReviewAction.REJECT and not comment:
         # NB: the author reads the rejection to fix the change; a bare "rejected" does not say what to fix.
         messages.error(request, _("Say in the comment why you reject it: the author needs to know what to change."))
@@ -193,8 +235,12 @@ def review_decide(request, pk: int):
 def policy_submit(request, name: str):
     """Freeze the saved draft as a revision and open a review of it."""
     policy = get_policy(name)
+    form = SubmitForm(request.POST)
+    if not form.is_valid():
+        _field_errors(request, form)
+        return redirect("policies:policy-edit", name)
     try:
-        review = reviews.submit_review(policy, user=request.user, message=request.POST.get("message", "")[:500])
+        review = reviews.submit_review(policy, user=request.user, message=form.cleaned_data["message"])
     except ServiceError as exc:
         messages.error(request, f"{exc.message} ({exc.code})")
         return redirect("policies:policy-edit", name)

@@ -77,7 +77,8 @@ class ClusterViewSet(ApiViewMixin, viewsets.ModelViewSet):
     queryset = Cluster.objects.select_related("checked_by")
     serializer_class = ClusterSerializer
     lookup_field = "name"
-    lookup_value_regex = "[^/]+"
+    # NB: no NUL in a name (PostgreSQL's text cannot hold one: the lookup would fail, not miss); such a URL is a 404
+    lookup_value_regex = r"[^/\x00]+"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_permissions(self) -> list[BasePermission]:
