@@ -105,3 +105,17 @@ def test_admin_pages_are_read_only_and_only_admins_delete(role: str, observed: l
     flow = observed[0]
     client.post(f"/admin/policies/observedflow/{flow}/delete/", {"post": "yes"})
     assert ObservedFlow.objects.filter(pk=flow).exists() is not allowed(role, "delete")
+
+
+@pytest.mark.parametrize("role", ["editor", "admin"])
+def test_the_admin_prune_action_applies_the_retention_period(role: str, observed: list[int]) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    ObservedFlow.objects.filter(pk=observed[0]).update(updated_at=timezone.now() - timedelta(days=365))
+    client = Client()
+    client.force_login(user_in_role(role))
+    client.post("/admin/policies/observedflow/", {"action": "prune_observations", "_selected_action": [observed[1]]})
+    assert ObservedFlow.objects.filter(pk=observed[0]).exists() is not allowed(role, "delete")
+    assert ObservedFlow.objects.filter(pk=observed[1]).exists()
