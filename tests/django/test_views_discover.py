@@ -150,3 +150,12 @@ def test_an_upload_without_the_csrf_token_is_refused(seed_gateway_record) -> Non
     response = upload(client, sample_log())
     assert response.status_code == 403
     assert not ObservedFlow.objects.exists()
+
+
+@override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1000)
+def test_a_paste_over_the_form_limit_gets_a_413_page_asking_for_a_file(seed_gateway_record) -> None:
+    client = signed_in("editor")
+    response = client.post(f"{PAGE}upload/", {"gateway": "egressgateway", "namespace": "shop", "text": "x" * 5000})
+    assert response.status_code == 413
+    assert "upload the logs as a file" in response.content.decode()
+    assert not ObservationUpload.objects.exists()
