@@ -36,6 +36,8 @@ class ClusterForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean() or self.cleaned_data  # NB: ModelForm.clean returns cleaned_data; the stubs allow None
+        if any(name in self.errors for name in ("in_cluster", "kubeconfig_path", "context")):
+            return cleaned  # NB: a location field already refused says why; checking without it would add a false error
         try:
             clusters.validate_location(
                 in_cluster=bool(cleaned.get("in_cluster")),

@@ -8,6 +8,7 @@ NUL characters matter on PostgreSQL (its text cannot hold them, so an unchecked 
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from django.db import OperationalError, connection
 from django.test import Client
 
 from policies.core.review import Role
-from policies.models import ApplyJob, Approval, AuditEntry, PolicyRevision, Review
+from policies.models import ApplyJob, Approval, AuditEntry, Cluster, PolicyRevision, Review
 from tests.fixtures.api import errors_of
 from tests.fixtures.reviews import edit_port, user_in_role
 
@@ -269,3 +270,58 @@ def test_the_new_endpoints_answer_503_in_the_api_shape_when_the_database_is_lock
         response = getattr(client, method)(url, data={}, content_type="application/json")
     assert (response.status_code, response["Retry-After"]) == (503, "5")
     assert [e["code"] for e in errors_of(response)] == ["database_unavailable"]
+
+
+# -- the cluster form ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("kubeconfig_path", "/etc/\x00kubeconfig", "Null characters are not allowed."),
+        ("kubeconfig_path", "/" + "a" * 600, "Ensure this value has at most 500 characters (it has 601)."),
+        ("context", "prod\x00", "Null characters are not allowed."),
+    ],
+)
+def test_a_location_field_refused_by_the_form_gets_that_error_alone(
+    kubeconfig: str, field: str, value: str, said: str
+) -> None:
+    # given a location field the form itself refuses
+    form = {"name": "qa", "kubeconfig_path": kubeconfig, "context": "prod", field: value}
+    response = client_as(user_in_role(Role.ADMIN.value, "qa-admin")).post("/clusters/new/", form)
+    # then that field's error, and not a second, false one ("give a kubeconfig path")
+    assert response.status_code == 200
+    assert response.context["form"].errors == {field: [said]}
+    assert not Cluster.objects.exists()
+
+
+def not_a_kubeconfig(tmp: Any, kind: str) -> str:
+    """A path the console must refuse to register as a kubeconfig."""
+    if kind == "fifo":
+        os.mkfifo(tmp / "fifo")
+    contents = {"binary": b"\xff\xfe\x00[", "huge": b"a: " + b"x" * 1048577}
+    if kind in contents:
+        (tmp / kind).write_bytes(contents[kind])
+    paths = {"directory": str(tmp), "device": "/dev/zero", "relative": "kube/config", "bidi": "/nonexistent/\u202ekube"}
+    return paths.get(kind, str(tmp / kind))
+
+
+@pytest.mark.parametrize(
+    ("kind", "said"),
+    [
+        ("directory", "not a regular file"),
+        ("fifo", "not a regular file"),
+        ("device", "not a regular file"),
+        ("binary", "is not valid YAML"),
+        ("huge", "is over 1048576 bytes"),
+        ("relative", "Give the kubeconfig as an absolute path"),
+        ("bidi", "There is no file"),
+    ],
+)
+def test_a_kubeconfig_path_that_is_no_kubeconfig_is_refused_at_its_field(tmp_path: Any, kind: str, said: str) -> None:
+    form = {"name": "qa", "kubeconfig_path": not_a_kubeconfig(tmp_path, kind), "context": ""}
+    response = client_as(user_in_role(Role.ADMIN.value, "qa-admin")).post("/clusters/new/", form)
+    assert response.status_code == 200
+    [error] = response.context["form"].errors["kubeconfig_path"]
+    assert said in error
+    assert not Cluster.objects.exists()
