@@ -55,4 +55,5 @@ urlpatterns = [
     path("discover/upload/", discover.discover_upload, name="discover-upload"),
     path("discover/propose/", discover.discover_propose, name="discover-propose"),
     path("discover/delete/", discover.discover_delete, name="discover-delete"),
+    path("reviews/<int:pk>/replay/", discover.review_replay_fragment, name="review-replay"),
 ]

@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -28,7 +28,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from policies import discovery
-from policies.models import Cluster, EgressGateway, EgressPolicy, ObservationUpload, ObservedFlow
+from policies.models import Cluster, EgressGateway, EgressPolicy, ObservationUpload, ObservedFlow, Review
 from policies.services import ServiceError
 
 READ_PERMISSION = "policies.view_observedflow"
@@ -151,6 +151,19 @@ def review_replay(review, user) -> dict[str, Any] | None:
     if count > REVIEW_REPLAY_LIMIT:
         return {"too_many": count}
     return replay_panel(discovery.replay_for_review(review)) if count else None
+
+
+def review_replay_fragment(request, pk: int):
+    """The review page's replay panel, fetched after the page (whose queries stay fixed): 204 when there is none."""
+    if not request.user.has_perms(("policies.view_review", READ_PERMISSION)):
+        raise PermissionDenied(_("Your role may not see observed traffic."))
+    review = Review.objects.select_related("policy", "revision").filter(pk=pk).first()
+    if review is None:
+        raise Http404(_("No review %(id)d.") % {"id": pk})
+    replay = review_replay(review, request.user)
+    if replay is None:
+        return HttpResponse(status=204)
+    return render(request, "policies/includes/review_replay.html", {"review": review, "replay": replay})
 
 
 # NB: exempt from the global CSRF check only to refuse an oversize body before anything reads it (the CSRF

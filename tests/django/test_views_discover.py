@@ -159,3 +159,14 @@ def test_a_paste_over_the_form_limit_gets_a_413_page_asking_for_a_file(seed_gate
     assert response.status_code == 413
     assert "upload the logs as a file" in response.content.decode()
     assert not ObservationUpload.objects.exists()
+
+
+def test_the_review_replay_fragment(open_review) -> None:
+    url = f"/reviews/{open_review.pk}/replay/"
+    assert signed_in("approver").get(url).status_code == 204
+    ingest_sample(open_review.policy.gateway, user_in_role("admin", "uploader"))
+    fragment = signed_in("approver").get(url)
+    assert fragment.status_code == 200
+    assert 'data-testid="review-replay"' in fragment.content.decode()
+    assert signed_in("nobody").get(url).status_code == 403
+    assert signed_in("approver").get("/reviews/999999/replay/").status_code == 404
