@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import itertools
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -223,16 +225,51 @@ def black_hole() -> Iterator[int]:
         yield listener.getsockname()[1]
 
 
-def register_unreachable(api: requests.Session, url: str, folder: Path, black_hole: int, prefix: str) -> list[str]:
-    """Clusters ``PREFIX-dead`` (a closed port) and ``PREFIX-black-hole``, registered through the API."""
-    names = []
-    for name, port in ((f"{prefix}-dead", free_port()), (f"{prefix}-black-hole", black_hole)):
-        (folder / name).write_text(kubeconfig_text(server=f"https://127.0.0.1:{port}"))
-        body = {"name": name, "kubeconfigPath": str(folder / name), "context": "prod"}
-        answer = api.post(f"{url}/api/v1/clusters/", json=body, timeout=TIMEOUT)
-        assert answer.status_code == 201, answer.text
-        names.append(name)
-    return names
+@pytest.fixture
+def silent_tls(tmp_path: Path) -> Iterator[int]:
+    """A 127.0.0.1 port that completes the TLS handshake, then never answers: a hung API server behind its TLS."""
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"]
+    subprocess.run([*command, "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    stop, held = threading.Event(), list[ssl.SSLSocket]()
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        listener.settimeout(0.2)
+        holder = threading.Thread(target=hold_connections, args=(listener, context, stop, held))
+        holder.start()
+        yield listener.getsockname()[1]
+        stop.set()
+        holder.join(timeout=10)
+    for connection in held:
+        connection.close()
+
+
+def hold_connections(
+    listener: socket.socket, context: ssl.SSLContext, stop: threading.Event, held: list[ssl.SSLSocket]
+) -> None:
+    """Accept, complete each TLS handshake, keep the connection and never write to it, until ``stop``."""
+    while not stop.is_set():
+        try:
+            connection, _address = listener.accept()
+        except TimeoutError:
+            continue
+        connection.settimeout(10)
+        try:
+            held.append(context.wrap_socket(connection, server_side=True))
+        except (OSError, ssl.SSLError):  # NB: a client that gave up during the handshake
+            connection.close()
+
+
+def register(api: requests.Session, url: str, folder: Path, name: str, port: int) -> str:
+    """A cluster ``name`` whose kubeconfig points at https://127.0.0.1:``port``, registered through the API."""
+    (folder / name).write_text(kubeconfig_text(server=f"https://127.0.0.1:{port}"))
+    body = {"name": name, "kubeconfigPath": str(folder / name), "context": "prod"}
+    answer = api.post(f"{url}/api/v1/clusters/", json=body, timeout=TIMEOUT)
+    assert answer.status_code == 201, answer.text
+    return name
 
 
 def serve_meanwhile(api: requests.Session, url: str, pending: list[Future[Timed]]) -> list[int]:
@@ -252,35 +289,37 @@ def sessions(identity: Identity) -> tuple[requests.Session, requests.Session]:
 
 
 def test_dead_and_black_holed_clusters_are_checked_within_the_checks_timeout_while_others_are_served(
-    stack: DemoStack, identities: list[Identity], black_hole: int, tmp_path: Path
+    stack: DemoStack, identities: list[Identity], black_hole: int, silent_tls: int, tmp_path: Path
 ) -> None:
-    # given two registered clusters: one on a closed port, one on a port that never answers
+    # given three registered clusters: on a closed port, on a port that never answers, and behind a silent TLS
     url = stack.web.url
     api, browser = sessions(user(identities, "admin"))
-    dead, hole = register_unreachable(api, url, tmp_path, black_hole, "check")
-    # when both are checked at once, through the API and through the console's button
+    dead = register(api, url, tmp_path, "check-dead", free_port())
+    hole = register(api, url, tmp_path, "check-black-hole", black_hole)
+    silent = register(api, url, tmp_path, "check-silent", silent_tls)
+    # when all are checked at once, through the API and through the console's button
     console = f"{url}/clusters/{hole}/check/"
     form = {"data": {"csrfmiddlewaretoken": browser.cookies["csrftoken"]}, "headers": {"Referer": console}}
-    with ThreadPoolExecutor(2) as pool:
+    with ThreadPoolExecutor(3) as pool:
         checks = [
             pool.submit(timed, api, "POST", f"{url}/api/v1/clusters/{dead}/check/"),
             pool.submit(timed, browser, "POST", console, allow_redirects=False, **form),
+            pool.submit(timed, api, "POST", f"{url}/api/v1/clusters/{silent}/check/"),
         ]
         # then other requests are served meanwhile
         assert set(serve_meanwhile(api, url, checks)) == {200}
-    dead_check, hole_check = (check.result() for check in checks)
+    dead_check, hole_check, silent_check = (check.result() for check in checks)
     # and each check returned within the check's configured timeouts (plus a margin), with a clear error
-    assert dead_check.seconds < CHECK_RETRY.attempts * (CHECK_RETRY.connect_timeout + CHECK_RETRY.max_delay) + MARGIN
-    assert CHECK_RETRY.connect_timeout < hole_check.seconds < worst_case(CHECK_RETRY) + MARGIN  # NB: the hole held it
-    assert dead_check.answer.status_code == 200
-    assert (dead_check.answer.json()["check"]["reachable"], dead_check.answer.json()["check"]["error"]["code"]) == (
-        False,
-        "CLUSTER-E001",
-    )
+    retry = CHECK_RETRY
+    assert dead_check.seconds < retry.attempts * (retry.connect_timeout + retry.max_delay) + MARGIN
+    assert retry.connect_timeout < hole_check.seconds < worst_case(retry) + MARGIN  # NB: the hole held it
+    assert retry.attempts * retry.read_timeout < silent_check.seconds < worst_case(retry) + MARGIN
     assert (hole_check.answer.status_code, hole_check.answer.headers["Location"]) == (302, f"/clusters/{hole}/")
-    checked = api.get(f"{url}/api/v1/clusters/{hole}/", timeout=TIMEOUT).json()["check"]
-    assert (checked["reachable"], checked["error"]["code"]) == (False, "CLUSTER-E001")
-    assert "timed out" in checked["error"]["message"], checked["error"]
+    for name, reason in ((dead, "connection refused"), (hole, "timed out"), (silent, "read timed out")):
+        checked = api.get(f"{url}/api/v1/clusters/{name}/", timeout=TIMEOUT).json()["check"]
+        assert (checked["reachable"], checked["error"]["code"]) == (False, "CLUSTER-E001"), checked
+        assert reason in checked["error"]["message"], checked["error"]
+    assert (dead_check.answer.status_code, dead_check.answer.json()["check"]["reachable"]) == (200, False)
 
 
 def test_a_reviews_plan_on_dead_and_black_holed_clusters_answers_within_the_transports_timeout(
@@ -295,7 +334,10 @@ def test_a_reviews_plan_on_dead_and_black_holed_clusters_answers_within_the_tran
     submitted = editor.api.post(f"{url}/api/v1/policies/{editor.policy_id}/submit/", json={"message": "plan"})
     assert submitted.status_code == 201, submitted.text
     api, _browser = sessions(user(identities, "admin"))
-    names = register_unreachable(api, url, tmp_path, black_hole, "plan")
+    names = [
+        register(api, url, tmp_path, "plan-dead", free_port()),
+        register(api, url, tmp_path, "plan-black-hole", black_hole),
+    ]
     # when the review's plan on each (its live diff) is asked for at once
     diff = f"{url}/api/v1/reviews/{submitted.json()['id']}/diff/"
     with ThreadPoolExecutor(2) as pool:
