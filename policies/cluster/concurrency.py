@@ -46,16 +46,21 @@ def map_in_order(work: Callable[[Item], Result], items: Sequence[Item], *, concu
         concurrency: the bound; 1 runs the calls one after the other on this thread.
 
     Raises:
-        Exception: the first exception a call raised; the calls not started yet are not run.
+        Exception: the exception of the first item (in order) whose call raised, as a one-by-one run would
+            raise; the calls not started yet are not run, those in flight are finished first.
     """
     if concurrency <= 1 or len(items) <= 1:
         return [work(item) for item in items]
     with request_pool(min(concurrency, len(items))) as pool:
         futures = [submit(pool, work, item) for item in items]
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        error = next((e for f in futures if f in done and (e := f.exception()) is not None), None)
-        if error is not None:
+        _, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        if pending:  # NB: a call failed; started calls cannot be stopped, so let them end and compare.
             for future in futures:
                 future.cancel()
+            wait(pending)
+        # NB: calls start in order, so every item before the first failing one has run: the earliest
+        # failure in order is the one a one-by-one run would have raised, whichever finished first.
+        error = next((e for f in futures if not f.cancelled() and (e := f.exception()) is not None), None)
+        if error is not None:
             raise error
         return [future.result() for future in futures]
