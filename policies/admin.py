@@ -1,6 +1,7 @@
 """Django admin for the console's models (read-mostly: revisions are immutable, the audit log append-only)."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import BadRequest
 from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
@@ -102,8 +103,17 @@ def reject_reviews(modeladmin, request, queryset) -> None:
     _decide(modeladmin, request, queryset, reviews.reject_review, _("Review #%(id)s rejected."))
 
 
+class NoNulFilters:
+    """A list whose filters hold a NUL is a 400: PostgreSQL's text cannot hold one, so the query would fail (a 500)."""
+
+    def changelist_view(self, request, extra_context=None):
+        if any("\x00" in key + value for key, values in request.GET.lists() for value in values):
+            raise BadRequest(_("A filter cannot contain a NUL character."))
+        return super().changelist_view(request, extra_context)  # type: ignore[misc]
+
+
 @admin.register(Review)
-class ReviewAdmin(admin.ModelAdmin):
+class ReviewAdmin(NoNulFilters, admin.ModelAdmin):
     list_display = ("id", "policy", "revision", "state", "author", "created_at")
     list_filter = ("state", "policy")
     readonly_fields = (
@@ -147,7 +157,7 @@ class ReviewAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(NoNulFilters, admin.ModelAdmin):
     list_display = ("id", "created_at", "actor", "action", "policy_name", "revision_number", "cluster", "target")
     list_filter = ("action", "target")
     search_fields = ("actor", "policy_name", "request_id")

@@ -325,3 +325,31 @@ def test_a_kubeconfig_path_that_is_no_kubeconfig_is_refused_at_its_field(tmp_pat
     [error] = response.context["form"].errors["kubeconfig_path"]
     assert said in error
     assert not Cluster.objects.exists()
+
+
+# -- the Django admin ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/policies/auditentry/?action=%00",
+        "/admin/policies/auditentry/?q=a%00",
+        "/admin/policies/review/?state__exact=%00",
+    ],
+)
+def test_an_admin_list_filter_with_a_nul_is_a_400(open_review: Review, url: str) -> None:
+    response = client_as(user_in_role(Role.ADMIN.value, "qa-admin")).get(url)
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("role", [Role.VIEWER.value, Role.EDITOR.value, Role.OPERATOR.value])
+def test_a_role_that_may_not_approve_cannot_through_the_admin(open_review: Review, role: str) -> None:
+    # given a staff user without the approver's right who posts the admin action (or the change form) directly
+    client = client_as(user_in_role(role))
+    client.post("/admin/policies/review/", {"action": "approve_reviews", "_selected_action": [open_review.pk]})
+    changed = client.post(f"/admin/policies/review/{open_review.pk}/change/", {"state": "approved"})
+    # then nothing changed
+    assert changed.status_code == 403
+    assert Review.objects.get(pk=open_review.pk).state == Review.State.IN_REVIEW
+    assert not Approval.objects.exists()
