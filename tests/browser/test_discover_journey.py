@@ -44,3 +44,19 @@ def test_from_access_logs_to_a_draft_that_breaks_nothing(signed_in, seed_gateway
     assert page.locator("[data-testid=replay-broken-count]").inner_text() == "0 would be blocked"
     assert page.locator("[data-testid=replay-nothing-broken]").is_visible()
     assert "blocked.example.org" in page.locator("[data-testid=replay-newly-allowed]").inner_text()
+
+
+def test_the_review_page_shows_what_the_revision_would_block(signed_in, seed_policy_record, journey_user):
+    # given observed traffic of the seed policy's gateway, and a review of the seed policy (revision 1)
+    from policies import discovery, reviews
+    from tests.fixtures.discovery import ingest_sample
+
+    ingest_sample(seed_policy_record.gateway, journey_user)
+    review = reviews.submit_review(seed_policy_record, user=journey_user, message="seed")
+    assert discovery.replay_for_review(review) is not None
+    # when the reviewer opens it, the replay panel arrives after the page
+    signed_in.goto(f"/reviews/{review.pk}/")
+    panel = signed_in.locator("[data-testid=review-replay]")
+    panel.wait_for()
+    # then it lists the observed flow revision 1 would block (api.example.com is not in the policy)
+    assert "https://api.example.com/" in panel.locator("[data-testid=replay-broken]").inner_text()
