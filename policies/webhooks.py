@@ -10,6 +10,7 @@ can fail or slow down the workflow step itself.
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import urllib.error
@@ -109,14 +110,14 @@ def _post(event: dict[str, Any]) -> str:
     """POST the event; an empty string on a 2xx answer, else what went wrong (never the URL)."""
     if not settings.EGRESS_WEBHOOK_URL.startswith(("http://", "https://")):
         return "EGRESS_WEBHOOK_URL must be an http:// or https:// URL"
-    request = urllib.request.Request(  # noqa: S310 - the operator's configured http(s) URL
-        settings.EGRESS_WEBHOOK_URL,
-        data=json.dumps(event).encode(),
-        headers={"Content-Type": "application/json", "User-Agent": "egress-console-webhook"},
-        method="POST",
-    )
     timeout = float(getattr(settings, "EGRESS_WEBHOOK_TIMEOUT_SECONDS", 5))
     try:
+        request = urllib.request.Request(  # noqa: S310 - the operator's configured http(s) URL
+            settings.EGRESS_WEBHOOK_URL,
+            data=json.dumps(event).encode(),
+            headers={"Content-Type": "application/json", "User-Agent": "egress-console-webhook"},
+            method="POST",
+        )
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - see above
             status = response.status
     except urllib.error.HTTPError as exc:
@@ -124,4 +125,9 @@ def _post(event: dict[str, Any]) -> str:
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         return f"{type(exc).__name__}: {type(reason).__name__ if not isinstance(reason, str) else reason}"
+    except (ValueError, http.client.InvalidURL) as exc:
+        # NB: a malformed URL (bad IPv6 brackets, a space, a control character): its message quotes the URL
+        return f"{type(exc).__name__}: EGRESS_WEBHOOK_URL is not a valid URL"
+    except http.client.HTTPException as exc:
+        return f"{type(exc).__name__}: the receiver's answer is not HTTP"
     return "" if 200 <= status < 300 else f"HTTP {status}"

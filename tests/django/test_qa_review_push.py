@@ -9,6 +9,9 @@ NUL characters matter on PostgreSQL (its text cannot hold them, so an unchecked 
 from __future__ import annotations
 
 import os
+import socket
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,8 +19,10 @@ from django.contrib.messages import get_messages
 from django.db import OperationalError, connection
 from django.test import Client
 
+from policies import reviews
 from policies.core.review import Role
-from policies.models import ApplyJob, Approval, AuditEntry, Cluster, PolicyRevision, Review
+from policies.models import ApplyJob, Approval, AuditEntry, Cluster, PolicyRevision, Review, WebhookDelivery
+from policies.webhooks import deliver_webhook
 from tests.fixtures.api import errors_of
 from tests.fixtures.reviews import edit_port, user_in_role
 
@@ -353,3 +358,55 @@ def test_a_role_that_may_not_approve_cannot_through_the_admin(open_review: Revie
     assert changed.status_code == 403
     assert Review.objects.get(pk=open_review.pk).state == Review.State.IN_REVIEW
     assert not Approval.objects.exists()
+
+
+# -- the webhook -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url", ["http://[::1/hook", "http://hooks.example com/x", "https://127.0.0.1:1/tok-3f9a\x07", "http://h:99999/"]
+)
+def test_a_malformed_webhook_url_is_a_counted_failed_attempt_that_never_shows_the_url(
+    open_review: Review, settings: Any, url: str
+) -> None:
+    # given a webhook URL an operator mistyped (it may carry a token)
+    settings.EGRESS_WEBHOOK_URL = url
+    settings.EGRESS_WEBHOOK_MAX_ATTEMPTS = 1
+    reviews.approve_review(open_review, user=user_in_role(Role.APPROVER.value, "approver"))
+    # when the worker delivers the event
+    [delivery] = WebhookDelivery.objects.all()
+    assert deliver_webhook.call(delivery.pk) == "abandoned"
+    # then the attempt is counted with its reason, without the URL, and the approval stands
+    delivery.refresh_from_db()
+    assert delivery.attempts == 1 and delivery.last_error
+    assert "tok-3f9a" not in delivery.last_error and "example" not in delivery.last_error
+    assert Review.objects.get(pk=open_review.pk).state == Review.State.APPROVED
+
+
+def test_a_receiver_that_does_not_answer_http_is_a_counted_failed_attempt(
+    open_review: Review, settings: Any, garbage_receiver: str
+) -> None:
+    settings.EGRESS_WEBHOOK_URL, settings.EGRESS_WEBHOOK_MAX_ATTEMPTS = garbage_receiver, 1
+    reviews.approve_review(open_review, user=user_in_role(Role.APPROVER.value, "approver"))
+    [delivery] = WebhookDelivery.objects.all()
+    assert deliver_webhook.call(delivery.pk) == "abandoned"
+    delivery.refresh_from_db()
+    assert (delivery.attempts, delivery.last_error) == (1, "BadStatusLine: the receiver's answer is not HTTP")
+
+
+@pytest.fixture
+def garbage_receiver() -> Iterator[str]:
+    """A TCP server on 127.0.0.1 that answers any request with a line that is not HTTP."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def answer() -> None:
+        connection, _address = server.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/hook"
+    thread.join(timeout=5)
+    server.close()
