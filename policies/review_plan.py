@@ -25,6 +25,7 @@ from policies.cluster.discovery import Target, capabilities
 from policies.cluster.errors import ClusterError
 from policies.cluster.records import connect_cluster
 from policies.cluster.targets import desired_state
+from policies.clusters import CHECK_RETRY
 from policies.core.expansion import ExpansionError
 from policies.core.gateway import GatewayDescription
 from policies.core.model import EgressPolicy as PolicyModel
@@ -56,7 +57,9 @@ def review_plan(
     """
     gateway = review.policy.gateway.describe()
     try:
-        api = connect_cluster(cluster)
+        # NB: someone waits on this answer (a page's plan panel or the diff API): the connection check's short
+        # timeouts, not the apply path's 4 x (5 + 30) s, which held a web thread ~2 min on a hung TLS endpoint.
+        api = connect_cluster(cluster, retry=CHECK_RETRY)
         key = plan_cache_key(api.identity, review.revision.content_hash, gateway, target or "")
         cached = None if refresh else cache.get(key)
         if cached is not None:

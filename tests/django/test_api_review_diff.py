@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from policies.cluster.errors import ClusterUnreachable
 from policies.cluster.fake import FakeClusterApi
+from policies.clusters import CHECK_RETRY
 from policies.core.review import Role
 from policies.models import Cluster, Review
 from tests.fixtures.api import errors_of
@@ -74,6 +75,16 @@ def test_a_dead_cluster_answers_200_with_the_plan_error_code(
     body = response.json()
     assert body["plan"]["error"]["code"] == "CLUSTER-E001"
     assert body["reachability"]["counts"]["allowed"] > 0  # NB: the rest of the report does not wait for the cluster
+
+
+def test_a_plan_waits_on_the_cluster_no_longer_than_a_connection_check(
+    open_review: Review, east: Cluster, planning_fake: FakeClusterApi
+) -> None:
+    # when
+    get(open_review, "?against=live&cluster=east&target=istio")
+    # then: someone waits on this request, so a hung cluster holds it seconds, not the apply path's minutes
+    assert planning_fake.retries == [CHECK_RETRY]  # type: ignore[attr-defined]
+    assert CHECK_RETRY.attempts * (CHECK_RETRY.connect_timeout + CHECK_RETRY.read_timeout) <= 20
 
 
 @pytest.mark.parametrize("role", [*ROLES, NO_ROLE])
