@@ -156,6 +156,10 @@ def report(
         print(f"{step:<28}{median[f'kubectl {step}']:>9.2f}s{median[f'egress {step}']:>9.2f}s")
         best = {tool: min(figures[f"{tool} {step}"]) for tool in ("kubectl", "egress")}
         print(f"{'  best of the rounds':<28}{best['kubectl']:>9.2f}s{best['egress']:>9.2f}s")
+        # NB: the two tools of one round run back to back, so their ratio is steadier than either time
+        # when other work comes and goes on the machine.
+        ratios = [e / k for e, k in zip(figures[f"egress {step}"], figures[f"kubectl {step}"], strict=True)]
+        print(f"{'  egress / kubectl per round':<28}{'':>10}{statistics.median(ratios):>9.2f}x   (median)")
     print(f"{'start-up (best of 5)':<28}{kubectl_start:>9.2f}s{egress_start:>9.2f}s"
           "   (kubectl version --client | manage.py egress --help)")  # fmt: skip
     for step in ("first apply", "re-apply"):
