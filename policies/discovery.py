@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any, cast
@@ -39,14 +39,13 @@ from policies.cluster.errors import ClusterError
 from policies.cluster.interface import ResourceType
 from policies.cluster.records import connect_cluster
 from policies.clusters import CHECK_RETRY
-from policies.core.discovery.accesslog import BAD_FIELD, AccessLogEntry, RefusedLine, refused
+from policies.core.discovery.accesslog import RefusedLine
 from policies.core.discovery.flows import MAX_CLUSTERS_PER_FLOW, Flow, FlowAggregator, FlowKey, FlowProtocol
 from policies.core.discovery.propose import Proposal, ProposalError, propose_policy
 from policies.core.discovery.replay import ReplayReport, replay_flows
 from policies.core.discovery.sources import PodIndex, PodListError, SourceResolver, Workload
 from policies.core.document import dump_policy, parse_policy_data, policy_to_data
 from policies.core.expansion import ExpansionError
-from policies.core.i18n import _ as mark
 from policies.core.line_diff import line_diff
 from policies.core.model import EgressPolicy as PolicyModel
 from policies.core.policy_changes import policy_changes
@@ -66,6 +65,7 @@ UPLOAD_PERMISSION = "policies.add_observedflow"
 DELETE_PERMISSION = "policies.delete_observedflow"
 MAX_REFUSED_KEPT = 100  # NB: every refusal is counted in the summary; only the first ones are listed.
 MAX_SELECTED_FLOWS = 5_000
+REFUSED_LINE_FIELDS = ("input", "line", "code", "reason")
 MERGE_BATCH = 500
 STORE_ATTEMPTS = 3
 ORDER = ("source_namespace", "source_label", "host", "port", "protocol", "pk")  # NB: grouped by source
@@ -199,28 +199,6 @@ class IngestResult:
     pruned: int
 
 
-class _TimedAggregator(FlowAggregator):
-    """A ``FlowAggregator`` that also refuses a start time no calendar has (``2024-13-45T…``).
-
-    NB: the core's pattern checks the shape of ``%START_TIME%`` only; the database needs a real
-    instant, so the line is refused here with its number rather than failing the whole upload.
-    """
-
-    def add(self, entry: AccessLogEntry) -> RefusedLine | None:
-        try:
-            datetime.fromisoformat(entry.start_time)
-        except ValueError:
-            self.summary.entries += 1
-            return refused(
-                entry.line,
-                BAD_FIELD,
-                mark("Field {field} is not a valid time: {value}."),
-                field="start_time",
-                value=entry.start_time[:40],
-            )
-        return super().add(entry)
-
-
 def ingest(gateway: EgressGateway, logs: Sequence[LogInput], sources: SourceSpec, *, user: Any) -> IngestResult:
     """Read ``logs`` into flows and merge them into the gateway's stored observations, atomically.
 
@@ -235,7 +213,7 @@ def ingest(gateway: EgressGateway, logs: Sequence[LogInput], sources: SourceSpec
     if not logs:
         raise DiscoveryError(_("Give at least one access log (a file or pasted text)."), path="logs")
     require_upload_size(sum(log.size for log in logs))
-    aggregator = _TimedAggregator(resolver_for(sources))
+    aggregator = FlowAggregator(resolver_for(sources))
     refused_lines = _read_all(aggregator, logs)
     summary = aggregator.summary
     if summary.lines == 0:
@@ -265,8 +243,27 @@ def _read_all(aggregator: FlowAggregator, logs: Sequence[LogInput]) -> list[dict
     for log in logs:
         for refusal in aggregator.feed(log.stream):
             if len(kept) < MAX_REFUSED_KEPT:
-                kept.append({"input": log.name, "line": refusal.line, "code": refusal.code, "reason": refusal.reason})
+                kept.append(_refused_line(log.name, refusal))
     return kept
+
+
+def _refused_line(name: str, refusal: RefusedLine) -> dict[str, Any]:
+    """A refused line as stored: input, line, code, the reason in English, and its template and params
+    (so that a page can show it in the reader's language)."""
+    line = {"input": name, "line": refusal.line, "code": refusal.code, "reason": refusal.reason}
+    return {**line, "template": refusal.template, "params": {key: str(value) for key, value in refusal.params}}
+
+
+def translated_lines(lines: list[dict[str, Any]], translate: Callable[[str], str]) -> list[dict[str, Any]]:
+    """Stored refused lines with ``reason`` in the language of ``translate``."""
+    return [{**line, "reason": _translated_reason(line, translate)} for line in lines]
+
+
+def _translated_reason(line: dict[str, Any], translate: Callable[[str], str]) -> str:
+    try:
+        return translate(line["template"]).format(**line["params"])
+    except (KeyError, IndexError, ValueError):  # NB: a catalog entry that lost a placeholder: the English stays
+        return str(line.get("reason", ""))
 
 
 def resolver_for(sources: SourceSpec) -> SourceResolver:
@@ -618,7 +615,7 @@ def upload_data(upload: ObservationUpload) -> dict[str, Any]:
         "inputs": upload.inputs,
         "podSource": upload.pod_source,
         "summary": upload.summary,
-        "refusedLines": upload.refused_lines,
+        "refusedLines": [{key: line[key] for key in REFUSED_LINE_FIELDS} for line in upload.refused_lines],
         "refusedLinesListed": len(upload.refused_lines),
     }
 

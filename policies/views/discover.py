@@ -67,7 +67,9 @@ def discover(request):
         context.update(_replay_context(gateway, request.GET["replay"]))
     upload_id = request.GET.get("upload", "")
     if gateway is not None and upload_id.isdigit():
-        context["upload"] = ObservationUpload.objects.filter(gateway=gateway, pk=int(upload_id)).first()
+        upload = ObservationUpload.objects.filter(gateway=gateway, pk=int(upload_id)).first()
+        if upload is not None:
+            context.update(upload=upload, upload_refused=discovery.translated_lines(upload.refused_lines, _))
     return _page(request, gateway, context, status=400 if context.get("replay_error") else 200)
 
 
@@ -212,7 +214,8 @@ def _checked_upload(request):
     try:
         result = discovery.ingest(gateway, _logs(request), _sources(request), user=request.user)
     except discovery.NoAccessLog as exc:
-        return _page(request, gateway, {"refusal": exc, "refused_lines": exc.refused_lines}, status=exc.status)
+        refused_lines = discovery.translated_lines(exc.refused_lines, _)
+        return _page(request, gateway, {"refusal": exc, "refused_lines": refused_lines}, status=exc.status)
     except ServiceError as exc:
         return _page(request, gateway, {"refusal": exc}, status=exc.status)
     messages.success(

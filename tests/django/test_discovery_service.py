@@ -69,9 +69,20 @@ def test_each_input_is_numbered_from_one(seed_gateway_record) -> None:
     sources = discovery.SourceSpec(namespace=NAMESPACE)
     logs = [log_input(sample_log(), "a.log"), log_input(b"junk\n" + sample_log(), "b.log")]
     result = discovery.ingest(seed_gateway_record, logs, sources, user=user_in_role("editor"))
-    assert result.upload.refused_lines == [
-        {"input": "b.log", "line": 1, "code": "EGRESS-LOG03", "reason": result.upload.refused_lines[0]["reason"]}
-    ]
+    [refused] = result.upload.refused_lines
+    assert (refused["input"], refused["line"], refused["code"]) == ("b.log", 1, "EGRESS-LOG03")
+
+
+def test_refused_reasons_are_shown_in_the_readers_language(seed_gateway_record) -> None:
+    bad = text_line(http("a.example", "1.1.1.1", START_TIME="2024-13-45T10:00:00.000Z"))
+    result = ingest_sample(seed_gateway_record, user_in_role("editor"), sample_log([bad]))
+    english = result.upload.refused_lines[0]["reason"]
+    assert "2024-13-45T10:00:00.000Z" in english
+    marked = discovery.translated_lines(result.upload.refused_lines, lambda template: f"» {template}")
+    assert marked[0]["reason"] == f"» {english}"
+    broken = discovery.translated_lines(result.upload.refused_lines, lambda template: "{missing}")
+    assert broken[0]["reason"] == result.upload.refused_lines[0]["reason"]
+    assert sorted(discovery.upload_data(result.upload)["refusedLines"][0]) == ["code", "input", "line", "reason"]
 
 
 def test_a_start_time_no_calendar_has_is_refused_with_its_line(seed_gateway_record) -> None:
