@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+
 from policies.cluster.apply import ApplyResult
+from policies.cluster.kubeconfig import read_contexts
 from policies.cluster.kubernetes_client import ConfigurationError, KubernetesClusterApi
 from policies.cluster.scope import PolicyScope
 from policies.cluster.transport import RetryPolicy
@@ -22,6 +25,9 @@ def connect_cluster(cluster: Cluster, *, retry: RetryPolicy | None = None) -> Ku
         return KubernetesClusterApi.in_cluster(retry=retry)
     if not cluster.kubeconfig_path:
         raise ConfigurationError(f"Cluster {cluster.name!r} has neither a kubeconfig path nor in-cluster access.")
+    # NB: read as registering did (a regular file, bounded, in EGRESS_KUBECONFIG_DIRS): a path that has since become
+    # a FIFO or a device would block the client's loader for ever, holding a page or the job worker.
+    read_contexts(cluster.kubeconfig_path, getattr(settings, "EGRESS_KUBECONFIG_DIRS", []))
     api = KubernetesClusterApi.from_kubeconfig(cluster.kubeconfig_path, cluster.context or None, retry=retry)
     # NB: the discovery cache is per process: keyed by the record's name and the server and context it
     # points at now (host#context), so a record edited through another replica never reads stale answers.

@@ -9,6 +9,7 @@ NUL characters matter on PostgreSQL (its text cannot hold them, so an unchecked 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import threading
 from collections.abc import Iterator
@@ -20,6 +21,8 @@ from django.db import OperationalError, connection
 from django.test import Client
 
 from policies import reviews
+from policies.cluster.errors import ClusterError
+from policies.cluster.records import connect_cluster
 from policies.core.review import Role
 from policies.models import ApplyJob, Approval, AuditEntry, Cluster, PolicyRevision, Review, WebhookDelivery
 from policies.webhooks import deliver_webhook
@@ -165,8 +168,37 @@ def test_the_plan_of_a_cluster_whose_kubeconfig_is_gone_is_an_explained_error(
     # then the plan panel carries the cluster layer's code and names the file, not a failure
     assert response.status_code == 200
     page = response.content.decode()
-    assert 'data-testid="plan-error" data-code="CLUSTER-E009"' in page
-    assert f"Cannot load kubeconfig context &#x27;prod&#x27; of {tmp_path / 'kubeconfig'}" in page
+    assert 'data-testid="plan-error" data-code="CLUSTER-E011"' in page
+    assert f"There is no file {tmp_path / 'kubeconfig'} on the console" in page
+
+
+def blocked(*_args: Any) -> None:
+    raise TimeoutError("connecting blocked on the kubeconfig file")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "outside"])
+def test_a_stored_kubeconfig_that_became_unreadable_is_refused_before_the_client_loads_it(
+    tmp_path: Any, settings: Any, kind: str
+) -> None:
+    # given a cluster registered at a path that is now a FIFO, a device, or outside EGRESS_KUBECONFIG_DIRS
+    settings.EGRESS_KUBECONFIG_DIRS = ["/etc/egress"] if kind == "outside" else []
+    path = {"fifo": str(tmp_path / "fifo"), "device": "/dev/zero", "outside": str(tmp_path / "kubeconfig")}[kind]
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        (tmp_path / "kubeconfig").write_text("apiVersion: v1\nkind: Config\n")
+    cluster = Cluster(name="moved", kubeconfig_path=path)
+    # when any path connects to it (plan, apply job, admin's cached plans) - a FIFO must not block it
+    previous = signal.signal(signal.SIGALRM, blocked)
+    signal.alarm(10)
+    try:
+        with pytest.raises(ClusterError) as refused:
+            connect_cluster(cluster)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    # then the cluster layer's error for an unusable kubeconfig, at once
+    assert refused.value.code == "CLUSTER-E011"
 
 
 @pytest.mark.parametrize(

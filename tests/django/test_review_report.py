@@ -161,7 +161,7 @@ def test_a_dead_cluster_is_a_clear_error_with_its_code_and_not_cached(
 
 def test_a_cluster_whose_kubeconfig_is_missing_is_an_error_not_an_exception(open_review: Review, east: Cluster) -> None:
     plan = review_plan.review_plan(open_review, east)
-    assert plan["error"]["code"] == "CLUSTER-E009"
+    assert plan["error"]["code"] == "CLUSTER-E011"
 
 
 def test_the_reachability_change_is_simulated_in_the_clusters_outbound_mode(open_review: Review, east: Cluster) -> None:
