@@ -99,7 +99,10 @@ def apply_start(request, pk: int):
     """Start an apply job of review ``pk``: redirect to the job page, or JSON for the panel's script."""
     review = Review.objects.select_related("policy", "revision").filter(pk=pk).first()
     if review is None:
-        raise Http404(_("There is no review #%(id)s.") % {"id": pk})
+        missing = _("There is no review #%(id)s.") % {"id": pk}
+        if _wants_json(request):
+            return _json_errors(404, [("", missing)], code="not_found")
+        raise Http404(missing)
     if not reviews.actor_of(request.user).may(APPLY_PERMISSION):
         return _refused(request, review, 403, [("", _("Your role may not apply reviews."))], code="permission_denied")
     form = ApplyForm(request.POST)
@@ -120,11 +123,16 @@ def apply_start(request, pk: int):
 
 def _refused(request, review: Review, status: int, errors: list[tuple[str, str]], code: str = "invalid"):
     if _wants_json(request):
-        body = {"errors": [{"code": code, "path": path, "message": message} for path, message in errors]}
-        return JsonResponse(body, status=status)
+        return _json_errors(status, errors, code=code)
     for _path, message in errors:
         messages.error(request, message)
     return redirect(reverse("policies:review-detail", kwargs={"pk": review.pk}))
+
+
+def _json_errors(status: int, errors: list[tuple[str, str]], code: str) -> JsonResponse:
+    """The API's error shape, for the panel's script."""
+    body = {"errors": [{"code": code, "path": path, "message": message} for path, message in errors]}
+    return JsonResponse(body, status=status)
 
 
 def _wants_json(request) -> bool:
@@ -157,8 +165,14 @@ def job_detail(request, pk: int):
 
 @require_GET
 def job_progress_json(request, pk: int):
-    """The job's progress as JSON (what the panel's script renders)."""
-    return JsonResponse(job_progress(_job_or_404(request, pk)))
+    """The job's progress as JSON (what the panel's script renders); a refusal in the API's error shape."""
+    try:
+        job = _job_or_404(request, pk)
+    except PermissionDenied as exc:
+        return _json_errors(403, [("", str(exc))], code="permission_denied")
+    except Http404 as exc:
+        return _json_errors(404, [("", str(exc))], code="not_found")
+    return JsonResponse(job_progress(job))
 
 
 def job_progress(job: ApplyJob) -> dict[str, Any]:

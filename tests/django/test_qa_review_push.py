@@ -442,3 +442,25 @@ def garbage_receiver() -> Iterator[str]:
     yield f"http://127.0.0.1:{server.getsockname()[1]}/hook"
     thread.join(timeout=5)
     server.close()
+
+
+# -- the panel script's JSON endpoints -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "status", "code"), [(Role.OPERATOR.value, 404, "not_found"), ("nobody", 403, "permission_denied")]
+)
+def test_the_progress_json_of_a_job_that_cannot_be_read_answers_in_the_error_shape(
+    db: Any, role: str, status: int, code: str
+) -> None:
+    response = client_as(user_in_role(role)).get("/jobs/999/progress/")
+    assert (response.status_code, response["Content-Type"]) == (status, "application/json")
+    assert [e["code"] for e in errors_of(response)] == [code]
+
+
+def test_applying_a_review_that_does_not_exist_answers_the_script_in_the_error_shape(operator: Any) -> None:
+    response = client_as(operator).post(
+        "/reviews/999/apply/", {"clusters": ["a"], "target": "istio"}, headers={"Accept": "application/json"}
+    )
+    assert (response.status_code, response["Content-Type"]) == (404, "application/json")
+    assert errors_of(response) == [{"code": "not_found", "path": "", "message": "There is no review #999."}]
