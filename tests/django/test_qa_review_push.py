@@ -287,6 +287,28 @@ def test_the_new_pages_answer_503_when_the_database_is_locked(
 
 
 @pytest.mark.parametrize(
+    ("url", "form"),
+    [
+        ("/reviews/1/decide/", {"action": "approve"}),
+        ("/reviews/1/apply/", {"clusters": ["a"], "target": "istio"}),
+        ("/clusters/new/", {"name": "qa", "kubeconfig_path": "/etc/kubeconfig"}),
+        ("/clusters/a/check/", {}),
+        ("/clusters/a/delete/", {}),
+    ],
+)
+def test_the_new_forms_answer_503_and_change_nothing_when_the_database_is_locked(
+    approved_review: Review, fake_clusters: Any, settings: Any, url: str, form: dict[str, Any]
+) -> None:
+    settings.DEBUG = False
+    client = client_as(user_in_role(Role.ADMIN.value, "qa-admin"))
+    before = trail()
+    with connection.execute_wrapper(locked):
+        response = client.post(url, form)
+    assert (response.status_code, response["Retry-After"]) == (503, "5")
+    assert trail() == before and Cluster.objects.count() == 3
+
+
+@pytest.mark.parametrize(
     ("method", "url"),
     [
         ("get", "/api/v1/clusters/"),
