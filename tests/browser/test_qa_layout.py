@@ -1,6 +1,6 @@
 """QA (issue 11): the review-and-push pages fit the window at 1280 and 800 px; a table wider than its panel
-scrolls inside the panel (the page itself never scrolls sideways), and the review page's side column
-keeps its apply results inside it."""
+scrolls inside the panel (the page itself never scrolls sideways), the review page's side column
+keeps its apply results inside it, and the apply form shows every cluster and its dry-run box readably."""
 
 from __future__ import annotations
 
@@ -24,6 +24,17 @@ OVERFLOWING = """() => {
   return [...document.querySelectorAll('body *')]
     .filter((el) => el.getBoundingClientRect().right > width + 1 && !clipped(el))
     .map((el) => el.tagName.toLowerCase() + (el.dataset.testid ? '[' + el.dataset.testid + ']' : '')).slice(0, 5);
+}"""
+
+
+# NB: the clusters list shows every cluster without scrolling a 32 px box; the dry-run box is on its label's first line
+APPLY_FORM = """() => {
+  const clusters = document.querySelector('[data-testid=apply-clusters]');
+  const dryRun = document.querySelector('[data-testid=apply-dry-run]');
+  return {
+    everyClusterShown: clusters.scrollHeight <= clusters.clientHeight,
+    dryRunBesideItsLabel: dryRun.getBoundingClientRect().top - dryRun.parentElement.getBoundingClientRect().top < 8,
+  };
 }"""
 
 
@@ -59,3 +70,5 @@ def test_the_review_and_push_pages_never_scroll_sideways(
             page.goto(url)
             page.wait_for_load_state("networkidle")
             assert page.evaluate("document.documentElement.scrollWidth") == width, (url, page.evaluate(OVERFLOWING))
+        page.goto(f"/reviews/{applied_review.pk}/")
+        assert page.evaluate(APPLY_FORM) == {"everyClusterShown": True, "dryRunBesideItsLabel": True}
