@@ -45,6 +45,8 @@ def _require_read(request) -> None:
 
 
 def _gateway(name: str) -> EgressGateway:
+    if "\x00" in name:  # NB: PostgreSQL's text cannot hold a NUL, so no gateway is named with one (and asking fails)
+        raise Http404(_("No egress gateway named %(name)s.") % {"name": name.replace("\x00", "")[:63]})
     gateway = EgressGateway.objects.prefetch_related("ports").filter(name=name).first()
     if gateway is None:
         raise Http404(_("No egress gateway named %(name)s.") % {"name": name[:63]})
@@ -75,7 +77,10 @@ def discover(request):
 
 def _page(request, gateway: EgressGateway | None, extra: dict[str, Any], *, status: int = 200):
     filters = _filters(request, gateway)
-    rows = discovery.stored_flows(filters) if gateway is not None else None
+    refusal = _filter_refusal(filters)
+    if refusal is not None:
+        extra, status = {"refusal": refusal, **extra}, 400
+    rows = discovery.stored_flows(filters) if gateway is not None and refusal is None else None
     policy = EgressPolicy.objects.filter(gateway=gateway).select_related("draft").first() if gateway else None
     context = {
         "gateway": gateway,
@@ -120,6 +125,19 @@ def _filters(request, gateway: EgressGateway | None) -> discovery.FlowFilter:
         request.GET.get("outcome", "").strip()[:16],
         reached,
     )
+
+
+class FilterRefused(ServiceError):
+    """A flow filter no stored flow can match and the database cannot be asked about (the API's code for it)."""
+
+    code = "null_characters_not_allowed"
+
+
+def _filter_refusal(filters: discovery.FlowFilter) -> FilterRefused | None:
+    for field in ("namespace", "host", "outcome"):
+        if "\x00" in getattr(filters, field):
+            return FilterRefused(_("A filter cannot contain a NUL character."), path=field)
+    return None
 
 
 def _replay_context(gateway: EgressGateway, against: str) -> dict[str, Any]:

@@ -170,3 +170,26 @@ def test_the_review_replay_fragment(open_review) -> None:
     assert 'data-testid="review-replay"' in fragment.content.decode()
     assert signed_in("nobody").get(url).status_code == 403
     assert signed_in("approver").get("/reviews/999999/replay/").status_code == 404
+
+
+@pytest.mark.parametrize("field", ["namespace", "host", "outcome"])
+def test_a_filter_with_a_nul_is_refused_with_its_field_not_asked_of_the_database(seed_gateway_record, field) -> None:
+    # NB: PostgreSQL's text cannot hold a NUL: asking it such a filter was a 500 there (SQLite matched nothing)
+    ingest_sample(seed_gateway_record, user_in_role("editor", "nul-filter"))
+    page = signed_in("viewer").get(PAGE, {"gateway": "egressgateway", field: "a\x00b"})
+    assert page.status_code == 400
+    html = page.content.decode()
+    assert "null_characters_not_allowed" in html and "A filter cannot contain a NUL character." in html
+    assert 'name="flow"' not in html
+
+
+@pytest.mark.parametrize("query", [{"gateway": "egress\x00gateway"}, {"gateway": "\x00"}])
+def test_a_gateway_named_with_a_nul_is_404(seed_gateway_record, query) -> None:
+    assert signed_in("viewer").get(PAGE, query).status_code == 404
+
+
+def test_a_replay_target_with_a_nul_is_refused_with_its_reason(seed_gateway_record) -> None:
+    ingest_sample(seed_gateway_record, user_in_role("editor", "nul-replay"))
+    page = signed_in("viewer").get(PAGE, {"gateway": "egressgateway", "replay": "revision:\x001"})
+    assert page.status_code == 400
+    assert 'role="alert"' in page.content.decode()
