@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import stat
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
 
@@ -124,11 +126,19 @@ def opened_log(name: str, stdin: IO[Any]) -> Iterator[Any]:
     if name == STDIN:
         yield stdin.buffer if hasattr(stdin, "buffer") else (line.encode("utf-8") for line in stdin)
         return
+    _refuse_device(name)
     try:
         with Path(name).open("rb") as handle:
             yield handle
     except OSError as exc:  # NB: opening and every read of the caller's block alike.
         raise UsageError(f"cannot read '{name}': {exc.strerror or exc}") from exc
+
+
+def _refuse_device(name: str) -> None:
+    """A character or block device (``/dev/zero``, a disk) is no log and never ends; a FIFO (``<(kubectl logs)``) is."""
+    with suppress(OSError):  # NB: a missing file is opening's error to report
+        if stat.S_ISCHR(os.stat(name).st_mode) or stat.S_ISBLK(os.stat(name).st_mode):
+            raise UsageError(f"'{name}' is a device, not a log file; pipe logs through '-' or a file")
 
 
 def read_flows(args: argparse.Namespace, io: CommandIO) -> tuple[list[Flow], IngestSummary]:

@@ -113,8 +113,9 @@ def test_discover_reads_stdin(logs) -> None:
         (["JUNK", "--namespace", "mytest"], "egress discover: no line is an access-log line"),
         (["LOG", "-", "-"], "egress discover: '-' (stdin) is given 2 times"),
         (["LOG", "--max-errors", "-1"], "egress discover: --max-errors must be 0 (all) or more"),
+        (["/dev/zero"], "egress discover: '/dev/zero' is a device, not a log file"),  # NB: it never ends
     ],
-    ids=["missing-log", "missing-pods", "bad-pods", "labels-alone", "all-junk", "stdin-twice", "max-errors"],
+    ids=["missing-log", "missing-pods", "bad-pods", "labels-alone", "all-junk", "stdin-twice", "max-errors", "device"],
 )
 def test_unusable_input_exits_2_with_a_message(tmp_path: Path, logs, args: list[str], message: str) -> None:
     log, _pods = logs
