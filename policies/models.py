@@ -304,9 +304,9 @@ class ClusterPolicyDrift(models.Model):
 
 
 # NB: at the end, because the workflow's models refer to the ones above; Django finds models by this module.
+from policies.models_discovery import ObservationUpload, ObservedFlow  # noqa: E402, F401
 from policies.models_jobs import ApplyJob, ApplyJobCluster, ApplyJobObject, WebhookDelivery  # noqa: E402
 from policies.models_review import Approval, AuditEntry, Deployment, DraftContributor, Review  # noqa: E402
-from policies.models_discovery import ObservationUpload, ObservedFlow  # noqa: E402, F401
 
 __all__ = [
     "ApplyJob",
