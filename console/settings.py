@@ -156,7 +156,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # NB: the apply target (asm | istio) is one choice set wherever it appears: reviews, jobs, clusters.
     # An apply job's (and each of its clusters') state is its own choice set, not a review's.
-    "ENUM_NAME_OVERRIDES": {"TargetEnum": ["asm", "istio"], "ApplyJobStateEnum": "policies.models_jobs.JobState"},
+    "ENUM_NAME_OVERRIDES": {
+        "TargetEnum": ["asm", "istio"],
+        "ApplyJobStateEnum": "policies.models_jobs.JobState",
+        "FlowProtocolEnum": ["HTTP", "HTTP2", "TLS", "TCP"],  # NB: an observed flow's protocol, as the sidecar saw it
+    },
 }
 
 # Distinct approvals a review needs before its revision counts as approved (issue 11).
