@@ -122,6 +122,7 @@ def _field_change(change: dict[str, Any]) -> str:
     values = f'<code class="minus">{escape(change["old"])}</code> → <code class="plus">{escape(change["new"])}</code>'
     values = f'<div class="field-values">{values}</div>'
     if change["long"]:
-        values = f'<details><summary class="muted small">{escape(_("show the values"))}</summary>{values}</details>'
+        summary = _("show the values")  # NB: outside the f-string, where makemessages (xgettext) cannot see it
+        values = f'<details><summary class="muted small">{escape(summary)}</summary>{values}</details>'
     path = f'<span class="mono strong">{escape(change["path"])}</span>'
     return f'<div class="field-change" data-testid="plan-change">{path}{values}</div>'
