@@ -7,7 +7,8 @@ objects as pending, and runs ``apply_objects``; its ``progress`` callback only p
 a queue, because the cluster layer may call it from its own worker threads. One writer thread
 drains that queue into the per-object rows, so every write happens on a thread this module owns.
 When a cluster ends, its final outcomes replace the progress rows and ``reviews.record_apply_outcome``
-stores the deployment and its audit entry (not for a dry run, whose rows are the plan).
+stores the deployment and its audit entry; a dry run changes no deployment, but its plan gets an
+audit entry of its own (``review.dry_run``), so the audit trail shows every contact with a cluster.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import logging
 import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, cast
+from typing import Any, cast, get_args
 
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
@@ -24,7 +25,8 @@ from django_guid import set_guid
 from django_tasks import task
 
 from policies import reviews, services
-from policies.cluster.apply import ApplyResult, ObjectOutcome, apply_objects
+from policies.audit import append_entry
+from policies.cluster.apply import ApplyResult, ObjectOutcome, Outcome, apply_objects
 from policies.cluster.discovery import Target, capabilities
 from policies.cluster.errors import ClusterError
 from policies.cluster.records import connect_cluster, record_result
@@ -37,6 +39,9 @@ from policies.models_jobs import JobState
 logger = logging.getLogger(__name__)
 
 ROW_FIELDS = ["outcome", "error_code", "message", "changes"]
+COUNTED_OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
+REVIEW_REFUSALS = ("permission_denied", "INVALID_TRANSITION", "REVISION_CHANGED", "NOT_SUBMITTER")
+"""Error codes of the review refusing the job before any cluster was contacted."""
 
 
 @task()
@@ -175,8 +180,14 @@ def _store_result(job: ApplyJob, row: ApplyJobCluster, state: DesiredState, resu
         revision=job.revision,
         user=user,
     )
-    if not job.dry_run:
-        counts = {o: len(result.refs(o)) for o in ("created", "configured", "unchanged", "pruned", "failed", "skipped")}
+    counts: dict[str, int] = {o: len(result.refs(o)) for o in COUNTED_OUTCOMES}
+    failure = f"{error.code}: {error.message}" if error else ""
+    if job.dry_run:
+        planned = {"job": job.pk, **counts}
+        _audit_dry_run(
+            job, row, succeeded=result.ok, target=state.target, manifests=state.objects, result=planned, error=failure
+        )
+    else:
         reviews.record_apply_outcome(
             job.review,
             row.cluster,
@@ -185,7 +196,7 @@ def _store_result(job: ApplyJob, row: ApplyJobCluster, state: DesiredState, resu
             target=state.target,
             manifests=state.objects,
             result={"job": job.pk, **counts},
-            error=f"{error.code}: {error.message}" if error else "",
+            error=failure,
         )
     if result.ok:
         _update(row, state=JobState.SUCCEEDED, finished_at=timezone.now())
@@ -202,8 +213,19 @@ def _error_fields(error: ClusterError | None) -> dict[str, str]:
 def _fail(job: ApplyJob, row: ApplyJobCluster, code: str, message: str) -> None:
     """Fail the row before or without a cluster result; a real apply's deployment says failed too (retryable)."""
     _update(row, state=JobState.FAILED, finished_at=timezone.now(), error_code=code, error_message=message)
-    if job.dry_run or code in ("permission_denied", "INVALID_TRANSITION", "REVISION_CHANGED", "NOT_SUBMITTER"):
-        return  # NB: the review refused the apply itself; there is no deployment outcome to record
+    if code in REVIEW_REFUSALS:
+        return  # NB: the review refused the apply itself; no cluster was contacted, no outcome to record
+    if job.dry_run:
+        _audit_dry_run(
+            job,
+            row,
+            succeeded=False,
+            target=job.target,
+            manifests=[],
+            result={"job": job.pk},
+            error=f"{code}: {message}",
+        )
+        return
     try:
         reviews.record_apply_outcome(
             job.review,
@@ -217,6 +239,34 @@ def _fail(job: ApplyJob, row: ApplyJobCluster, code: str, message: str) -> None:
         )
     except services.ServiceError as exc:
         logger.warning("apply job %s: the failure on %s was not recorded: %s", job.pk, row.cluster.name, exc.code)
+
+
+def _audit_dry_run(
+    job: ApplyJob,
+    row: ApplyJobCluster,
+    *,
+    succeeded: bool,
+    target: str,
+    manifests: list[Any],
+    result: dict[str, Any],
+    error: str = "",
+) -> None:
+    """The dry run's audit entry on one cluster: the manifests planned and how many objects each outcome has."""
+    state = JobState.SUCCEEDED if succeeded else JobState.FAILED
+    append_entry(
+        action="review.dry_run",
+        user=job.user,
+        policy=job.review.policy,
+        revision=job.revision,
+        cluster=row.cluster.name,
+        target=target,
+        manifests=manifests,
+        result={
+            **result,
+            "state": state.value,
+            **({"error": error} if error else {}),
+        },
+    )
 
 
 def _update(row: ApplyJobCluster, **fields: Any) -> None:

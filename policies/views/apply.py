@@ -18,6 +18,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.dateformat import format as date_format
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -183,6 +185,8 @@ def job_progress(job: ApplyJob) -> dict[str, Any]:
         "stateLabel": job.get_state_display(),
         "dryRun": job.dry_run,
         "target": job.target,
+        "user": job.user.get_username() if job.user else "",
+        "created": date_format(localtime(job.created_at), "Y-m-d H:i"),  # NB: as the Recent jobs list shows it
         "done": job.state in ("succeeded", "failed"),
         "clusters": [_cluster_progress(row) for row in job.clusters.all()],
     }

@@ -49,6 +49,14 @@ def test_an_operator_applies_from_the_review_page_and_watches_the_progress(
     assert summary.count() == 2
     assert page.locator("[data-testid=job-state]").inner_text() == "succeeded"
     assert fake_clusters["a"].objects == {}
+    # and the new job is a link to its page, also listed in Recent jobs, still without a reload
+    dry_run = ApplyJob.objects.get()
+    assert page.locator("[data-testid=job-link]").get_attribute("href") == f"/jobs/{dry_run.pk}/"
+    recent = page.locator(f"[data-testid=apply-jobs] li[data-job='{dry_run.pk}']")
+    assert recent.is_visible()
+    assert recent.locator("a").get_attribute("href") == f"/jobs/{dry_run.pk}/"
+    assert recent.locator("[data-testid=recent-job-state]").inner_text() == "succeeded"
+    assert "dry run · istio · a, b" in recent.inner_text() and "op ·" in recent.inner_text()
 
     # when the operator applies for real to cluster a
     start(page, ["a"], dry_run=False)
@@ -58,12 +66,21 @@ def test_an_operator_applies_from_the_review_page_and_watches_the_progress(
     page.wait_for_selector("[data-role=job-progress] [data-testid=job-progress][data-done=true]")
     created = page.locator("[data-testid=job-cluster][data-cluster=a] tr[data-outcome=created]")
     assert created.count() == len(fake_clusters["a"].objects) > 0
+    listed = page.locator("[data-testid=apply-jobs] li")
+    assert [item.get_attribute("data-job") for item in listed.all()] == [str(job.pk), str(dry_run.pk)]
 
-    # and the job page shows the same final table
-    page.goto(f"/jobs/{job.pk}/")
+    # and following the heading's link opens the job's page
+    page.click("[data-testid=job-link]")
+    page.wait_for_url(f"**/jobs/{job.pk}/")
+
+    # where the job page shows the same final table
     row = page.locator("[data-testid=job-summary] tbody tr[data-cluster=a]")
     assert row.get_attribute("data-state") == "succeeded"
     assert row.locator("td").nth(2).inner_text() == str(len(fake_clusters["a"].objects))
+    # under its title, aligned with it (not pushed to the header's far right)
+    title = page.locator(".page-header h1").bounding_box()
+    description = page.locator(".page-header .page-desc").bounding_box()
+    assert description["y"] >= title["y"] + title["height"] and abs(description["x"] - title["x"]) < 1
 
 
 def test_a_refusal_is_shown_in_the_panel(page: Any, approved_review: Review, fake_clusters: Any, settings: Any) -> None:

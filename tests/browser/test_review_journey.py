@@ -308,7 +308,7 @@ def audit_shows_the_journey(page: Any, review: Review, language: str) -> None:
     rows = page.locator("[data-testid=audit-row]")
     revision = f"#{review.revision.number}"
     mine = [row.get_attribute("data-action") for row in rows.all() if revision in row.inner_text()]
-    assert mine == ["review.apply", "review.apply_start", "review.approve", "review.submit"], mine
+    assert mine == ["review.apply", "review.apply_start", "review.dry_run", "review.approve", "review.submit"], mine
     entry = AuditEntry.objects.get(action="review.apply", revision_number=review.revision.number)
     applied = rows.filter(has_text=revision).first
     where = applied.locator("td").nth(6).inner_text()  # NB: the cluster column: name, target, manifest count

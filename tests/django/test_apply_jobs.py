@@ -8,12 +8,14 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from policies import jobs, reviews
 from policies.cluster.errors import ClusterUnreachable
 from policies.core.review import Role
 from policies.job_runner import run_apply_job
 from policies.models import ApplyJob, ApplyJobCluster, AuditEntry, Cluster, Deployment, Review
+from tests.fixtures.cli import egress
 from tests.fixtures.reviews import edit_port, user_in_role
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -71,6 +73,46 @@ def test_a_dry_run_stores_the_plan_with_field_changes_and_changes_nothing(
     assert set(row.items.exclude(pk=planned.pk).values_list("outcome", flat=True)) == {"unchanged"}
     assert list(Deployment.objects.values_list("cluster__name", "state", "updated_at")) == deployments
     assert Review.objects.get(pk=approved_review.pk).state == "applied"
+
+
+def test_a_dry_run_writes_an_audit_entry_per_cluster_with_its_plan(
+    approved_review: Review, operator: Any, fake_clusters: Any, immediate_tasks: None
+) -> None:
+    fake_clusters["b"].fail("list", "ServiceEntry", ClusterUnreachable("connection refused"))
+
+    job = jobs.start_apply(approved_review, clusters("a", "b"), target="istio", dry_run=True, user=operator)
+
+    planned = {e.cluster: e for e in AuditEntry.objects.filter(action="review.dry_run")}
+    assert set(planned) == {"a", "b"}
+    entry, created = planned["a"], len(outcomes(job, "a"))
+    assert (entry.actor, entry.target, entry.revision_number) == ("operator", "istio", approved_review.revision.number)
+    assert entry.policy_id == approved_review.policy_id and len(entry.manifests) == created > 0
+    assert entry.result == {
+        "job": job.pk,
+        "state": "succeeded",
+        **{"created": created, "configured": 0, "unchanged": 0, "pruned": 0, "failed": 0, "skipped": 0},
+    }
+    assert planned["b"].result["state"] == "failed" and "connection refused" in planned["b"].result["error"]
+    assert not AuditEntry.objects.filter(action__in=["review.apply_start", "review.apply", "review.fail"]).exists()
+    # the chain still verifies, and the audit API's action filter finds the dry runs
+    assert egress("audit", "verify")[0] == 0
+    client = APIClient()
+    client.force_authenticate(operator)
+    listed = client.get("/api/v1/audit/", {"action": "review.dry_run"}).json()
+    assert sorted(e["cluster"] for e in listed) == ["a", "b"]
+
+
+def test_a_dry_run_refused_by_the_review_contacts_no_cluster_and_writes_no_entry(
+    approved_review: Review, operator: Any, fake_clusters: Any, database_tasks: None
+) -> None:
+    job = jobs.start_apply(approved_review, clusters("a"), target="istio", dry_run=True, user=operator)
+    edit_port(approved_review.policy, 91, approved_review.author)
+    reviews.submit_review(approved_review.policy, user=approved_review.author)  # NB: superseded while queued
+
+    run_apply_job.call(job.pk)
+
+    assert ApplyJobCluster.objects.get(job=job).error_code == "INVALID_TRANSITION"
+    assert not AuditEntry.objects.filter(action="review.dry_run").exists()
 
 
 def test_an_unreachable_cluster_fails_alone_and_a_retry_converges(

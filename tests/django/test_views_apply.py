@@ -4,8 +4,10 @@ the job page and its progress JSON show every cluster's objects."""
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
 
@@ -106,3 +108,37 @@ def test_a_failed_cluster_offers_a_retry_of_just_that_cluster(
         'data-testid="retry-form"'
         not in signed_in(user_in_role(Role.VIEWER.value)).get(f"/jobs/{job.pk}/").content.decode()
     )
+
+
+def test_the_job_page_puts_its_description_under_its_title(
+    approved_review: Review, operator: Any, fake_clusters: Any, immediate_tasks: None
+) -> None:
+    client = signed_in(operator)
+    client.post(f"/reviews/{approved_review.pk}/apply/", {"clusters": ["a"], "target": "istio"})
+    job = ApplyJob.objects.get()
+
+    page = client.get(f"/jobs/{job.pk}/").content.decode()
+
+    header = page.split('<div class="page-header">', 1)[1].split("</div>", 1)[0]
+    assert header.lstrip().startswith("<div>")  # NB: .page-header is a flex row; the title block is one item
+    assert "<h1>" in header and 'class="page-desc"' in header
+    assert 'data-testid="job-link"' not in page  # NB: the job page does not link to itself
+
+
+def test_the_panel_links_its_latest_job_and_lists_it_with_what_the_script_needs(
+    approved_review: Review, operator: Any, fake_clusters: Any, immediate_tasks: None
+) -> None:
+    before = panel(approved_review, operator)
+    assert '<div data-role="recent-jobs" hidden>' in before  # NB: there for the script to fill, not shown empty
+    client = signed_in(operator)
+    client.post(f"/reviews/{approved_review.pk}/apply/", {"clusters": ["a"], "target": "istio", "dry_run": "on"})
+    job = ApplyJob.objects.select_related("user").get()
+
+    html = panel(Review.objects.get(pk=approved_review.pk), operator)
+    progress = client.get(f"/jobs/{job.pk}/progress/").json()
+
+    assert f'<a href="/jobs/{job.pk}/" data-testid="job-link">Job #{job.pk}</a>' in html
+    assert f'data-job-page="/jobs/{job.pk}/"' in html and 'data-job-title="Job #{id}"' in html
+    assert '<div data-role="recent-jobs">' in html and f'<li data-job="{job.pk}">' in html
+    assert (progress["user"], progress["dryRun"]) == ("operator", True)
+    assert progress["created"] == job.created_at.astimezone(ZoneInfo(settings.TIME_ZONE)).strftime("%Y-%m-%d %H:%M")

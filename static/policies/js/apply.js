@@ -9,6 +9,7 @@
   const progressBox = document.querySelector("[data-role=job-progress]");
   const form = document.querySelector("form[data-role=apply-form]");
   const errorList = document.querySelector("[data-role=apply-errors]");
+  const recentJobs = document.querySelector("[data-role=recent-jobs]");
   if (!progressBox) return;
   const existing = progressBox.querySelector("[data-testid=job-progress]");
   // NB: the column titles come from the page, so they stay in its language.
@@ -16,6 +17,8 @@
     summary: progressBox.getAttribute("data-summary-titles").split("|"),
     objects: progressBox.getAttribute("data-object-titles").split("|"),
   };
+  const jobTitle = progressBox.getAttribute("data-job-title") || "#{id}";
+  const [dryRunLabel, applyLabel] = (progressBox.getAttribute("data-kind-labels") || "dry run|apply").split("|");
 
   function el(tag, attrs, text) {
     const node = document.createElement(tag);
@@ -44,13 +47,24 @@
     return state === "succeeded" ? "tag-success" : state === "failed" ? "tag-error" : "tag-info";
   }
 
-  function render(progress) {
+  // The job's name, a link to its page when there is one (the panel; the job page does not link to itself).
+  function jobName(id, page, attrs) {
+    const name = jobTitle.replace("{id}", id);
+    return page ? el("a", Object.assign({ href: page }, attrs), name) : document.createTextNode(name);
+  }
+
+  function kindAndTarget(progress) {
+    return (progress.dryRun ? dryRunLabel : applyLabel) + " · " + progress.target;
+  }
+
+  function render(progress, page) {
     const root = el("div", { class: "job-progress", "data-testid": "job-progress", "data-job": progress.id,
       "data-state": progress.state, "data-done": String(progress.done) });
     const title = root.appendChild(el("p"));
-    title.appendChild(el("strong", {}, "#" + progress.id + " "));
+    title.appendChild(el("strong")).appendChild(jobName(progress.id, page, { "data-testid": "job-link" }));
+    title.appendChild(document.createTextNode(" "));
     title.appendChild(el("span", { class: "tag " + stateClass(progress.state), "data-testid": "job-state" }, progress.stateLabel));
-    title.appendChild(document.createTextNode(" " + progress.target));
+    title.appendChild(document.createTextNode(" " + kindAndTarget(progress)));
     const summary = progress.clusters.map((c) =>
       row([c.cluster, c.stateLabel].concat(OUTCOMES.map((o) => c.counts[o])), { "data-cluster": c.cluster, "data-state": c.state }));
     root.appendChild(table(titles.summary, summary, "job-summary")).setAttribute("data-testid", "job-summary");
@@ -74,15 +88,33 @@
     return section;
   }
 
-  function follow(url) {
+  // The job's line in Recent jobs: added on top when the panel started it, its state kept current.
+  function listRecent(progress, page) {
+    if (!recentJobs || !page) return;
+    const list = recentJobs.querySelector("[data-testid=apply-jobs]");
+    const item = el("li", { "data-job": progress.id });
+    item.appendChild(jobName(progress.id, page));
+    item.appendChild(document.createTextNode(" "));
+    item.appendChild(el("span", { class: "tag " + stateClass(progress.state), "data-testid": "recent-job-state" }, progress.stateLabel));
+    item.appendChild(document.createTextNode(" " + kindAndTarget(progress) + " · " + progress.clusters.map((c) => c.cluster).join(", ") + " "));
+    item.appendChild(el("span", { class: "muted small" }, (progress.user || "—") + " · " + progress.created));
+    const known = list.querySelector("li[data-job='" + progress.id + "']");
+    if (known) known.replaceWith(item);
+    else list.prepend(item);
+    recentJobs.hidden = false;
+  }
+
+  function follow(url, page) {
     progressBox.setAttribute("data-progress-url", url);
+    if (page) progressBox.setAttribute("data-job-page", page);
     fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
       .then((progress) => {
-        progressBox.replaceChildren(render(progress));
-        if (!progress.done) window.setTimeout(() => follow(url), POLL_MS);
+        progressBox.replaceChildren(render(progress, page));
+        listRecent(progress, page);
+        if (!progress.done) window.setTimeout(() => follow(url, page), POLL_MS);
       })
-      .catch(() => window.setTimeout(() => follow(url), POLL_MS * 5));
+      .catch(() => window.setTimeout(() => follow(url, page), POLL_MS * 5));
   }
 
   function showErrors(errors) {
@@ -98,11 +130,11 @@
       fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin",
         headers: { Accept: "application/json", "X-CSRFToken": token } })
         .then((response) => response.json().then((body) => ({ ok: response.ok, body })))
-        .then(({ ok, body }) => (ok ? follow(body.progress) : showErrors(body.errors || [])))
+        .then(({ ok, body }) => (ok ? follow(body.progress, body.page) : showErrors(body.errors || [])))
         .catch(() => showErrors([{ code: "network", message: progressBox.getAttribute("data-network-error") }]));
     });
   }
 
   const url = progressBox.getAttribute("data-progress-url");
-  if (url && existing && existing.getAttribute("data-done") !== "true") follow(url);
+  if (url && existing && existing.getAttribute("data-done") !== "true") follow(url, progressBox.getAttribute("data-job-page"));
 })();
