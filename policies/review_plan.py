@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from pydantic import ValidationError
@@ -29,7 +32,7 @@ from policies.clusters import CHECK_RETRY
 from policies.core.expansion import ExpansionError
 from policies.core.gateway import GatewayDescription
 from policies.core.model import EgressPolicy as PolicyModel
-from policies.models import Cluster, Review
+from policies.models import ApplyRecord, Cluster, Review
 from policies.review_comparison import ReportUnavailable
 from policies.review_live import live_reachability
 from policies.services import translation_settings
@@ -38,6 +41,46 @@ TARGETS = ("asm", "istio")
 LONG_VALUE = 120  # NB: characters of JSON past which a page folds a field's values
 PLAN_CACHE_SECONDS = 600
 LIVE = "_live"  # NB: cached as the core's object (language-independent), rendered per request
+
+
+@dataclass(frozen=True)
+class PlanTarget:
+    """The target a plan uses and why: ``chosen`` on the page, ``deployed`` (the policy's last apply on the cluster
+    used it) or ``discovered`` (nothing applied there yet: asm where the cluster serves our CRD, else istio)."""
+
+    target: Target | None
+    source: str
+    applied_at: datetime | None = None
+
+
+def with_last_target(clusters: QuerySet[Cluster], policy_id: int) -> QuerySet[Cluster]:
+    """``clusters`` annotated with the target and time of the policy's last successful apply on each (same query).
+
+    Every apply leaves an apply record with its target (the CLI's and a review's apply job alike), so the records
+    say how the policy is deployed on each cluster.
+    """
+    applies = ApplyRecord.objects.filter(
+        cluster=OuterRef("pk"), policy_id=policy_id, action=ApplyRecord.Action.APPLY, succeeded=True
+    ).exclude(target="")
+    newest = applies.order_by("-created_at", "-pk")
+    return clusters.annotate(
+        last_target=Subquery(newest.values("target")[:1]), last_applied_at=Subquery(newest.values("created_at")[:1])
+    )
+
+
+def plan_target(cluster: Cluster, requested: Target | None) -> PlanTarget:
+    """The target to plan with: the one asked for, else the one the policy is deployed with on ``cluster``.
+
+    NB: "automatic" once meant the cluster's preference alone, so a cluster serving our CRD was planned as asm even
+    where the policy runs as istio objects: the plan then showed creating the CR and pruning every live object.
+    ``cluster`` must come from ``with_last_target``.
+    """
+    if requested:
+        return PlanTarget(requested, "chosen")
+    deployed = getattr(cluster, "last_target", None)
+    if deployed in TARGETS:
+        return PlanTarget(cast(Target, deployed), "deployed", getattr(cluster, "last_applied_at", None))
+    return PlanTarget(None, "discovered")
 
 
 def plan_cache_key(identity: str, revision_hash: str, gateway: GatewayDescription, target: str) -> str:

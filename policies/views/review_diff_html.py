@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language, ngettext
+from django.utils.translation import get_language, ngettext, pgettext_lazy
 from django.utils.translation import gettext as _
 
 from policies.core.line_diff import LineDiff, Row
@@ -97,6 +97,13 @@ def _fold_row(text: str) -> str:
 
 NOTHING = '<span class="muted">—</span>'
 ACTION_TAGS = {"create": "tag-success", "change": "tag-warning", "prune": "tag-error", "failed": "tag-error"}
+ACTION_LABELS = {  # NB: a context of their own: "change" or "create" alone translate differently elsewhere
+    "create": pgettext_lazy("plan action", "create"),
+    "change": pgettext_lazy("plan action", "change"),
+    "prune": pgettext_lazy("plan action", "prune"),
+    "unchanged": pgettext_lazy("plan action", "unchanged"),
+    "failed": pgettext_lazy("plan action", "failed"),
+}
 
 
 def plan_rows_html(rows: list[dict[str, Any]]) -> SafeString:
@@ -106,12 +113,13 @@ def plan_rows_html(rows: list[dict[str, Any]]) -> SafeString:
 
 def _plan_row(row: dict[str, Any]) -> str:
     action = escape(row["action"])
+    label = ACTION_LABELS.get(row["action"], row["action"])
     error = row.get("error")
     detail = f'<span class="mono">{escape(error["code"])}</span> {escape(error["message"])}' if error else ""
     detail += "".join(_field_change(change) for change in row["changes"])
     return (
         f'<tr data-testid="plan-row" data-action="{action}">'
-        f'<td><span class="tag {ACTION_TAGS.get(row["action"], "tag-muted")}">{action}</span></td>'
+        f'<td><span class="tag {ACTION_TAGS.get(row["action"], "tag-muted")}">{escape(str(label))}</span></td>'
         f'<td><span class="tag tag-kind">{escape(row["kind"])}</span></td>'
         f'<td class="mono plan-object">{escape(row["namespace"])}/{escape(row["name"])}</td>'
         f"<td>{detail or NOTHING}</td></tr>"

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from policies import reviews
 from policies.core.review import ReviewAction, TransitionRefused, decide
 from policies.models import Cluster, Review
-from policies.review_plan import TARGETS, plan_rows, review_plan
+from policies.review_plan import TARGETS, plan_rows, plan_target, review_plan, with_last_target
 from policies.review_report import ReportUnavailable, ReviewReport, build_report, report_queryset
 from policies.services import ServiceError
 from policies.views.common import get_policy
@@ -192,12 +192,13 @@ def review_plan_fragment(request, pk: int):
     plain = Review.objects.select_related("policy__gateway", "revision").prefetch_related("policy__gateway__ports")
     review = _review(pk, plain)
     name = request.GET.get("cluster", "")
-    cluster = Cluster.objects.filter(name=name).first() if "\x00" not in name else None
+    found = with_last_target(Cluster.objects.filter(name=name), review.policy_id)
+    cluster = found.first() if "\x00" not in name else None
     if cluster is None:
         raise Http404(_("No such cluster."))
-    target = request.GET.get("target") if request.GET.get("target") in TARGETS else None
-    plan = review_plan(review, cluster, target=target, refresh=request.method == "POST")
-    context = {"plan": plan, "plan_rows": plan_rows_html(plan_rows(plan)), "review": review}
+    chosen = plan_target(cluster, request.GET.get("target") if request.GET.get("target") in TARGETS else None)
+    plan = review_plan(review, cluster, target=chosen.target, refresh=request.method == "POST")
+    context = {"plan": plan, "plan_rows": plan_rows_html(plan_rows(plan)), "review": review, "plan_target": chosen}
     if plan.get("plannedAt"):
         context["planned_at"] = datetime.fromisoformat(plan["plannedAt"])
     return render(request, "policies/review_plan.html", context)
