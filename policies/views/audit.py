@@ -92,7 +92,9 @@ def audit_list(request):
     context = {
         "form": form,
         "page": page,
-        "rows": [(entry, manifests_yaml(entry.manifests)) for entry in page.object_list],
+        "rows": [
+            (entry, entry.policy_name.partition("/"), manifests_yaml(entry.manifests)) for entry in page.object_list
+        ],
         "query": urlencode(query),
         "export_jsonl": f"{api}?{urlencode({**query, 'format': 'jsonl'})}",
         "export_csv": f"{api}?{urlencode({**query, 'format': 'csv'})}",

@@ -120,6 +120,12 @@ def test_the_hash_is_cut_to_twelve_characters_with_the_whole_in_its_title(open_r
     assert f'title="{entry.hash}">{entry.hash[:12]}</td>' in page
 
 
+def test_a_long_policy_name_may_break_only_after_its_namespace(open_review: Review) -> None:
+    policy = open_review.policy
+    page = client_as(Role.VIEWER.value).get("/audit/").content.decode()
+    assert f'<span class="muted">{policy.namespace}/</span><wbr><span>{policy.name}</span>' in page
+
+
 # -- the review page's plan ------------------------------------------------------------------------------------
 
 
