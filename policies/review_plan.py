@@ -68,15 +68,17 @@ def with_last_target(clusters: QuerySet[Cluster], policy_id: int) -> QuerySet[Cl
     )
 
 
-def plan_target(cluster: Cluster, requested: Target | None) -> PlanTarget:
+def plan_target(cluster: Cluster, policy_id: int, requested: Target | None) -> PlanTarget:
     """The target to plan with: the one asked for, else the one the policy is deployed with on ``cluster``.
 
     NB: "automatic" once meant the cluster's preference alone, so a cluster serving our CRD was planned as asm even
     where the policy runs as istio objects: the plan then showed creating the CR and pruning every live object.
-    ``cluster`` must come from ``with_last_target``.
+    A ``cluster`` from ``with_last_target`` costs no query; any other, one.
     """
     if requested:
         return PlanTarget(requested, "chosen")
+    if not hasattr(cluster, "last_target"):
+        cluster = with_last_target(Cluster.objects.filter(pk=cluster.pk), policy_id).first() or cluster
     deployed = getattr(cluster, "last_target", None)
     if deployed in TARGETS:
         return PlanTarget(cast(Target, deployed), "deployed", getattr(cluster, "last_applied_at", None))
@@ -95,9 +97,11 @@ def review_plan(
 ) -> dict[str, Any]:
     """The plan of ``review``'s revision on ``cluster`` as JSON-ready data, from the cache unless ``refresh``.
 
+    Without ``target``, the policy's target on the cluster (``plan_target``): the page and the API plan alike.
     Never raises for a cluster or expansion problem: the answer then carries ``error`` {code, message}
     (and is not cached, so the next look tries again).
     """
+    target = plan_target(cluster, review.policy_id, target).target
     gateway = review.policy.gateway.describe()
     try:
         # NB: someone waits on this answer (a page's plan panel or the diff API): the connection check's short

@@ -196,7 +196,8 @@ def review_plan_fragment(request, pk: int):
     cluster = found.first() if "\x00" not in name else None
     if cluster is None:
         raise Http404(_("No such cluster."))
-    chosen = plan_target(cluster, request.GET.get("target") if request.GET.get("target") in TARGETS else None)
+    requested = request.GET.get("target") if request.GET.get("target") in TARGETS else None
+    chosen = plan_target(cluster, review.policy_id, requested)
     plan = review_plan(review, cluster, target=chosen.target, refresh=request.method == "POST")
     context = {"plan": plan, "plan_rows": plan_rows_html(plan_rows(plan)), "review": review, "plan_target": chosen}
     if plan.get("plannedAt"):

@@ -14,6 +14,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
+from rest_framework.test import APIClient
 
 from policies import audit
 from policies.cluster.discovery import ASM
@@ -185,6 +186,19 @@ def test_a_target_chosen_on_the_page_wins_over_the_deployed_one(
     record_apply(open_review, east, "istio")
     source, said = planned_target(plan_fragment(open_review, "&target=asm"))
     assert source == "chosen" and said.startswith("Planned as asm")
+
+
+def test_the_api_plans_with_the_deployed_target_too(
+    open_review: Review, east: Cluster, planning_fake: FakeClusterApi
+) -> None:
+    serve_asm(planning_fake)
+    record_apply(open_review, east, "istio")
+    client = APIClient()
+    client.force_authenticate(user_in_role(Role.APPROVER.value))
+    response = client.get(f"/api/v1/reviews/{open_review.pk}/diff/?against=live&cluster=east")
+    assert response.status_code == 200, response.content
+    plan = response.json()["plan"]
+    assert plan["error"] is None and plan["target"] == "istio"
 
 
 def test_the_deployed_target_takes_no_extra_query(
