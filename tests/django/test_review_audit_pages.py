@@ -188,6 +188,16 @@ def test_a_target_chosen_on_the_page_wins_over_the_deployed_one(
     assert source == "chosen" and said.startswith("Planned as asm")
 
 
+def test_a_failed_plan_still_says_which_target_it_tried_and_why(
+    open_review: Review, east: Cluster, planning_fake: FakeClusterApi
+) -> None:
+    record_apply(open_review, east, "asm")  # NB: the fake serves no ASM CRD: planning asm fails
+    page = plan_fragment(open_review)
+    assert 'data-testid="plan-error"' in page
+    source, said = planned_target(page)
+    assert source == "deployed" and said.startswith("Planned as asm")
+
+
 def test_the_api_plans_with_the_deployed_target_too(
     open_review: Review, east: Cluster, planning_fake: FakeClusterApi
 ) -> None:
