@@ -27,6 +27,7 @@ from policies.core.discovery.flows import Flow
 from policies.core.discovery.sources import Workload
 from policies.core.expansion import expand_policy
 from policies.core.gateway import GatewayDescription, TranslationSettings
+from policies.core.gcpause import paused_gc
 from policies.core.i18n import Translate, english
 from policies.core.model import EgressPolicy
 from policies.core.simulator import Mesh, Request, build_mesh
@@ -172,12 +173,16 @@ def replay_flows(
 
 def replay_on_mesh(flows: Iterable[Flow], mesh: Mesh) -> ReplayReport:
     """Every flow simulated on an already built mesh (e.g. one that also holds live Istio objects)."""
-    simulate, labels = mesh.simulate, _LabelMaps()
-    results = []
-    for flow in flows:
-        source, url = flow.key.source, flow_url(flow)
-        result = simulate(Request(source.namespace, labels[source], url))
-        results.append(ReplayedFlow(flow, url, result.status, result.upstream, result.reason_text))
+    labels = _LabelMaps()
+    flows = list(flows)
+    urls = [flow_url(flow) for flow in flows]
+    requests = [Request(f.key.source.namespace, labels[f.key.source], url) for f, url in zip(flows, urls, strict=True)]
+    with paused_gc():  # NB: the results are all kept until the end, so a collection mid-way frees nothing
+        simulated = mesh.simulate_many(requests)
+    results = [
+        ReplayedFlow(flow, url, result.status, result.upstream, result.reason_text)
+        for flow, url, result in zip(flows, urls, simulated, strict=True)
+    ]
     results.sort(key=lambda result: VERDICT_ORDER[result.verdict])  # NB: stable: flow order within a verdict.
     return ReplayReport(results)
 
