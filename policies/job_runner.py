@@ -4,8 +4,8 @@ Each cluster gets its own thread (and so its own database connection, closed whe
 slow or dead cluster delays only its own row. The thread re-checks the review (it may have been
 withdrawn or superseded while queued), connects, expands the revision for the cluster, lists the
 objects as pending, and runs ``apply_objects``; its ``progress`` callback only puts the outcome on
-a queue, because the cluster layer may call it from its own worker threads. One writer thread
-drains that queue into the per-object rows, so every write happens on a thread this module owns.
+a queue. One writer thread drains that queue for every cluster at once, in batches (one bulk write
+for what several clusters reported meanwhile), so a cluster's thread never waits on a progress write.
 When a cluster ends, its final outcomes replace the progress rows and ``reviews.record_apply_outcome``
 stores the deployment and its audit entry; a dry run changes no deployment, but its plan gets an
 audit entry of its own (``review.dry_run``), so the audit trail shows every contact with a cluster.
@@ -292,7 +292,7 @@ def object_row(row_id: int, outcome: ObjectOutcome, position: int) -> ApplyJobOb
 
 
 class ProgressWriter:
-    """Writes per-object progress from any thread: callers only enqueue, one thread owns the writes.
+    """Writes per-object progress of every cluster's thread: callers only enqueue, one thread writes in batches.
 
     ``reporter(row_id)`` is the ``progress`` callback for one cluster; ``drain()`` waits until
     everything reported so far is written; ``close()`` drains and stops the thread.
