@@ -17,17 +17,6 @@ pytestmark = pytest.mark.django_db
 MANIFESTS = [{"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry", "metadata": {"name": "e"}}]
 
 
-@pytest.fixture
-def approved(open_review: Review) -> Review:
-    reviews.approve_review(open_review, user=user_in_role(Role.APPROVER.value, "approver"))
-    return Review.objects.get(pk=open_review.pk)
-
-
-@pytest.fixture
-def operator(db: Any) -> Any:
-    return user_in_role(Role.OPERATOR.value, "operator")
-
-
 def cluster(name: str) -> Cluster:
     return Cluster.objects.create(name=name, kubeconfig_path="/k", context=name)
 
@@ -44,13 +33,13 @@ def test_an_open_review_cannot_be_applied(open_review: Review, operator: Any) ->
     assert (refused.value.code, refused.value.status) == ("INVALID_TRANSITION", 409)
 
 
-def test_only_the_operator_role_applies(approved: Review) -> None:
+def test_only_the_operator_role_applies(approved_review: Review) -> None:
     with pytest.raises(reviews.ReviewRefused) as refused:
-        reviews.check_applicable(approved, cluster("a"), user=user_in_role(Role.EDITOR.value))
+        reviews.check_applicable(approved_review, cluster("a"), user=user_in_role(Role.EDITOR.value))
     assert (refused.value.code, refused.value.status) == ("permission_denied", 403)
 
 
-def test_a_revision_changed_behind_the_models_back_cannot_be_applied(approved: Review, operator: Any) -> None:
+def test_a_revision_changed_behind_the_models_back_cannot_be_applied(approved_review: Review, operator: Any) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE policies_policyrevision SET document = %s WHERE id = %s",
@@ -58,24 +47,24 @@ def test_a_revision_changed_behind_the_models_back_cannot_be_applied(approved: R
                 '{"apiVersion": "istio.alibabacloud.com/v1", "kind": "ASMEgressTrafficPolicy", '
                 '"metadata": {"name": "egress-by-egressgateway", "namespace": "istio-egress"}, '
                 '"spec": {"byEgressGateway": {"name": "egressgateway"}, "egressRules": []}}',
-                approved.revision_id,
+                approved_review.revision_id,
             ],
         )
     with pytest.raises(reviews.RevisionChanged) as refused:
-        reviews.check_applicable(Review.objects.get(pk=approved.pk), cluster("a"), user=operator)
+        reviews.check_applicable(Review.objects.get(pk=approved_review.pk), cluster("a"), user=operator)
     assert (refused.value.code, refused.value.status, refused.value.path) == ("REVISION_CHANGED", 409, "revision")
 
 
-def test_outcomes_are_kept_per_cluster_and_a_failure_can_be_retried(approved: Review, operator: Any) -> None:
+def test_outcomes_are_kept_per_cluster_and_a_failure_can_be_retried(approved_review: Review, operator: Any) -> None:
     a, b = cluster("a"), cluster("b")
-    reviews.check_applicable(approved, a, user=operator)
-    outcome(approved, a, operator, True)
-    outcome(approved, b, operator, False, error="apiserver unreachable")
+    reviews.check_applicable(approved_review, a, user=operator)
+    outcome(approved_review, a, operator, True)
+    outcome(approved_review, b, operator, False, error="apiserver unreachable")
     assert {d.cluster.name: (d.state, d.error) for d in Deployment.objects.all()} == {
         "a": ("applied", ""),
         "b": ("failed", "apiserver unreachable"),
     }
-    outcome(approved, b, operator, True)
+    outcome(approved_review, b, operator, True)
     assert Deployment.objects.get(cluster=b).state == "applied"
     entry = AuditEntry.objects.filter(action="review.fail").get()
     assert (entry.cluster, entry.target, entry.manifests, entry.result) == (
@@ -86,10 +75,10 @@ def test_outcomes_are_kept_per_cluster_and_a_failure_can_be_retried(approved: Re
     )
 
 
-def test_a_superseded_review_cannot_be_applied(approved: Review, operator: Any) -> None:
-    edit_port(approved.policy, 85, approved.author)
-    reviews.submit_review(approved.policy, user=approved.author)
+def test_a_superseded_review_cannot_be_applied(approved_review: Review, operator: Any) -> None:
+    edit_port(approved_review.policy, 85, approved_review.author)
+    reviews.submit_review(approved_review.policy, user=approved_review.author)
     with pytest.raises(reviews.ReviewRefused) as refused:
-        outcome(Review.objects.get(pk=approved.pk), cluster("a"), operator, True)
+        outcome(Review.objects.get(pk=approved_review.pk), cluster("a"), operator, True)
     assert refused.value.code == "INVALID_TRANSITION"
     assert Deployment.objects.count() == 0
