@@ -9,33 +9,26 @@ from rest_framework.test import APIClient
 
 from policies import clusters
 from policies.models import AuditEntry, Cluster
-from tests.fixtures.api import codes_of, errors_of, seed_cr, send
+from tests.fixtures.api import client_in_role, codes_of, errors_of, seed_cr, send
 from tests.fixtures.clusters import apply_recorded, kubeconfig_text, no_secret_in, set_outbound_mode, stored_policy
-from tests.fixtures.reviews import user_in_role
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/clusters/"
 
 
-def client_for(role: str) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user_in_role(role))
-    return client
-
-
 @pytest.fixture
 def viewer() -> APIClient:
-    return client_for("viewer")
+    return client_in_role("viewer")
 
 
 @pytest.fixture
 def admin() -> APIClient:
-    return client_for("admin")
+    return client_in_role("admin")
 
 
 @pytest.fixture
 def operator() -> APIClient:
-    return client_for("operator")
+    return client_in_role("operator")
 
 
 def test_admin_registers_a_cluster_by_kubeconfig_and_context(admin, kubeconfig):
