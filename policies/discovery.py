@@ -313,6 +313,28 @@ def parse_labels(text: str) -> dict[str, str]:
     return labels
 
 
+def named_cluster(name: str) -> Cluster | None:
+    """The registered cluster the form or request names (None when it names none); ``DiscoveryError`` when unknown."""
+    if not name:
+        return None
+    cluster = Cluster.objects.filter(name=name).first()
+    if cluster is None:
+        raise DiscoveryError(_("There is no cluster %(name)s.") % {"name": name[:63]}, path="cluster")
+    return cluster
+
+
+def read_pod_document(upload: IO[bytes] | None) -> Any:
+    """The pod list file's JSON (one document, so read whole; the upload limit bounds it); None without a file."""
+    if upload is None:
+        return None
+    try:
+        return json.load(upload)
+    except (ValueError, RecursionError) as exc:
+        raise DiscoveryError(
+            _("The pod list is not JSON (kubectl get pods -A -o json): %(error)s") % {"error": exc}, path="pods"
+        ) from exc
+
+
 def cluster_pods(cluster: Cluster) -> PodIndex:
     """Every pod of a registered cluster (read-only list through the cluster layer) as a pod index."""
     try:

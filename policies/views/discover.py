@@ -13,7 +13,6 @@ upload and propose, admins delete.
 from __future__ import annotations
 
 import io
-import json
 from typing import Any
 
 from django.conf import settings
@@ -255,27 +254,12 @@ def _logs(request) -> list[discovery.LogInput]:
 
 
 def _sources(request) -> discovery.SourceSpec:
-    cluster_name = request.POST.get("cluster", "").strip()
-    cluster = Cluster.objects.filter(name=cluster_name).first() if cluster_name else None
-    if cluster_name and cluster is None:
-        raise discovery.DiscoveryError(_("There is no cluster %(name)s.") % {"name": cluster_name[:63]}, path="cluster")
     return discovery.SourceSpec(
-        pods_document=_pod_document(request.FILES.get("pods")),
-        cluster=cluster,
+        pods_document=discovery.read_pod_document(request.FILES.get("pods")),
+        cluster=discovery.named_cluster(request.POST.get("cluster", "").strip()),
         namespace=request.POST.get("namespace", "").strip(),
         labels=discovery.parse_labels(request.POST.get("labels", "")),
     )
-
-
-def _pod_document(upload: Any) -> Any:
-    if upload is None:
-        return None
-    try:
-        return json.load(upload)
-    except (ValueError, RecursionError) as exc:
-        raise discovery.DiscoveryError(
-            _("The pod list is not JSON (kubectl get pods -A -o json): %(error)s") % {"error": exc}, path="pods"
-        ) from exc
 
 
 @require_POST

@@ -137,6 +137,19 @@ def test_a_bad_pod_list_is_a_400_with_its_path(seed_gateway_record, editor_clien
     assert errors_of(response)[0]["path"] == "pods.items[0].metadata.name"
 
 
+def test_a_pod_file_that_is_not_json_or_an_unknown_cluster_is_a_400_and_nothing_is_stored(
+    seed_gateway_record, editor_client
+) -> None:
+    data = (text_line(http("api.github.com", "140.82.1.1"), pod="web-1") + "\n").encode()
+    bad_pods = {"pods": SimpleUploadedFile("pods.json", b"{not json")}
+    for extra, path in ((bad_pods, "pods"), ({"cluster": "nowhere"}, "cluster")):
+        body = {"gateway": "egressgateway", "logs": SimpleUploadedFile("shop.log", data), **extra}
+        response = editor_client.post(URL, body, format="multipart")
+        assert response.status_code == 400, response.content
+        assert [(e["code"], e["path"]) for e in errors_of(response)] == [("EGRESS-DISC30", path)]
+    assert not ObservationUpload.objects.exists()
+
+
 def test_pods_from_a_registered_cluster(seed_gateway_record, editor_client, stored_cluster, monkeypatch) -> None:
     from policies.cluster.fake import FakeClusterApi
 

@@ -19,7 +19,6 @@ proposing ``policies.add_observedflow`` (editors, admins), deleting ``policies.d
 from __future__ import annotations
 
 import io
-import json
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
@@ -54,7 +53,7 @@ from policies.api.serializers.discoveries import (
     UploadSerializer,
 )
 from policies.api.views.base import ApiViewMixin, declared_length, mapping_body
-from policies.models import Cluster, EgressGateway, EgressPolicy, ObservationUpload
+from policies.models import EgressGateway, EgressPolicy, ObservationUpload
 
 GATEWAY = "egressgateway"
 SLEEP_A = {"app": "sleep-a"}
@@ -263,7 +262,9 @@ class DiscoveryViewSet(ApiViewMixin, viewsets.GenericViewSet):
         else:
             fields, logs, pods = _json_upload(request)
         gateway = _gateway(fields["gateway"])
-        sources = discovery.SourceSpec(pods, _cluster(fields["cluster"]), fields["namespace"], fields["labels"])
+        sources = discovery.SourceSpec(
+            pods, discovery.named_cluster(fields["cluster"]), fields["namespace"], fields["labels"]
+        )
         try:
             result = discovery.ingest(gateway, logs, sources, user=request.user)
         except discovery.NoAccessLog as exc:
@@ -430,7 +431,7 @@ def _multipart_upload(request: Request) -> tuple[dict[str, Any], list[discovery.
     if fields["text"].strip():
         raw = fields["text"].encode("utf-8", "surrogatepass")
         logs.append(discovery.LogInput(PASTED, io.BytesIO(raw), len(raw)))
-    return fields, logs, _pod_document(fields.get("pods"))
+    return fields, logs, discovery.read_pod_document(fields.get("pods"))
 
 
 def _is_multipart(request: Request) -> bool:
@@ -448,27 +449,6 @@ def _gateway(name: str) -> EgressGateway:
     if gateway is None:
         raise NotFound(_("No egress gateway named %(name)s.") % {"name": name[:63]})
     return gateway
-
-
-def _cluster(name: str) -> Cluster | None:
-    if not name:
-        return None
-    cluster = Cluster.objects.filter(name=name).first()
-    if cluster is None:
-        raise serializers.ValidationError({"cluster": [_("There is no cluster %(name)s.") % {"name": name[:63]}]})
-    return cluster
-
-
-def _pod_document(upload: Any) -> Any:
-    """The pod list file's JSON (it is one document, so it is read whole; the upload limit bounds it)."""
-    if upload is None:
-        return None
-    try:
-        return json.load(upload)
-    except (ValueError, RecursionError) as exc:
-        raise serializers.ValidationError(
-            {"pods": [_("The pod list is not JSON (kubectl get pods -A -o json): %(error)s") % {"error": exc}]}
-        ) from exc
 
 
 def _if_match(request: Request, gateway: EgressGateway) -> int | None:
