@@ -170,7 +170,6 @@ def _store_result(job: ApplyJob, row: ApplyJobCluster, state: DesiredState, resu
         update_fields=[*ROW_FIELDS, "position"],
     )
     error = result.errors[0] if result.errors else None
-    user = job.user
     record_result(
         result,
         cluster=row.cluster,
@@ -178,26 +177,13 @@ def _store_result(job: ApplyJob, row: ApplyJobCluster, state: DesiredState, resu
         action=ApplyRecord.Action.DRY_RUN if job.dry_run else ApplyRecord.Action.APPLY,
         policy=job.review.policy,
         revision=job.revision,
-        user=user,
+        user=job.user,
     )
     counts: dict[str, int] = {o: len(result.refs(o)) for o in COUNTED_OUTCOMES}
     failure = f"{error.code}: {error.message}" if error else ""
-    if job.dry_run:
-        planned = {"job": job.pk, **counts}
-        _audit_dry_run(
-            job, row, succeeded=result.ok, target=state.target, manifests=state.objects, result=planned, error=failure
-        )
-    else:
-        reviews.record_apply_outcome(
-            job.review,
-            row.cluster,
-            user=user,
-            succeeded=result.ok,
-            target=state.target,
-            manifests=state.objects,
-            result={"job": job.pk, **counts},
-            error=failure,
-        )
+    _record_outcome(
+        job, row, succeeded=result.ok, target=state.target, manifests=state.objects, result=counts, error=failure
+    )
     if result.ok:
         _update(row, state=JobState.SUCCEEDED, finished_at=timezone.now())
     else:
@@ -215,33 +201,15 @@ def _fail(job: ApplyJob, row: ApplyJobCluster, code: str, message: str) -> None:
     _update(row, state=JobState.FAILED, finished_at=timezone.now(), error_code=code, error_message=message)
     if code in REVIEW_REFUSALS:
         return  # NB: the review refused the apply itself; no cluster was contacted, no outcome to record
-    if job.dry_run:
-        _audit_dry_run(
-            job,
-            row,
-            succeeded=False,
-            target=job.target,
-            manifests=[],
-            result={"job": job.pk},
-            error=f"{code}: {message}",
-        )
-        return
     try:
-        reviews.record_apply_outcome(
-            job.review,
-            row.cluster,
-            user=job.user,
-            succeeded=False,
-            target=job.target,
-            manifests=[],
-            result={"job": job.pk},
-            error=f"{code}: {message}",
+        _record_outcome(
+            job, row, succeeded=False, target=job.target, manifests=[], result={}, error=f"{code}: {message}"
         )
     except services.ServiceError as exc:
         logger.warning("apply job %s: the failure on %s was not recorded: %s", job.pk, row.cluster.name, exc.code)
 
 
-def _audit_dry_run(
+def _record_outcome(
     job: ApplyJob,
     row: ApplyJobCluster,
     *,
@@ -249,9 +217,23 @@ def _audit_dry_run(
     target: str,
     manifests: list[Any],
     result: dict[str, Any],
-    error: str = "",
+    error: str,
 ) -> None:
-    """The dry run's audit entry on one cluster: the manifests planned and how many objects each outcome has."""
+    """How the job ended on one cluster, the job's number added to ``result``: a real apply's deployment and
+    audit entry (``reviews.record_apply_outcome``), or a dry run's audit entry (the plan, objects per outcome)."""
+    result = {"job": job.pk, **result}
+    if not job.dry_run:
+        reviews.record_apply_outcome(
+            job.review,
+            row.cluster,
+            user=job.user,
+            succeeded=succeeded,
+            target=target,
+            manifests=manifests,
+            result=result,
+            error=error,
+        )
+        return
     state = JobState.SUCCEEDED if succeeded else JobState.FAILED
     append_entry(
         action="review.dry_run",
@@ -261,11 +243,7 @@ def _audit_dry_run(
         cluster=row.cluster.name,
         target=target,
         manifests=manifests,
-        result={
-            **result,
-            "state": state.value,
-            **({"error": error} if error else {}),
-        },
+        result={**result, "state": state.value, **({"error": error} if error else {})},
     )
 
 
