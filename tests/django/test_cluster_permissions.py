@@ -11,12 +11,11 @@ import itertools
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 from rest_framework.test import APIClient
 
 from tests.fixtures.api import send
-from tests.fixtures.reviews import NO_ROLE, ROLES_AND_NONE, user_in_role
+from tests.fixtures.reviews import ROLES_AND_NONE, role_holds, user_in_role
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +36,7 @@ def allowed(role: str, action: str) -> bool:
     needed = NEEDS[action]
     if needed is None:
         return True
-    return role != NO_ROLE and Group.objects.get(name=role).permissions.filter(codename=needed).exists()
+    return role_holds(role, needed)
 
 
 def api_call(action: str, client: APIClient, kubeconfig: str) -> Any:

@@ -9,7 +9,6 @@ import itertools
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -17,7 +16,7 @@ from policies.models import ObservationUpload, ObservedFlow
 from tests.fixtures.accesslogs import http, text_line
 from tests.fixtures.api import send
 from tests.fixtures.discovery import ingest_sample
-from tests.fixtures.reviews import NO_ROLE, ROLES_AND_NONE, user_in_role
+from tests.fixtures.reviews import ROLES_AND_NONE, role_holds, user_in_role
 
 pytestmark = pytest.mark.django_db
 
@@ -34,9 +33,7 @@ API = "/api/v1/discoveries/"
 
 def allowed(role: str, action: str) -> bool:
     """Whether the role's group, as the data migration made it, holds what ``action`` needs."""
-    if role == NO_ROLE:
-        return False
-    return Group.objects.get(name=role).permissions.filter(codename=NEEDS[action]).exists()
+    return role_holds(role, NEEDS[action])
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import itertools
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -20,7 +19,7 @@ from policies.models import ApplyJob, AuditEntry, Review
 from policies.services import ServiceError
 from tests.fixtures.api import send
 from tests.fixtures.cli import egress
-from tests.fixtures.reviews import NO_ROLE, ROLES_AND_NONE, user_in_role
+from tests.fixtures.reviews import ROLES_AND_NONE, role_holds, user_in_role
 
 pytestmark = pytest.mark.django_db
 
@@ -40,9 +39,7 @@ ADMIN_ACTIONS = {"approve": "approve_reviews", "reject": "reject_reviews"}
 
 def allowed(role: str, action: str) -> bool:
     """Whether the role's group, as the data migration made it, holds what ``action`` needs."""
-    if role == NO_ROLE:
-        return False
-    return Group.objects.get(name=role).permissions.filter(codename=NEEDS[action]).exists()
+    return role_holds(role, NEEDS[action])
 
 
 @pytest.fixture
