@@ -23,6 +23,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from policies.api.authentication import CompiledTokenAuthentication
@@ -30,7 +31,7 @@ from policies.api.errors import RequestTooLargeError
 from policies.api.parsers import BoundedJSONParser, YAMLParser, YAMLRenderer, mapping_body
 from policies.core.yamlio import MAX_INPUT_BYTES
 
-__all__ = ["ApiViewMixin", "NotFoundView", "declared_length", "mapping_body"]
+__all__ = ["ApiViewMixin", "MappingBodyMixin", "NotFoundView", "declared_length", "mapping_body"]
 
 
 class AcceptHeaderNegotiation(DefaultContentNegotiation):
@@ -105,6 +106,15 @@ class ApiViewMixin(_ApiViewBase):
                 "value": self.kwargs.get(lookup),
             }
         )
+
+
+class MappingBodyMixin(_ApiViewBase):
+    """A model viewset whose serializers read the body as one mapping: a list or a scalar is a 400, not a 500."""
+
+    def get_serializer(self, *args: Any, **kwargs: Any) -> BaseSerializer[Any]:
+        if "data" in kwargs:
+            kwargs["data"] = mapping_body(self.request)
+        return super().get_serializer(*args, **kwargs)
 
 
 def declared_length(request: Request) -> int:

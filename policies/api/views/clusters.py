@@ -24,7 +24,7 @@ from policies.api.examples_clusters import CHECK_EXAMPLES, CLUSTER_EXAMPLES, CLU
 from policies.api.permissions import ModelWritePermissions
 from policies.api.schema import error_responses
 from policies.api.serializers.clusters import ClusterDetailSerializer, ClusterSerializer
-from policies.api.views.base import ApiViewMixin, mapping_body
+from policies.api.views.base import ApiViewMixin, MappingBodyMixin
 from policies.models import Cluster
 
 
@@ -71,7 +71,7 @@ class ClusterCheckPermission(BasePermission):
         responses={200: ClusterDetailSerializer, **error_responses(404)},
     ),
 )
-class ClusterViewSet(ApiViewMixin, viewsets.ModelViewSet):
+class ClusterViewSet(MappingBodyMixin, ApiViewMixin, viewsets.ModelViewSet):
     """Clusters by name; PUT is not offered (PATCH changes what is sent)."""
 
     queryset = Cluster.objects.select_related("checked_by")
@@ -86,11 +86,6 @@ class ClusterViewSet(ApiViewMixin, viewsets.ModelViewSet):
 
     def get_serializer_class(self) -> type[BaseSerializer[Cluster]]:
         return ClusterDetailSerializer if self.action in ("retrieve", "check") else ClusterSerializer
-
-    def get_serializer(self, *args: Any, **kwargs: Any) -> BaseSerializer[Cluster]:
-        if "data" in kwargs:
-            kwargs["data"] = mapping_body(self.request)
-        return super().get_serializer(*args, **kwargs)
 
     def perform_destroy(self, instance: Cluster) -> None:
         clusters.delete_cluster(instance, user=self.request.user)

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
-from rest_framework.serializers import BaseSerializer
 
 from policies.api.errors import ConflictError
 from policies.api.examples import GATEWAY_EXAMPLE, GATEWAY_RESPONSE_EXAMPLE
 from policies.api.permissions import ModelWritePermissions
 from policies.api.schema import error_responses
 from policies.api.serializers import EgressGatewaySerializer
-from policies.api.views.base import ApiViewMixin, mapping_body
+from policies.api.views.base import ApiViewMixin, MappingBodyMixin
 from policies.models import EgressGateway
 
 GATEWAY_EXAMPLES = [GATEWAY_EXAMPLE, GATEWAY_RESPONSE_EXAMPLE]
@@ -52,7 +49,7 @@ GATEWAY_EXAMPLES = [GATEWAY_EXAMPLE, GATEWAY_RESPONSE_EXAMPLE]
         summary="Delete an egress gateway that has no policy", responses={204: None, **error_responses(404, 409)}
     ),
 )
-class EgressGatewayViewSet(ApiViewMixin, viewsets.ModelViewSet):
+class EgressGatewayViewSet(MappingBodyMixin, ApiViewMixin, viewsets.ModelViewSet):
     """Egress gateways; one that still has a policy cannot be deleted (409)."""
 
     queryset = EgressGateway.objects.select_related("policy").prefetch_related("ports")
@@ -60,11 +57,6 @@ class EgressGatewayViewSet(ApiViewMixin, viewsets.ModelViewSet):
     lookup_field = "name"
     lookup_value_regex = "[^/]+"
     permission_classes = [ModelWritePermissions]
-
-    def get_serializer(self, *args: Any, **kwargs: Any) -> BaseSerializer[EgressGateway]:
-        if "data" in kwargs:
-            kwargs["data"] = mapping_body(self.request)
-        return super().get_serializer(*args, **kwargs)
 
     def perform_destroy(self, instance: EgressGateway) -> None:
         try:
