@@ -10,6 +10,8 @@ or fail, nothing further is sent, and the rerun converges just the same.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from policies.cluster.apply import apply_objects
@@ -25,7 +27,8 @@ pytestmark = pytest.mark.integration
 FAST = RetryPolicy(attempts=2, backoff=0.1, connect_timeout=1.0, read_timeout=5.0)
 
 
-def test_apiserver_killed_midway_then_rerun_converges(apply_plane, namespaces):
+def connect_and_plan(apply_plane: Any, namespaces: Any) -> tuple[Any, Any]:
+    """A client that gives up fast, and the Istio objects for scenarios 2 and 4 in the test's namespaces."""
     cluster = connect(apply_plane, retry=FAST)
     state = desired_state(
         merged_policy("2", "4", namespace=namespaces.policy),
@@ -33,6 +36,19 @@ def test_apiserver_killed_midway_then_rerun_converges(apply_plane, namespaces):
         target="istio",
         settings=namespaces.settings,
     )
+    return cluster, state
+
+
+def assert_converged(cluster: Any, state: Any) -> None:
+    """Exactly the desired objects are live, and one more apply changes nothing."""
+    live = list_live(cluster, caps=capabilities(cluster), scope=state.scope)
+    assert sorted(live) == sorted((m["kind"], m["metadata"]["namespace"], m["metadata"]["name"]) for m in state.objects)
+    third = apply_objects(cluster, desired=state.objects, scope=state.scope)
+    assert {o.outcome for o in third.outcomes} == {"unchanged"}
+
+
+def test_apiserver_killed_midway_then_rerun_converges(apply_plane, namespaces):
+    cluster, state = connect_and_plan(apply_plane, namespaces)
     written = []
 
     def kill_after_two(outcome):
@@ -57,20 +73,11 @@ def test_apiserver_killed_midway_then_rerun_converges(apply_plane, namespaces):
 
     assert again.ok, again.errors
     assert [o.outcome for o in again.outcomes] == ["unchanged", "unchanged"] + ["created"] * (n - 2)
-    live = list_live(cluster, caps=capabilities(cluster), scope=state.scope)
-    assert sorted(live) == sorted((m["kind"], m["metadata"]["namespace"], m["metadata"]["name"]) for m in state.objects)
-    third = apply_objects(cluster, desired=state.objects, scope=state.scope)
-    assert {o.outcome for o in third.outcomes} == {"unchanged"}
+    assert_converged(cluster, state)
 
 
 def test_apiserver_killed_with_requests_in_flight_reports_what_was_written_and_rerun_converges(apply_plane, namespaces):
-    cluster = connect(apply_plane, retry=FAST)
-    state = desired_state(
-        merged_policy("2", "4", namespace=namespaces.policy),
-        capabilities(cluster),
-        target="istio",
-        settings=namespaces.settings,
-    )
+    cluster, state = connect_and_plan(apply_plane, namespaces)
     reported = []
 
     def kill_after_two(outcome):
@@ -98,7 +105,4 @@ def test_apiserver_killed_with_requests_in_flight_reports_what_was_written_and_r
     created = set(result.refs("created"))
     assert {o.outcome for o in again.outcomes if o.ref in created} == {"unchanged"}
     assert {o.outcome for o in again.outcomes if o.ref not in created} <= {"created", "unchanged"}
-    live = list_live(cluster, caps=capabilities(cluster), scope=state.scope)
-    assert sorted(live) == sorted((m["kind"], m["metadata"]["namespace"], m["metadata"]["name"]) for m in state.objects)
-    third = apply_objects(cluster, desired=state.objects, scope=state.scope)
-    assert {o.outcome for o in third.outcomes} == {"unchanged"}
+    assert_converged(cluster, state)
