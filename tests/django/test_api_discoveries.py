@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from policies.models import ObservationUpload, ObservedFlow, PolicyDraft
 from tests.fixtures.accesslogs import http, text_line
-from tests.fixtures.api import codes_of, errors_of, send
+from tests.fixtures.api import client_in_role, codes_of, errors_of, send
 from tests.fixtures.discovery import NAMESPACE, SLEEP_A, ingest_sample, sample_log
 from tests.fixtures.reviews import user_in_role
 
@@ -20,15 +20,9 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/discoveries/"
 
 
-def client_for(role: str) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user_in_role(role))
-    return client
-
-
 @pytest.fixture
 def editor_client() -> APIClient:
-    return client_for("editor")
+    return client_in_role("editor")
 
 
 def upload(client: APIClient, data: bytes, **fields: Any) -> Any:
@@ -243,23 +237,19 @@ def test_propose_shows_the_diff_and_saves_with_if_match(seed_policy_record, edit
     assert body["saved"] is False and body["draftVersion"] == 1 and response["ETag"] == '"1"'
     assert body["diff"]["lines"]["added"] > 0 and body["diff"]["changes"]
     assert PolicyDraft.objects.get(policy=seed_policy_record).version == 1
-    missing = send(editor_client, "post", f"{URL}propose/", {"gateway": "egressgateway", "flows": ids, "save": True})
-    assert missing.status_code == 428
-    stale = send(
-        editor_client,
-        "post",
-        f"{URL}propose/",
-        {"gateway": "egressgateway", "flows": ids, "save": True},
-        HTTP_IF_MATCH='"9"',
-    )
-    assert stale.status_code == 412
-    saved = send(
-        editor_client,
-        "post",
-        f"{URL}propose/",
-        {"gateway": "egressgateway", "flows": ids, "save": True},
-        HTTP_IF_MATCH='"1"',
-    )
+
+    def save(**if_match: str) -> Any:
+        return send(
+            editor_client,
+            "post",
+            f"{URL}propose/",
+            {"gateway": "egressgateway", "flows": ids, "save": True},
+            **if_match,
+        )
+
+    assert save().status_code == 428
+    assert save(HTTP_IF_MATCH='"9"').status_code == 412
+    saved = save(HTTP_IF_MATCH='"1"')
     assert saved.status_code == 200, saved.content
     assert saved.json()["saved"] is True and saved["ETag"] == '"2"'
     assert PolicyDraft.objects.get(policy=seed_policy_record).version == 2
@@ -329,7 +319,7 @@ def test_retention_prunes_flows_on_the_next_upload(seed_gateway_record, editor_c
 )
 def test_only_admins_delete_observations(seed_gateway_record, role: str, status: int) -> None:
     ingest_sample(seed_gateway_record, user_in_role("admin", "uploader"))
-    response = client_for(role).delete(f"{URL}flows/?gateway=egressgateway")
+    response = client_in_role(role).delete(f"{URL}flows/?gateway=egressgateway")
     assert response.status_code == status
     assert ObservedFlow.objects.exists() == (status != 200)
     if status == 200:
