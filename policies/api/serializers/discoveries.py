@@ -19,6 +19,11 @@ MAX_LOG_TEXT = 1024 * 1024
 MAX_LABELS = 64
 
 
+def optional_text(max_length: int | None = None, **kwargs: Any) -> serializers.CharField:
+    """A string field a request may leave out or blank; it reads as ``""`` then."""
+    return serializers.CharField(max_length=max_length, required=False, allow_blank=True, default="", **kwargs)
+
+
 def counts() -> serializers.DictField:
     """A mapping of names to counts (outcomes, clusters, refusal codes ...)."""
     return serializers.DictField(child=serializers.IntegerField(min_value=0))
@@ -31,20 +36,10 @@ class _ScopeFields(serializers.Serializer):
     """The gateway the flows inform, and where their sources come from."""
 
     gateway = serializers.CharField(max_length=63, validators=[dns_label], help_text="The egress gateway's name.")
-    cluster = serializers.CharField(
-        max_length=63,
-        required=False,
-        allow_blank=True,
-        default="",
-        help_text="A registered cluster whose pods (read-only list) map `[pod/NAME/…]` prefixes to workloads.",
+    cluster = optional_text(
+        63, help_text="A registered cluster whose pods (read-only list) map `[pod/NAME/…]` prefixes to workloads."
     )
-    namespace = serializers.CharField(
-        max_length=63,
-        required=False,
-        allow_blank=True,
-        default="",
-        help_text="Source namespace of lines without a pod prefix.",
-    )
+    namespace = optional_text(63, help_text="Source namespace of lines without a pod prefix.")
 
 
 class IngestJsonSerializer(StrictFieldsMixin, _ScopeFields):
@@ -75,22 +70,18 @@ class IngestFormSerializer(_ScopeFields):
     logs = serializers.ListField(
         child=serializers.FileField(), required=False, help_text="One or more access-log files (field repeated)."
     )
-    text = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, default="")
+    text = optional_text(trim_whitespace=False)
     pods = serializers.FileField(required=False, help_text="A `kubectl get pods -A -o json` file.")
-    labels = serializers.CharField(
-        required=False, allow_blank=True, default="", help_text="Source labels `k=v,k2=v2` that go with `namespace`."
-    )
+    labels = optional_text(help_text="Source labels `k=v,k2=v2` that go with `namespace`.")
 
 
 class FlowQuerySerializer(serializers.Serializer):
     """Filters of the flow list."""
 
-    gateway = serializers.CharField(max_length=63, required=False, allow_blank=True, default="")
-    namespace = serializers.CharField(max_length=63, required=False, allow_blank=True, default="")
-    host = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
-    outcome = serializers.CharField(
-        max_length=16, required=False, allow_blank=True, default="", help_text="`200`, `502`, `reset`, `connected` …"
-    )
+    gateway = optional_text(63)
+    namespace = optional_text(63)
+    host = optional_text(255)
+    outcome = optional_text(16, help_text="`200`, `502`, `reset`, `connected` …")
     reached = serializers.BooleanField(
         required=False, allow_null=True, default=None, help_text="Only flows that reached (or never reached) the host."
     )
@@ -101,7 +92,7 @@ class FlowQuerySerializer(serializers.Serializer):
 class UploadQuerySerializer(serializers.Serializer):
     """Filter of the upload list."""
 
-    gateway = serializers.CharField(max_length=63, required=False, allow_blank=True, default="")
+    gateway = optional_text(63)
 
 
 class DeleteQuerySerializer(serializers.Serializer):
