@@ -16,6 +16,7 @@ from django.db import connection, connections
 from policies import services
 from policies.models import EgressPolicy, PolicyDraft
 from tests.fixtures.console import scenario_document
+from tests.fixtures.postgres import run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -47,16 +48,10 @@ def test_two_simultaneous_saves_of_one_version_let_exactly_one_win(seed_gateway_
         document = scenario_document("2")
         document["spec"]["egressRules"][0]["to"][0]["port"]["number"] = port
         edits.append(document)
-    outcomes: list[str] = []
-    barrier = threading.Barrier(2)
     # when two editors save their version-1 edits at the same moment
-    threads = [threading.Thread(target=save_in_thread, args=(policy.pk, e, outcomes, barrier)) for e in edits]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    outcomes = run_together(save_in_thread, [(policy.pk, edit) for edit in edits])
     # then one is saved, the other refused as stale, and the draft holds the winner's edit only
-    assert sorted(outcomes) == ["EGRESS-E002", "saved"]
+    assert outcomes == ["EGRESS-E002", "saved"]
     draft = PolicyDraft.objects.get(policy=policy)
     assert draft.version == 2
     assert draft.document["spec"]["egressRules"][0]["to"][0]["port"]["number"] in (81, 82)

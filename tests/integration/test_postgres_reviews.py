@@ -19,6 +19,7 @@ from policies.core.review import Role
 from policies.models import AuditEntry, EgressPolicy, PolicyRevision, Review
 from tests.fixtures.cli import egress
 from tests.fixtures.console import scenario_document
+from tests.fixtures.postgres import run_together
 from tests.fixtures.reviews import user_in_role
 
 # NB: serialized_rollback: a transactional test ends with a flush, which empties the data migration's groups.
@@ -45,23 +46,12 @@ def insert_open_review(revision_id: int, outcomes: list[str], barrier: threading
         connections.close_all()
 
 
-def run_together(target: Any, *args: Any) -> list[str]:
-    outcomes: list[str] = []
-    barrier = threading.Barrier(2)
-    threads = [threading.Thread(target=target, args=(*args, outcomes, barrier)) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return sorted(outcomes)
-
-
 def test_two_connections_cannot_both_open_a_review_of_one_policy(seed_gateway_record: Any) -> None:
     # given a policy and its revision
     policy = services.create_policy(scenario_document("2"), user=None)
     revision = policy.revisions.get()
     # when two connections insert an open review at the same moment, bypassing the service's own check
-    outcomes = run_together(insert_open_review, revision.pk)
+    outcomes = run_together(insert_open_review, [(revision.pk,)] * 2)
     # then the database lets exactly one in
     assert outcomes == ["inserted", "refused"]
     assert Review.objects.filter(policy=policy, state="in_review").count() == 1
@@ -84,7 +74,7 @@ def submit_in_thread(policy_id: int, user_id: int, outcomes: list[str], barrier:
 def test_two_simultaneous_submissions_open_one_review_and_refuse_the_other(seed_gateway_record: Any) -> None:
     author = user_in_role(Role.EDITOR.value, "author")
     policy = services.create_policy(scenario_document("2"), user=author)
-    outcomes = run_together(submit_in_thread, policy.pk, author.pk)
+    outcomes = run_together(submit_in_thread, [(policy.pk, author.pk)] * 2)
     assert outcomes == ["REVIEW_OPEN", "submitted"]
     assert Review.objects.filter(policy=policy).count() == 1
 
