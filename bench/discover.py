@@ -76,6 +76,15 @@ def write_log(path: str, lines: int) -> None:
             handle.write(f"[pod/app-{i % PODS}-7d9c-x{i % PODS}/istio-proxy] {templates[i % len(templates)]}\n")
 
 
+def write_inputs(folder: str, lines: int) -> tuple[str, str]:
+    """The access log of ``lines`` lines and the pod list its prefixes name, written in ``folder``; their paths."""
+    log, pods = os.path.join(folder, "access.log"), os.path.join(folder, "pods.json")
+    with open(pods, "w", encoding="utf-8") as handle:
+        json.dump(_pod_list(), handle)
+    write_log(log, lines)
+    return log, pods
+
+
 def ingest(log: str, pods: str) -> dict[str, float]:
     """Stream the log into flows (run in the child); seconds, peak RSS, lines and flows."""
     with open(pods, encoding="utf-8") as handle:
@@ -145,10 +154,7 @@ def main() -> None:
         print(json.dumps(ingest(*args.child)))
         return
     with tempfile.TemporaryDirectory() as folder:
-        log, pods = os.path.join(folder, "access.log"), os.path.join(folder, "pods.json")
-        with open(pods, "w", encoding="utf-8") as handle:
-            json.dump(_pod_list(), handle)
-        write_log(log, args.lines)
+        log, pods = write_inputs(folder, args.lines)
         size_mb = os.path.getsize(log) / 1e6
         child = subprocess.run(
             [sys.executable, __file__, "--child", log, pods], capture_output=True, text=True, check=True

@@ -30,7 +30,7 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
-from bench.discover import GATEWAY, _pod_list, distinct_flows, write_log
+from bench.discover import GATEWAY, distinct_flows, write_inputs
 from policies import discovery, services
 from policies.core.discovery.propose import propose_policy
 from policies.core.document import policy_to_data
@@ -111,10 +111,7 @@ def main() -> None:
         print(json.dumps(upload(*args.child)))
         return
     with tempfile.TemporaryDirectory() as folder:
-        log, pods = os.path.join(folder, "access.log"), os.path.join(folder, "pods.json")
-        with open(pods, "w", encoding="utf-8") as handle:
-            json.dump(_pod_list(), handle)
-        write_log(log, args.lines)
+        log, pods = write_inputs(folder, args.lines)
         size_mb = os.path.getsize(log) / 1e6
         limit = {"EGRESS_DISCOVERY_MAX_UPLOAD_BYTES": str(os.path.getsize(log) + os.path.getsize(pods))}
         command = [sys.executable, __file__, "--child", log, pods]
