@@ -9,8 +9,9 @@ from rest_framework.test import APIClient
 
 from policies import clusters
 from policies.models import AuditEntry, Cluster
-from tests.fixtures.api import client_in_role, codes_of, errors_of, seed_cr, send
+from tests.fixtures.api import codes_of, errors_of, seed_cr, send
 from tests.fixtures.clusters import apply_recorded, kubeconfig_text, no_secret_in, set_outbound_mode, stored_policy
+from tests.fixtures.reviews import client_in_role
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/clusters/"

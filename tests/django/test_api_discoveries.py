@@ -12,9 +12,9 @@ from rest_framework.test import APIClient
 
 from policies.models import ObservationUpload, ObservedFlow, PolicyDraft
 from tests.fixtures.accesslogs import http, text_line
-from tests.fixtures.api import client_in_role, codes_of, errors_of, send
+from tests.fixtures.api import codes_of, errors_of, send
 from tests.fixtures.discovery import NAMESPACE, SLEEP_A, ingest_sample, sample_log
-from tests.fixtures.reviews import user_in_role
+from tests.fixtures.reviews import client_in_role, user_in_role
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/discoveries/"
