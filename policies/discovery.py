@@ -715,7 +715,7 @@ def propose(
     """
     require_permission(user, UPLOAD_PERMISSION)
     flows = [core_flow(row) for row in selected_flows(gateway, ids)]
-    policy = EgressPolicy.objects.filter(gateway=gateway).select_related("draft", "gateway").first()
+    policy = gateway_policy(gateway)
     draft = getattr(policy, "draft", None) if policy is not None else None
     if save and draft is not None and expected_version is not None and expected_version != draft.version:
         # NB: said first: the proposal made against the newer draft may differ from the one the user saw.
@@ -735,6 +735,13 @@ def propose(
     if save:
         _save(result, policy, draft, expected_version, user)
     return result
+
+
+def gateway_policy(gateway: EgressGateway | None) -> EgressPolicy | None:
+    """The gateway's policy with its draft read in the same query; None without a gateway or a policy."""
+    if gateway is None:
+        return None
+    return EgressPolicy.objects.filter(gateway=gateway).select_related("draft", "gateway").first()
 
 
 def _stale(now: int, yours: int) -> services.StaleDraft:
@@ -817,7 +824,7 @@ def replay_for_review(review: Review) -> ReplayResult | None:
 
 def _candidate(gateway: EgressGateway, against: str) -> tuple[dict[str, Any], dict[str, Any]]:
     kind, _sep, value = against.partition(":")
-    policy = EgressPolicy.objects.filter(gateway=gateway).select_related("draft").first()
+    policy = gateway_policy(gateway)
     if policy is None:
         raise DiscoveryError(
             _("Gateway %(gateway)s has no policy yet; propose one first.") % {"gateway": gateway.name}, path="against"

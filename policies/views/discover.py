@@ -80,7 +80,7 @@ def _page(request, gateway: EgressGateway | None, extra: dict[str, Any], *, stat
     if refusal is not None:
         extra, status = {"refusal": refusal, **extra}, 400
     rows = discovery.stored_flows(filters) if gateway is not None and refusal is None else None
-    policy = EgressPolicy.objects.filter(gateway=gateway).select_related("draft").first() if gateway else None
+    policy = discovery.gateway_policy(gateway)
     context = {
         "gateway": gateway,
         "gateways": EgressGateway.objects.order_by("name"),

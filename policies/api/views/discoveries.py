@@ -53,7 +53,7 @@ from policies.api.serializers.discoveries import (
     UploadSerializer,
 )
 from policies.api.views.base import ApiViewMixin, declared_length, mapping_body
-from policies.models import EgressGateway, EgressPolicy, ObservationUpload
+from policies.models import EgressGateway, ObservationUpload
 
 GATEWAY = "egressgateway"
 SLEEP_A = {"app": "sleep-a"}
@@ -453,7 +453,7 @@ def _gateway(name: str) -> EgressGateway:
 
 def _if_match(request: Request, gateway: EgressGateway) -> int | None:
     """The draft version If-Match names (428 without it, 412 when stale); None when the gateway has no policy."""
-    policy = EgressPolicy.objects.select_related("draft").filter(gateway=gateway).first()
+    policy = discovery.gateway_policy(gateway)
     if policy is None:
         return None
     return expected_version(request, policy.draft.version)
