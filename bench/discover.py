@@ -34,6 +34,7 @@ from policies.core.gateway import GatewayDescription, GatewayPort
 from tests.fixtures.accesslogs import GATEWAY_CLUSTER, block_all, http, json_line, tcp, text_line, tls
 
 PODS = 200
+_START = "2024-05-01T10:00:00.000Z"  # NB: the fixtures' start time, replaced line by line.
 HOSTS = 2_000
 GATEWAY = GatewayDescription(
     name="egressgateway",
@@ -69,11 +70,16 @@ def _values(i: int) -> dict[str, object]:
 
 
 def write_log(path: str, lines: int) -> None:
-    """LINES lines, TEXT and JSON alternating, prefixed with one of the pods (templates reused for speed)."""
-    templates = [(text_line if i % 2 else json_line)(_values(i)) for i in range(4_000)]
+    """LINES lines, TEXT and JSON alternating, prefixed with one of the pods (templates reused for speed).
+
+    Each line has a start time of its own, a millisecond after the one before, as in a real log.
+    """
+    templates = [(text_line if i % 2 else json_line)(_values(i)).replace(_START, "{start}") for i in range(4_000)]
     with open(path, "w", encoding="utf-8") as handle:
         for i in range(lines):
-            handle.write(f"[pod/app-{i % PODS}-7d9c-x{i % PODS}/istio-proxy] {templates[i % len(templates)]}\n")
+            start = f"2024-05-01T{10 + i // 3_600_000:02}:{i // 60_000 % 60:02}:{i // 1000 % 60:02}.{i % 1000:03}Z"
+            line = templates[i % len(templates)].replace("{start}", start)
+            handle.write(f"[pod/app-{i % PODS}-7d9c-x{i % PODS}/istio-proxy] {line}\n")
 
 
 def write_inputs(folder: str, lines: int) -> tuple[str, str]:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policies.core.discovery import jsonformat
+from policies.core.discovery import flows, jsonformat
 from policies.core.discovery.accesslog import (
     JSON_FIELDS,
     MAX_LINE_BYTES,
@@ -436,3 +436,74 @@ def test_the_first_default_json_line_teaches_a_layout_that_reads_the_next_ones(m
     assert layout.pattern.match(second) is not None
     assert entry == jsonformat._json_entry(second, 2, None, None)
     assert (entry.requested_server_name, entry.response_code, entry.method) == ("b.example.com", 0, None)
+
+
+def _general_way(aggregator: FlowAggregator, data: bytes) -> list[RefusedLine]:
+    """Every line read into an entry and added one by one: what ``feed`` must agree with."""
+    refusals = []
+    for item in read_access_log(io.BytesIO(data)):
+        aggregator.summary.lines += 1
+        problem = item if isinstance(item, RefusedLine) else aggregator.add(item)
+        if problem is not None:
+            aggregator.summary.refused[problem.code] = aggregator.summary.refused.get(problem.code, 0) + 1
+            refusals.append(problem)
+    return refusals
+
+
+MESH_CLUSTER = "outbound|9080||reviews.default.svc.cluster.local"
+SCENARIOS = [
+    http("httpbin.org", "54.1.2.3"),
+    http("httpbin.org", "54.1.2.3", code=502, cluster="BlackHoleCluster", RESPONSE_FLAGS="UH"),
+    http("api.example.com:8080", "54.1.2.4", cluster=GATEWAY_CLUSTER),
+    http("reviews:9080", "10.96.0.9", cluster=MESH_CLUSTER),
+    block_all("blocked.example.com", "54.1.2.5"),
+    tls("a.example.com", "1.2.3.4"),
+    tls("a.example.com", "1.2.3.4", cluster="BlackHoleCluster", flags="UH"),
+    tcp("10.0.0.1", 5432),
+    {**tcp("10.0.0.1", 5432), "DOWNSTREAM_LOCAL_ADDRESS": None},  # NB: no destination at all.
+]
+JUNK_LINES = ["", "  ", "\ufeff", "not a log line", '{"start_time": 1']
+LOG_LINES = st.builds(
+    lambda render, values, pod, start, varied: render(
+        {**values, "START_TIME": start, "REQ(X-REQUEST-ID)": varied, "DURATION": len(varied)}, pod
+    ),
+    st.sampled_from([text_line, json_line]),
+    st.sampled_from(SCENARIOS),
+    st.sampled_from([None, "web-7d9c-abcde", "batch-0", "egw-1", "twin", "gone-0"]),
+    st.sampled_from(
+        ["2024-05-01T10:00:00.000Z", "2024-05-01T09:59:59.5Z", "2024-05-02T00:00:00Z", "2024-13-45T10:00:00.000Z"]
+    ),
+    st.text("abc-1", max_size=6),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.one_of(LOG_LINES, st.sampled_from(JUNK_LINES)), max_size=40),
+    st.sampled_from(["\n", "\r\n"]),
+    st.integers(1, 3),
+    st.sampled_from([2, 3, flows.TALLY_LIMIT]),
+)
+def test_feeding_a_log_agrees_with_reading_every_line_the_general_way(
+    lines: list[str], newline: str, limit: int, tally_limit: int
+) -> None:
+    # Given: one log of repeated signatures, bad start times, unknown pods, set-asides and junk; a small
+    # flow limit, and at times so few remembered signatures that the fast path folds in the middle
+    data = newline.join(lines).encode()
+    resolver = SourceResolver(PodIndex.from_document(PODS))
+    fast, general = FlowAggregator(resolver, max_flows=limit), FlowAggregator(resolver, max_flows=limit)
+
+    # When: one feeds it (the fast path for repeated signatures), the other reads it line by line
+    jsonformat._layouts.clear()  # NB: the JSON layout is learned in the middle of the log, as in life.
+    default_limit, flows.TALLY_LIMIT = flows.TALLY_LIMIT, tally_limit
+    try:
+        fed = list(fast.feed(io.BytesIO(data)))
+    finally:
+        flows.TALLY_LIMIT = default_limit
+    jsonformat._layouts.clear()
+    read = _general_way(general, data)
+
+    # Then: the same refusals, in order, the same flows and the same summary
+    assert fed == read
+    assert [flow.as_dict() for flow in fast.flows()] == [flow.as_dict() for flow in general.flows()]
+    assert fast.summary == general.summary

@@ -32,9 +32,18 @@ import ipaddress
 import re
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import IO, Any, Literal, TypeVar
 
-from policies.core.discovery.accesslog import AccessLogEntry, RefusedLine, read_access_log, refused
+from policies.core.discovery.accesslog import (
+    TEXT_FAST,
+    AccessLogEntry,
+    RefusedLine,
+    numbered_lines,
+    read_line,
+    refused,
+)
+from policies.core.discovery.jsonformat import FastLayout, fast_layouts, layout_count
 from policies.core.discovery.sources import SourceResolver, Workload
 from policies.core.i18n import _
 
@@ -56,6 +65,7 @@ LOCAL_FAILURE_FLAGS = frozenset(
     {"UH", "UF", "UO", "NR", "URX", "NC", "FI", "RL", "UAEX", "RLSE", "IH", "DPE", "OM", "LH", "DF", "NFCF"}
 )
 CLUSTER_LOCAL = (".svc.cluster.local", ".svc")
+from_iso = datetime.fromisoformat  # NB: what entry.is_instant calls, without a call around it on the fast path.
 _IPV4 = re.compile(r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\Z")
 
 
@@ -192,21 +202,61 @@ class FlowAggregator:
     def feed(self, stream: IO[bytes] | Iterable[bytes], first_line: int = 1) -> Iterator[RefusedLine]:
         """Read every line of ``stream``; yields each refused line, in order, as it is met.
 
-        The generator must be run to the end for the whole stream to be read.
+        The generator must be run to the end for the whole stream to be read (the counts of
+        the fast path below are folded into the flows and the summary when it ends).
+
+        NB: most lines of a log repeat a few thousand *signatures* (source, destination,
+        outcome, cluster: everything a flow is built from but the time). The first line of a
+        signature goes the general way (``read_line`` then ``add``) and its placement is kept;
+        the next ones only match a whole-line pattern, check their start time and count, which
+        is about half the work. Anything unusual (another format, a refusal, a new signature)
+        takes the general way, so both give the same flows, summary and refusals.
         """
+        tallies = _Tallies()
+        try:
+            yield from self._feed(stream, first_line, tallies)
+        finally:
+            tallies.fold_into(self)
+
+    def _feed(self, stream: IO[bytes] | Iterable[bytes], first_line: int, tallies: _Tallies) -> Iterator[RefusedLine]:
         summary = self.summary
-        for item in read_access_log(stream, first_line):
+        matchers = tallies.matchers()
+        for number, raw in numbered_lines(stream, first_line):
+            new_signature: bool | tuple[Tally, tuple[str | None, ...]] = False
+            if isinstance(raw, bytes):
+                new_signature = _count_repeat(raw, matchers)
+                if new_signature is True:
+                    continue
+            item = read_line(raw, number, first_line)
+            if item is None:
+                continue
             summary.lines += 1
-            problem = item if isinstance(item, RefusedLine) else self.add(item)
-            if problem is not None:
+            problem = item if isinstance(item, RefusedLine) else self._count_entry(item)
+            if isinstance(problem, RefusedLine):
                 summary.refused[problem.code] = summary.refused.get(problem.code, 0) + 1
                 yield problem
+            elif isinstance(new_signature, tuple) and isinstance(item, AccessLogEntry):
+                tallies.remember(*new_signature, problem, item, self)
+            if len(matchers) != tallies.patterns():
+                matchers = tallies.matchers()
 
     def add(self, entry: AccessLogEntry) -> RefusedLine | None:
         """Count one entry into its flow; a refusal when it has no source or no destination."""
+        placement = self._count_entry(entry)
+        return placement if isinstance(placement, RefusedLine) else None
+
+    def _count_entry(self, entry: AccessLogEntry) -> _Placement | RefusedLine:
+        """``add``, answering where the entry went."""
         summary = self.summary
         summary.entries += 1
         summary.formats[entry.format] = summary.formats.get(entry.format, 0) + 1
+        placement = self._place(entry)
+        if not isinstance(placement, RefusedLine):
+            self._record(placement, 1, entry.start_time, entry.start_time)
+        return placement
+
+    def _place(self, entry: AccessLogEntry) -> _Placement | RefusedLine:
+        """Where every line like ``entry`` goes: a flow and its outcome, set aside, or refused."""
         source = self._sources.get(entry.pod)
         if source is None:
             resolved = self.resolver.resolve(entry.pod, entry.line)
@@ -216,14 +266,12 @@ class FlowAggregator:
             interned = _GATEWAY_SOURCE if _is_gateway(resolved) else self._workloads.setdefault(resolved, resolved)
             source = _remember(self._sources, entry.pod, interned)
         if source is _GATEWAY_SOURCE:
-            summary.gateway_own += 1
-            return None
+            return _GATEWAY_OWN
         kind = self._kinds.get((entry.upstream_cluster, entry.route_name))
         if kind is None:
             kind = self._kind(entry.upstream_cluster, entry.route_name)
         if kind in MESH_INTERNAL_KINDS:
-            summary.mesh_internal += 1
-            return None
+            return _MESH_INTERNAL
         where = (entry.protocol, entry.authority, entry.downstream_local_address, entry.requested_server_name)
         target = self._destinations.get(where, _UNSEEN)
         if target is _UNSEEN:
@@ -234,14 +282,19 @@ class FlowAggregator:
                 NO_DESTINATION,
                 _("The entry names no destination (no authority, SNI or original destination address)."),
             )
-        return self._count((id(source), *target), source, entry, kind)
+        flow = self._flow((id(source), *target), source, entry)
+        if isinstance(flow, RefusedLine):
+            return flow
+        facts = (entry.response_code, entry.response_flags, entry.response_code_details, kind)
+        verdict = self._verdicts.get(facts)
+        if verdict is None:
+            verdict = _remember(self._verdicts, facts, (outcome_of(entry, kind), reached(entry, kind)))
+        return _Placement(flow, verdict[0], verdict[1], entry.upstream_cluster or "-", kind)
 
     def _kind(self, cluster: str | None, route: str | None) -> ClusterKind:
         return _remember(self._kinds, (cluster, route), cluster_kind(cluster, route, self.gateway_hosts))
 
-    def _count(
-        self, key: tuple[int, str, int, str], source: Workload, entry: AccessLogEntry, kind: ClusterKind
-    ) -> RefusedLine | None:
+    def _flow(self, key: tuple[int, str, int, str], source: Workload, entry: AccessLogEntry) -> Flow | RefusedLine:
         flow = self._flows.get(key)
         if flow is None:
             if len(self._flows) >= self.max_flows:
@@ -255,25 +308,29 @@ class FlowAggregator:
             flow_key = FlowKey(source, *key[1:])  # type: ignore[arg-type]
             flow = self._flows[key] = Flow(flow_key, first_seen=entry.start_time, last_seen=entry.start_time)
             self.summary.flows += 1
-        flow.count += 1
-        start = entry.start_time
-        if start < flow.first_seen:
-            flow.first_seen = start
-        elif start > flow.last_seen:
-            flow.last_seen = start
-        facts = (entry.response_code, entry.response_flags, entry.response_code_details, kind)
-        verdict = self._verdicts.get(facts)
-        if verdict is None:
-            verdict = _remember(self._verdicts, facts, (outcome_of(entry, kind), reached(entry, kind)))
-        outcome, got_through = verdict
-        flow.outcomes[outcome] = flow.outcomes.get(outcome, 0) + 1
-        cluster = entry.upstream_cluster or "-"
+        return flow
+
+    def _record(self, placement: _Placement, lines: int, first: str, last: str) -> None:
+        """Count ``lines`` lines of one placement, seen from ``first`` to ``last``."""
+        flow = placement.flow
+        if flow is None:
+            if placement is _GATEWAY_OWN:
+                self.summary.gateway_own += lines
+            else:
+                self.summary.mesh_internal += lines
+            return
+        flow.count += lines
+        if first < flow.first_seen:
+            flow.first_seen = first
+        if last > flow.last_seen:
+            flow.last_seen = last
+        flow.outcomes[placement.outcome] = flow.outcomes.get(placement.outcome, 0) + lines
+        cluster = placement.cluster
         if cluster in flow.clusters or len(flow.clusters) < MAX_CLUSTERS_PER_FLOW:
-            flow.clusters[cluster] = flow.clusters.get(cluster, 0) + 1
-        flow.cluster_kinds[kind] = flow.cluster_kinds.get(kind, 0) + 1
-        if got_through:
-            flow.reached += 1
-        return None
+            flow.clusters[cluster] = flow.clusters.get(cluster, 0) + lines
+        flow.cluster_kinds[placement.kind] = flow.cluster_kinds.get(placement.kind, 0) + lines
+        if placement.reached:
+            flow.reached += lines
 
     def flows(self) -> list[Flow]:
         """The external flows, ordered by source, host, port and protocol."""
@@ -292,6 +349,106 @@ def _remember(memo: dict[Any, _T], key: Any, value: _T) -> _T:
         memo.clear()
     memo[key] = value
     return value
+
+
+Tally = dict[tuple[str | None, ...], list[Any]]
+
+
+def _count_repeat(raw: bytes, matchers: list[tuple[FastLayout, Tally]]) -> bool | tuple[Tally, tuple[str | None, ...]]:
+    """Count ``raw`` into its tally when it repeats a known signature (True); else the new signature
+    to remember once the general way has read the line, or False for a line to read the general way only."""
+    try:
+        text = raw.decode().rstrip("\r\n")
+    except UnicodeDecodeError:
+        return False
+    for fast, tally in matchers:
+        match = fast.pattern.match(text)
+        if match is None:
+            continue
+        signature = match.group(*fast.signature)
+        record = tally.get(signature)
+        if record is None:
+            return tally, signature
+        start = match.group(fast.start)
+        try:
+            from_iso(start)
+        except ValueError:
+            return False  # NB: no real instant (2024-13-45): the general way refuses the line.
+        record[0] += 1
+        if start < record[1]:
+            record[1] = start
+        elif start > record[2]:
+            record[2] = start
+        return True
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class _Placement:
+    """Where every entry of one signature goes: its flow (None when set aside) and what it adds there."""
+
+    flow: Flow | None
+    outcome: str = ""
+    reached: bool = False
+    cluster: str = ""
+    kind: ClusterKind = "none"
+
+
+_GATEWAY_OWN = _Placement(None)  # NB: both set-asides are compared by identity.
+_MESH_INTERNAL = _Placement(None)
+TALLY_LIMIT = 20_000
+
+
+class _Tallies:
+    """The fast path's counts: per whole-line pattern, per signature, lines and first/last seen since the last fold.
+
+    A record is ``[lines, first seen, last seen, placement, format]``; its first line was counted
+    the general way, so a record only ever adds.
+    """
+
+    def __init__(self) -> None:
+        self._by_pattern: dict[re.Pattern[str], Tally] = {}
+
+    def matchers(self) -> list[tuple[FastLayout, Tally]]:
+        """TEXT's pattern, then those of the JSON layouts learned so far, each with its tally."""
+        return [(fast, self._by_pattern.setdefault(fast.pattern, {})) for fast in (TEXT_FAST, *fast_layouts())]
+
+    @staticmethod
+    def patterns() -> int:
+        """How many whole-line patterns there are now (a line may teach a JSON layout)."""
+        return 1 + layout_count()
+
+    def remember(
+        self,
+        tally: Tally,
+        signature: tuple[str | None, ...],
+        placement: _Placement,
+        entry: AccessLogEntry,
+        aggregator: FlowAggregator,
+    ) -> None:
+        """Keep where the first line of ``signature`` went, for the lines that repeat it."""
+        if len(tally) >= TALLY_LIMIT:
+            self._fold(tally, aggregator)  # NB: memory stays bounded however many signatures a log has.
+            tally.clear()
+        tally[signature] = [0, entry.start_time, entry.start_time, placement, entry.format]
+
+    def fold_into(self, aggregator: FlowAggregator) -> None:
+        """Add every count to the aggregator's flows and summary (at the end of a feed)."""
+        for tally in self._by_pattern.values():
+            self._fold(tally, aggregator)
+        self._by_pattern.clear()
+
+    @staticmethod
+    def _fold(tally: Tally, aggregator: FlowAggregator) -> None:
+        summary = aggregator.summary
+        for record in tally.values():
+            lines, first, last, placement, log_format = record
+            if lines:
+                summary.lines += lines
+                summary.entries += lines
+                summary.formats[log_format] = summary.formats.get(log_format, 0) + lines
+                aggregator._record(placement, lines, first, last)
+                record[0] = 0
 
 
 def _is_gateway(source: Workload) -> bool:
