@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any, cast
@@ -859,10 +859,3 @@ def _replayed(gateway: EgressGateway, document: dict[str, Any], flows: list[Flow
             _("The candidate has validation errors; fix them before replaying: %(error)s") % {"error": exc.message},
             path="against",
         ) from exc
-
-
-def verdict_rows(result: ReplayResult) -> Iterator[dict[str, Any]]:
-    """Broken then newly allowed flows, as rows a page draws."""
-    for replayed in result.report.results:
-        if replayed.verdict in ("broken", "newly_allowed"):
-            yield replayed.as_dict(_)

@@ -33,6 +33,7 @@ from policies.services import ServiceError
 READ_PERMISSION = "policies.view_observedflow"
 FLOWS_SHOWN = 500
 RECENT = 5
+REPLAY_ROWS_SHOWN = 200
 # NB: the review page answers every reviewer's visit; a gateway with more flows is replayed on request instead.
 REVIEW_REPLAY_LIMIT = 20_000
 OUTCOME_CHOICES = ("200", "403", "502", "503", "reset", "connected")
@@ -148,16 +149,21 @@ def _replay_context(gateway: EgressGateway, against: str) -> dict[str, Any]:
 
 
 def replay_panel(result: discovery.ReplayResult | None) -> dict[str, Any] | None:
-    """What ``includes/replay_panel.html`` draws: counts, then broken and newly allowed rows."""
+    """What ``includes/replay_panel.html`` draws: counts, then the first broken and newly allowed rows.
+
+    NB: a gateway may have 100,000s of flows; a page draws at most ``REPLAY_ROWS_SHOWN`` of each
+    kind (the counts are whole, and the API and ``egress replay`` list every one).
+    """
     if result is None:
         return None
-    rows = list(discovery.verdict_rows(result))
+    report = result.report
     return {
         "against": result.against,
         "replayed": result.flows,
-        "counts": result.report.counts(),
-        "broken": [row for row in rows if row["verdict"] == "broken"],
-        "newly_allowed": [row for row in rows if row["verdict"] == "newly_allowed"],
+        "counts": report.counts(),
+        "rows_shown": REPLAY_ROWS_SHOWN,
+        "broken": [row.as_dict(_) for row in report.broken[:REPLAY_ROWS_SHOWN]],
+        "newly_allowed": [row.as_dict(_) for row in report.newly_allowed[:REPLAY_ROWS_SHOWN]],
     }
 
 

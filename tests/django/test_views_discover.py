@@ -10,6 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
 
 from policies.models import ObservationUpload, ObservedFlow, PolicyDraft
+from policies.views import discover as discover_views
+from tests.fixtures.accesslogs import text_line, tls
 from tests.fixtures.discovery import NAMESPACE, ingest_sample, sample_log
 from tests.fixtures.reviews import user_in_role
 
@@ -106,6 +108,21 @@ def test_replay_shows_broken_and_newly_allowed_flows(seed_policy_record) -> None
     assert 'data-testid="replay-broken"' in html and "https://api.example.com/" in html
     revision = signed_in("viewer").get(f"{PAGE}?gateway=egressgateway&replay=revision:9")
     assert revision.status_code == 400
+
+
+def test_a_long_replay_draws_its_first_rows_and_says_where_the_rest_are(seed_policy_record, monkeypatch) -> None:
+    # Given: observations of which the draft would block more flows than the page draws
+    more = [text_line(tls(f"api-{n}.example.net", "34.4.4.4")) for n in range(3)]
+    ingest_sample(seed_policy_record.gateway, user_in_role("admin"), sample_log(more))
+    monkeypatch.setattr(discover_views, "REPLAY_ROWS_SHOWN", 2)
+
+    # When
+    html = signed_in("viewer").get(f"{PAGE}?gateway=egressgateway&replay=draft").content.decode()
+
+    # Then: one row, the whole count, and where every row can be had
+    broken_table = html.split('data-testid="replay-broken"')[1].split("</table>")[0]
+    assert broken_table.count("<tr>") == 3  # NB: the header row and two flows.
+    assert 'data-testid="replay-broken-more"' in html and "egress replay --json" in html
 
 
 def test_only_admins_see_and_use_delete(seed_gateway_record) -> None:
