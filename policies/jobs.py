@@ -167,7 +167,40 @@ def abandoned_after() -> timedelta:
 
 
 def release_abandoned(policy_id: int, cluster: Cluster) -> None:
-    """Mark failed a running apply whose worker stopped reporting (killed, host lost), so it no longer blocks."""
+    """Mark failed an apply that holds ``cluster`` for nothing, so it no longer blocks: one no worker took
+    up (none running) or one whose worker stopped reporting (killed, host lost)."""
+    _release_never_started(policy_id, cluster)
+    _release_lost(policy_id, cluster)
+
+
+def _release_never_started(policy_id: int, cluster: Cluster) -> None:
+    """A job still queued after ``abandoned_after``: no worker runs, so nothing would ever apply it.
+
+    NB: the job row is locked and must still be queued, as the worker's start locks and checks it:
+    either the worker started it first (then it is running, and not released here) or it finds it
+    failed and does not run it.
+    """
+    with transaction.atomic():
+        waiting = ApplyJob.objects.select_for_update(of=("self",)).filter(
+            state=JobState.QUEUED,
+            created_at__lt=timezone.now() - abandoned_after(),
+            clusters__policy_id=policy_id,
+            clusters__cluster=cluster,
+            clusters__dry_run=False,
+        )
+        job_ids = list(waiting.values_list("pk", flat=True))
+        if not job_ids:
+            return
+        ApplyJobCluster.objects.filter(job_id__in=job_ids, state=JobState.QUEUED).update(
+            state=JobState.FAILED,
+            error_code="NO_WORKER",
+            error_message=_("No worker took the apply up (is the job worker running?); it was abandoned."),
+            finished_at=timezone.now(),
+        )
+        ApplyJob.objects.filter(pk__in=job_ids).update(state=JobState.FAILED, finished_at=timezone.now())
+
+
+def _release_lost(policy_id: int, cluster: Cluster) -> None:
     stale = ApplyJobCluster.objects.filter(
         policy_id=policy_id,
         cluster=cluster,

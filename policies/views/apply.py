@@ -10,6 +10,7 @@ answers JSON to the panel's script; the job page and the script read ``job_progr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django import forms
@@ -18,6 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
@@ -188,8 +190,23 @@ def job_progress(job: ApplyJob) -> dict[str, Any]:
         "user": job.user.get_username() if job.user else "",
         "created": date_format(localtime(job.created_at), "Y-m-d H:i"),  # NB: as the Recent jobs list shows it
         "done": job.state in ("succeeded", "failed"),
+        "waitingNote": _waiting_note(job),
         "clusters": [_cluster_progress(row) for row in job.clusters.all()],
     }
+
+
+WAITING_NOTE_AFTER = timedelta(seconds=30)
+
+
+def _waiting_note(job: ApplyJob) -> str:
+    """What to check when no worker has taken a queued job up for a while (else empty)."""
+    waited = timezone.now() - job.created_at
+    if job.state != "queued" or waited < WAITING_NOTE_AFTER:
+        return ""
+    return _(
+        "No worker has taken this job up for %(seconds)d s: is the job worker running (manage.py db_worker)? "
+        "A job still queued after %(minutes)d min is abandoned by the next apply to its clusters."
+    ) % {"seconds": waited.total_seconds(), "minutes": jobs.abandoned_after().total_seconds() // 60}
 
 
 def _cluster_progress(row: ApplyJobCluster) -> dict[str, Any]:

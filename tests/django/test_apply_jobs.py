@@ -200,6 +200,26 @@ def test_an_apply_whose_worker_stopped_reporting_no_longer_holds_the_cluster(
     assert (row.state, row.error_code, ApplyJob.objects.get(pk=lost.pk).state) == ("failed", "WORKER_LOST", "failed")
 
 
+def test_an_apply_no_worker_took_up_no_longer_holds_the_cluster_and_is_never_run(
+    approved_review: Review, operator: Any, fake_clusters: Any, database_tasks: None, settings: Any
+) -> None:
+    # Given: an apply queued a minute ago, when no worker was running
+    settings.EGRESS_APPLY_ABANDONED_AFTER = 60
+    waiting = jobs.start_apply(approved_review, clusters("a"), target="istio", dry_run=False, user=operator)
+    with pytest.raises(jobs.ApplyRunning):  # NB: queued recently: a worker may still take it
+        jobs.start_apply(approved_review, clusters("a"), target="istio", dry_run=False, user=operator)
+    ApplyJob.objects.filter(pk=waiting.pk).update(created_at=timezone.now() - timedelta(seconds=61))
+
+    # When: an operator applies again
+    fresh = jobs.start_apply(approved_review, clusters("a"), target="istio", dry_run=False, user=operator)
+
+    # Then: the waiting one is failed with the reason, and a worker starting late does not run it
+    row = ApplyJobCluster.objects.get(job=waiting)
+    assert (row.state, row.error_code, ApplyJob.objects.get(pk=waiting.pk).state) == ("failed", "NO_WORKER", "failed")
+    assert run_apply_job.call(waiting.pk) == "not queued"
+    assert run_apply_job.call(fresh.pk) == "succeeded" and len(fake_clusters["a"].objects) > 0
+
+
 def test_a_review_superseded_while_its_job_was_queued_is_not_applied(
     approved_review: Review, operator: Any, fake_clusters: Any, database_tasks: None
 ) -> None:

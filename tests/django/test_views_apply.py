@@ -3,6 +3,7 @@ the job page and its progress JSON show every cluster's objects."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -10,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
+from django.utils import timezone
 
 from policies.core.review import Role
 from policies.models import ApplyJob, Review
@@ -87,6 +89,25 @@ def test_the_script_gets_json_and_a_refusal_keeps_its_code(
     )
     assert again.status_code == 409 and again.json()["errors"][0]["code"] == "APPLY_RUNNING"
     assert bad.status_code == 400 and bad.json()["errors"][0]["path"] == "clusters"
+
+
+def test_a_job_no_worker_takes_up_says_what_to_check(
+    approved_review: Review, operator: Any, fake_clusters: Any, database_tasks: None
+) -> None:
+    # Given: a job queued while no worker runs
+    client = signed_in(operator)
+    client.post(f"/reviews/{approved_review.pk}/apply/", {"clusters": ["a"], "target": "istio"})
+    job = ApplyJob.objects.get()
+    fresh = client.get(f"/jobs/{job.pk}/progress/").json()["waitingNote"]
+
+    # When: it has waited 40 s
+    ApplyJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(seconds=40))
+
+    # Then: the page and the progress JSON say so, and what to do
+    assert fresh == ""
+    note = client.get(f"/jobs/{job.pk}/progress/").json()["waitingNote"]
+    assert "db_worker" in note and "40 s" in note and "15 min" in note
+    assert 'data-testid="job-waiting"' in client.get(f"/jobs/{job.pk}/").content.decode()
 
 
 def test_a_failed_cluster_offers_a_retry_of_just_that_cluster(

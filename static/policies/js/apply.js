@@ -65,6 +65,9 @@
     title.appendChild(document.createTextNode(" "));
     title.appendChild(el("span", { class: "tag " + stateClass(progress.state), "data-testid": "job-state" }, progress.stateLabel));
     title.appendChild(document.createTextNode(" " + kindAndTarget(progress)));
+    if (progress.waitingNote) {
+      root.appendChild(el("p", { class: "alert alert-warning", "data-testid": "job-waiting" }, progress.waitingNote));
+    }
     const summary = progress.clusters.map((c) =>
       row([c.cluster, c.stateLabel].concat(OUTCOMES.map((o) => c.counts[o])), { "data-cluster": c.cluster, "data-state": c.state }));
     root.appendChild(table(titles.summary, summary, "job-summary")).setAttribute("data-testid", "job-summary");
