@@ -173,4 +173,5 @@ class AuditEntryAdmin(NoNulFilters, admin.ModelAdmin):
         return False
 
 
-from policies import admin_discovery  # noqa: E402, F401 - registers the observed-traffic admin
+# NB: imported for what they register: the observed-traffic, apply-job and webhook admins.
+from policies import admin_discovery, admin_jobs  # noqa: E402, F401

@@ -19,6 +19,8 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django_tasks import task
 
@@ -85,6 +87,18 @@ def deliver_webhook(delivery_id: int) -> str:
     if delivery.state == WebhookDelivery.State.PENDING:
         _enqueue_retry(delivery)
     return delivery.state
+
+
+def retry(deliveries: QuerySet[WebhookDelivery]) -> int:
+    """Send ``deliveries`` again from a fresh count of attempts (e.g. abandoned while the receiver was down)."""
+    count = 0
+    with transaction.atomic():
+        for delivery in deliveries.select_for_update():
+            delivery.state, delivery.attempts, delivery.next_attempt_at = WebhookDelivery.State.PENDING, 0, None
+            delivery.save(update_fields=["state", "attempts", "next_attempt_at"])
+            enqueue_with_transaction(deliver_webhook, delivery.pk)
+            count += 1
+    return count
 
 
 def backoff(attempts: int) -> timedelta:

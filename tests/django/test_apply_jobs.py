@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -233,3 +234,26 @@ def test_a_review_superseded_while_its_job_was_queued_is_not_applied(
     assert (row.state, row.error_code) == ("failed", "INVALID_TRANSITION")
     assert fake_clusters["a"].objects == {} and Deployment.objects.count() == 0
     assert run_apply_job.call(job.pk) == "not queued"  # NB: a task delivered twice runs the job once
+
+
+def test_operators_read_apply_jobs_in_the_django_admin_and_nobody_edits_them(
+    approved_review: Review, operator: Any, fake_clusters: Any, immediate_tasks: None
+) -> None:
+    # Given: a finished apply
+    job = jobs.start_apply(approved_review, clusters("a"), target="istio", dry_run=False, user=operator)
+    staff, viewer = Client(), Client()
+    staff.force_login(operator)
+    viewer.force_login(user_in_role(Role.VIEWER.value, "viewer"))
+
+    # When
+    listed = staff.get("/admin/policies/applyjob/?state=succeeded").content.decode()
+    page = staff.get(f"/admin/policies/applyjob/{job.pk}/change/").content.decode()
+
+    # Then: listed with a link to its console page, each cluster shown read-only; no add, no delete
+    assert f'href="/jobs/{job.pk}/"' in listed
+    clusters_group = page.split('id="clusters-group"')[1].split("</fieldset>")[0]
+    assert "Apply job clusters" in clusters_group and "succeeded" in clusters_group
+    assert 'name="_save"' not in page and "/delete/" not in page
+    assert staff.get("/admin/policies/applyjob/add/").status_code == 403
+    assert staff.post(f"/admin/policies/applyjob/{job.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert viewer.get("/admin/policies/applyjob/").status_code == 403

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
 
 from policies import jobs, reviews
 from policies.core.review import Role
@@ -150,3 +151,31 @@ def test_submission_supersession_and_withdrawal_are_events_too(
         ("review.submitted", second.pk),
         ("review.withdrawn", second.pk),
     ]
+
+
+def test_an_admin_sends_an_abandoned_delivery_again_from_the_django_admin(
+    open_review: Review, receiver: Any, database_tasks: None, settings: Any
+) -> None:
+    # Given: a delivery abandoned while the receiver was down
+    settings.EGRESS_WEBHOOK_MAX_ATTEMPTS = 1
+    receiver.failures = 1
+    reviews.reject_review(open_review, user=user_in_role(Role.APPROVER.value, "approver"))
+    run_worker_until(lambda: WebhookDelivery.objects.get().state == "abandoned")
+    delivery = WebhookDelivery.objects.get()
+    changelist = "/admin/policies/webhookdelivery/"
+    operator, admin = Client(), Client()
+    operator.force_login(user_in_role(Role.OPERATOR.value, "operator"))
+    admin.force_login(user_in_role(Role.ADMIN.value, "admin"))
+
+    # When: an admin selects it and sends it again (an operator may not even see the list)
+    listed = admin.get(f"{changelist}?state=abandoned").content.decode()
+    answer = admin.post(changelist, {"action": "retry_deliveries", "_selected_action": [delivery.pk]}, follow=True)
+    run_worker_until(lambda: WebhookDelivery.objects.get().state == "delivered")
+
+    # Then: it starts over and reaches the receiver, now up
+    assert operator.get(changelist).status_code == 403
+    assert f"/admin/policies/webhookdelivery/{delivery.pk}/change/" in listed
+    assert "1 delivery queued again." in answer.content.decode()
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == ("delivered", 1)
+    assert [body["event"] for body in receiver.bodies] == ["review.rejected"] * 2
