@@ -7,14 +7,17 @@ importing any subcommand; the chosen subcommand's module alone is imported; logg
 configured from the settings as Django would; and ``django.setup()`` runs only when the verb
 reads the console's database (``import``, ``audit``, ``cluster``, ``--policy``, ``--cluster``).
 The same subcommands run in-process through ``call_command("egress", ...)``
-(``policies.management.commands.egress``), where Django is already set up. Django's own command
-flags (``--settings``, ``--verbosity``, ...) are not taken here: ``DJANGO_SETTINGS_MODULE`` names
-the settings, as it does for ``manage.py`` itself.
+(``policies.management.commands.egress``), where Django is already set up. Of Django's own command
+flags, ``--settings`` and ``--pythonpath`` are taken anywhere on the line, as ``manage.py`` takes
+them for every command (a deployment may name its settings that way); the others (``--verbosity``,
+``--traceback`` ...) mean nothing to these verbs and are refused as unknown.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -25,12 +28,32 @@ PROG = "manage.py egress"
 
 def main(argv: Sequence[str]) -> int:
     """Run ``egress ARGV``; returns the exit code (argparse exits 2 by itself on usage errors)."""
+    argv = take_django_flags(argv)
     args = parser_for(argv).parse_args(argv)
     entry = registered(args.subcommand)
+    settings_module = os.environ.get("DJANGO_SETTINGS_MODULE", "")
+    try:
+        importlib.import_module(settings_module)
+    except ImportError as exc:
+        print(f"{PROG}: error: the settings module {settings_module!r} cannot be imported ({exc})", file=sys.stderr)
+        return 2
     set_up(database=entry.database(args))
     from policies.cli.base import CommandIO  # NB: not at the top: `egress --help` must not import the core
 
     return entry.load().execute(args, CommandIO(sys.stdout, sys.stderr, sys.stdin))
+
+
+def take_django_flags(argv: Sequence[str]) -> list[str]:
+    """Apply ``--settings`` and ``--pythonpath`` as Django's ``manage.py`` does; the rest of the line."""
+    flags = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    flags.add_argument("--settings")
+    flags.add_argument("--pythonpath")
+    known, rest = flags.parse_known_args(list(argv))
+    if known.settings:
+        os.environ["DJANGO_SETTINGS_MODULE"] = known.settings
+    if known.pythonpath:
+        sys.path.insert(0, known.pythonpath)
+    return rest
 
 
 def parser_for(argv: Sequence[str]) -> argparse.ArgumentParser:

@@ -102,3 +102,21 @@ def test_every_registered_module_exports_the_subcommand_it_is_registered_as() ->
     # Then
     assert names == [entry.name for entry in SUBCOMMANDS]
     assert [name for name in names if name not in Command.help] == []
+
+
+@pytest.mark.parametrize("place", ["before", "after"])
+def test_djangos_settings_flag_is_taken_before_or_after_the_verb_and_a_wrong_one_is_a_usage_error(place) -> None:
+    def egress_with_settings(module: str) -> subprocess.CompletedProcess[str]:
+        flag, verb = [f"--settings={module}"], ["validate", str(SEED / "scenario-1.yaml")]
+        argv = [*flag, *verb] if place == "before" else [*verb, *flag]
+        return subprocess.run(
+            [sys.executable, "manage.py", "egress", *argv], cwd=REPO, capture_output=True, text=True, timeout=60
+        )
+
+    # When
+    taken, wrong = egress_with_settings("console.settings"), egress_with_settings("nowhere.settings")
+
+    # Then
+    assert taken.returncode == 0, taken.stderr
+    assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
+    assert "the settings module 'nowhere.settings' cannot be imported" in wrong.stderr
