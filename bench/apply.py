@@ -90,20 +90,17 @@ def main() -> int:
     parser.add_argument("--kubeconfig")
     parser.add_argument("--context")
     args = parser.parse_args()
-    plane = None
-    if args.kubeconfig is None:
-        from testenv.controlplane import ControlPlane
+    if args.kubeconfig is not None:
+        return run(KubernetesClusterApi.from_kubeconfig(args.kubeconfig, args.context), args.targets, args.concurrency)
+    from testenv.controlplane import ControlPlane
 
-        plane = ControlPlane().start()
-        print(f"control plane ready in {plane.startup_seconds:.1f} s")
+    plane = ControlPlane().start()
+    print(f"control plane ready in {plane.startup_seconds:.1f} s")
     try:
-        api = KubernetesClusterApi.from_kubeconfig(
-            args.kubeconfig or plane.kubeconfig_path, args.context or ("admin" if plane else None)
-        )
+        api = KubernetesClusterApi.from_kubeconfig(plane.kubeconfig_path, args.context or "admin")
         return run(api, args.targets, args.concurrency)
     finally:
-        if plane is not None:
-            plane.stop()
+        plane.stop()
 
 
 def run(api: KubernetesClusterApi, targets: int, concurrency: int) -> int:

@@ -13,14 +13,23 @@ kubectl is built from the test control plane's own wrapper module (``testenv/bui
 discovery cache is warmed first, so its figures are its best. Issue 11's targets: our whole apply,
 dry-run pass included, at most kubectl's single pass; our start-up at most 0.5 s.
 
-    .venv/bin/python bench/kubectl_vs_egress.py [--rounds 3] [--targets 100] [--kubeconfig F --context C]
+Beside the wall times it prints the CPU seconds each command costs: the tool's own (user + system)
+and, when the API server's and etcd's processes are known (a control plane the bench started, or
+``--state-dir`` of one started by ``make testenv``), theirs. On two cores shared with the server,
+the wall time of the tool that keeps both cores busy tends to its CPU total when other work takes
+a core, so those figures say why a ratio moves with the load.
+
+    .venv/bin/python bench/kubectl_vs_egress.py [--rounds 3] [--targets 100]
+        [--kubeconfig F --context C [--state-dir .testenv]]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -28,6 +37,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,14 +68,57 @@ def kubectl_binary() -> Path:
     return found
 
 
-def timed(argv: Sequence[str], env: dict[str, str]) -> float:
-    """Wall seconds of one command, which must succeed."""
-    started = time.perf_counter()
-    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(argv[:4])} ... failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return elapsed
+@dataclass(frozen=True)
+class Sample:
+    """One command: wall seconds, its own CPU seconds, and the API server's and etcd's (None when unknown)."""
+
+    wall: float
+    client_cpu: float
+    server_cpu: float | None
+
+
+@dataclass(frozen=True)
+class Meter:
+    """Runs commands and measures them; ``server_pids`` are the API server's and etcd's, when known."""
+
+    server_pids: tuple[int, ...] = ()
+
+    def run(self, argv: Sequence[str], env: dict[str, str]) -> Sample:
+        """Measure one command, which must succeed."""
+        server_before, children_before = self._server_cpu(), _children_cpu()
+        started = time.perf_counter()
+        done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+        elapsed = time.perf_counter() - started
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(argv[:4])} ... failed ({done.returncode}):\n{done.stderr[-2000:]}")
+        server_after = self._server_cpu()
+        server = None if server_before is None or server_after is None else server_after - server_before
+        return Sample(elapsed, _children_cpu() - children_before, server)
+
+    def _server_cpu(self) -> float | None:
+        if not self.server_pids:
+            return None
+        try:
+            return sum(_process_cpu(pid) for pid in self.server_pids)
+        except OSError:  # NB: a pid from a stale state file
+            return None
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a running process (``/proc/PID/stat`` fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def state_pids(state_dir: Path) -> tuple[int, ...]:
+    """The API server's and etcd's pids from the state file of ``python -m testenv.controlplane start``."""
+    state = json.loads((state_dir / "state.json").read_text(encoding="utf-8"))
+    return tuple(int(state[key]) for key in ("apiserver_pid", "etcd_pid") if state.get(key))
 
 
 class Round:
@@ -117,28 +170,28 @@ def egress_apply(where: list[str], policy: Path, gateway_namespace: str) -> list
             "--gateway-namespace", gateway_namespace]  # fmt: skip
 
 
-def best_startup(argv: Sequence[str], env: dict[str, str], repeats: int = 5) -> float:
-    return min(timed(argv, env) for _ in range(repeats))
+def best_startup(meter: Meter, argv: Sequence[str], env: dict[str, str], repeats: int = 5) -> float:
+    return min(meter.run(argv, env).wall for _ in range(repeats))
 
 
-def run(kubeconfig: Path, context: str | None, targets: int, rounds: int) -> int:
+def run(kubeconfig: Path, context: str | None, targets: int, rounds: int, meter: Meter) -> int:
     api = KubernetesClusterApi.from_kubeconfig(kubeconfig, context)
     kubectl = kubectl_binary()
     where = ["--kubeconfig", str(kubeconfig), *(["--context", context] if context else [])]
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="kubectl-vs-egress-") as tmp:
         env = {**os.environ, "KUBECACHEDIR": str(Path(tmp) / "kube-cache"), "EGRESS_LOG_LEVEL": "WARNING"}
-        timed([str(kubectl), *where, "api-resources"], env)  # NB: warms kubectl's discovery cache
-        figures: dict[str, list[float]] = {}
+        meter.run([str(kubectl), *where, "api-resources"], env)  # NB: warms kubectl's discovery cache
+        figures: dict[str, list[Sample]] = {}
         for _ in range(rounds):
             one = Round(api, targets, Path(tmp))
             kubectl_cmd = kubectl_apply(kubectl, where, one.manifests)
             egress_cmd = egress_apply(where, one.policy, one.names["egress"][1])
             for label, argv in (("kubectl", kubectl_cmd), ("egress", egress_cmd)):
-                figures.setdefault(f"{label} first apply", []).append(timed(argv, env))
-                figures.setdefault(f"{label} re-apply", []).append(timed(argv, env))
-        kubectl_start = best_startup([str(kubectl), "version", "--client"], env)
-        egress_start = best_startup([sys.executable, "manage.py", "egress", "--help"], env)
+                figures.setdefault(f"{label} first apply", []).append(meter.run(argv, env))
+                figures.setdefault(f"{label} re-apply", []).append(meter.run(argv, env))
+        kubectl_start = best_startup(meter, [str(kubectl), "version", "--client"], env)
+        egress_start = best_startup(meter, [sys.executable, "manage.py", "egress", "--help"], env)
     report(len(one.objects), targets, rounds, figures, kubectl_start, egress_start)
     # NB: both tools share the machine's cores with the API server and etcd; a busy machine slows the
     # one that needs more CPU (ours parses and validates the policy and runs the dry-run pass) the most.
@@ -147,19 +200,21 @@ def run(kubeconfig: Path, context: str | None, targets: int, rounds: int) -> int
 
 
 def report(
-    objects: int, targets: int, rounds: int, figures: dict[str, list[float]], kubectl_start: float, egress_start: float
+    objects: int, targets: int, rounds: int, figures: dict[str, list[Sample]], kubectl_start: float, egress_start: float
 ) -> None:
-    median = {label: statistics.median(values) for label, values in figures.items()}
+    walls = {label: [sample.wall for sample in samples] for label, samples in figures.items()}
+    median = {label: statistics.median(values) for label, values in walls.items()}
     print(f"{objects} objects ({targets}-target policy), median of {rounds} round(s), whole commands, wall seconds")
     print(f"{'':<28}{'kubectl':>10}{'egress':>10}")
     for step in ("first apply", "re-apply"):
         print(f"{step:<28}{median[f'kubectl {step}']:>9.2f}s{median[f'egress {step}']:>9.2f}s")
-        best = {tool: min(figures[f"{tool} {step}"]) for tool in ("kubectl", "egress")}
+        best = {tool: min(walls[f"{tool} {step}"]) for tool in ("kubectl", "egress")}
         print(f"{'  best of the rounds':<28}{best['kubectl']:>9.2f}s{best['egress']:>9.2f}s")
         # NB: the two tools of one round run back to back, so their ratio is steadier than either time
         # when other work comes and goes on the machine.
-        ratios = [e / k for e, k in zip(figures[f"egress {step}"], figures[f"kubectl {step}"], strict=True)]
+        ratios = [e / k for e, k in zip(walls[f"egress {step}"], walls[f"kubectl {step}"], strict=True)]
         print(f"{'  egress / kubectl per round':<28}{'':>10}{statistics.median(ratios):>9.2f}x   (median)")
+        print_cpu(step, figures)
     print(f"{'start-up (best of 5)':<28}{kubectl_start:>9.2f}s{egress_start:>9.2f}s"
           "   (kubectl version --client | manage.py egress --help)")  # fmt: skip
     for step in ("first apply", "re-apply"):
@@ -170,21 +225,35 @@ def report(
     print(f"target: manage.py egress --help <= {STARTUP_TARGET} s: {verdict} ({egress_start:.2f} s)")
 
 
+def print_cpu(step: str, figures: dict[str, list[Sample]]) -> None:
+    """Median CPU seconds of the step: the tool's own, then the API server's and etcd's when measured."""
+    samples = {tool: figures[f"{tool} {step}"] for tool in ("kubectl", "egress")}
+    client = {tool: statistics.median(s.client_cpu for s in samples[tool]) for tool in samples}
+    print(f"{'  CPU s: the tool itself':<28}{client['kubectl']:>9.2f}s{client['egress']:>9.2f}s")
+    if any(s.server_cpu is None for tool in samples for s in samples[tool]):
+        return
+    server = {tool: statistics.median(s.server_cpu or 0.0 for s in samples[tool]) for tool in samples}
+    print(f"{'  CPU s: API server + etcd':<28}{server['kubectl']:>9.2f}s{server['egress']:>9.2f}s")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--targets", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--kubeconfig")
     parser.add_argument("--context")
+    parser.add_argument("--state-dir", help="with --kubeconfig: testenv's state dir (its server's CPU)")
     args = parser.parse_args()
     if args.kubeconfig:
-        return run(Path(args.kubeconfig), args.context, args.targets, args.rounds)
+        meter = Meter(state_pids(Path(args.state_dir)) if args.state_dir else ())
+        return run(Path(args.kubeconfig), args.context, args.targets, args.rounds, meter)
     from testenv.controlplane import ControlPlane
 
     plane = ControlPlane().start()
     print(f"control plane ready in {plane.startup_seconds:.1f} s")
+    pids = tuple(process.pid for process in (plane.apiserver, plane.etcd) if process is not None)
     try:
-        return run(plane.kubeconfig_path, "admin", args.targets, args.rounds)
+        return run(plane.kubeconfig_path, "admin", args.targets, args.rounds, Meter(pids))
     finally:
         plane.stop()
 
