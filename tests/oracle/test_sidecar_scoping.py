@@ -66,6 +66,23 @@ SHAPES = {
         sidecar("default", "istio-system", "  outboundTrafficPolicy: {mode: REGISTRY_ONLY}"),
         "ALLOW_ANY",
     ),
+    # NB: the root default is converted for the proxy's namespace, so its "." is that namespace
+    # (pilot/pkg/model/push_context.go doGetSidecarScope → sidecar.go convertIstioListenerToWrapper).
+    "root-default-dot-is-the-proxy-namespace": (
+        sidecar("default", "istio-system", "  egress: [{hosts: ['./*', 'istio-egress/*']}]"),
+        "REGISTRY_ONLY",
+    ),
+    # NB: a namespace's own Sidecar without a mode falls back to the mesh config, not to the root default
+    # (sidecar.go initSidecarScopeInternalIndexes).
+    "own-sidecar-without-mode-ignores-the-root-default-mode": (
+        sidecar("default", "istio-system", "  outboundTrafficPolicy: {mode: ALLOW_ANY}")
+        + sidecar("default", "team-a", "  egress: [{hosts: ['*/*']}]"),
+        "REGISTRY_ONLY",
+    ),
+    "own-sidecar-allows-any-in-a-registry-only-mesh": (
+        sidecar("default", "team-a", "  outboundTrafficPolicy: {mode: ALLOW_ANY}\n  ingress: []"),
+        "REGISTRY_ONLY",
+    ),
 }
 URLS = (
     "http://www.httpbin.org/",

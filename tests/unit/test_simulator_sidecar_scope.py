@@ -50,10 +50,30 @@ def test_egress_hosts_import_by_namespace_and_host(
         {"egress": [{"port": {"number": 80, "protocol": "HTTP", "name": "h"}, "hosts": ["./*"]}]},
         {"egress": [{"hosts": ["no-namespace"]}]},
         {"outboundTrafficPolicy": {"mode": "ALLOW_ANY", "egressProxy": {"host": "x"}}},
-        {"ingress": []},
+        {"egress": [{"hosts": ["./*"], "captureMode": "NONE"}]},
     ],
 )
 def test_what_changes_listeners_beyond_imports_is_refused(spec: dict) -> None:
     with pytest.raises(SimulationInputError) as refused:
         sidecar("default", "mytest", spec)
     assert refused.value.code in {"EGRESS-SIM13", "EGRESS-SIM12"}
+
+
+def test_dot_means_the_proxy_namespace_when_the_root_default_applies_elsewhere() -> None:
+    # given the root namespace's default importing only "./*" (istio/istio pilot/pkg/model/sidecar.go
+    # convertIstioListenerToWrapper resolves "." to the config namespace the scope is built for)
+    root = sidecar("default", "istio-system", {"egress": [{"hosts": ["./*"]}]})
+
+    # then a proxy in team-a imports team-a's services, not istio-system's
+    assert root.imports("team-a", "api.example.com", "team-a") is True
+    assert root.imports("istio-system", "api.example.com", "team-a") is False
+
+
+def test_inbound_only_fields_are_read_past() -> None:
+    # ingress listeners and the inbound pool shape what reaches the workload, never its outbound requests
+    spec = {
+        "ingress": [{"port": {"number": 9080, "protocol": "HTTP", "name": "http"}, "defaultEndpoint": ":8080"}],
+        "inboundConnectionPool": {"http": {"http1MaxPendingRequests": 100}},
+        "outboundTrafficPolicy": {"mode": "ALLOW_ANY"},
+    }
+    assert sidecar("default", "mytest", spec).outbound_mode == "ALLOW_ANY"

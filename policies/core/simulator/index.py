@@ -140,7 +140,7 @@ class NamespaceView:
 
     def imports(self, object_namespace: str, host: str) -> bool:
         """Whether this view's Sidecar (if any) lets the proxy import that namespace's host."""
-        return self.scope is None or self.scope.imports(object_namespace, host)
+        return self.scope is None or self.scope.imports(object_namespace, host, self.namespace)
 
     def imports_service(self, object_namespace: str, host: str) -> bool:
         """A service has clusters here: imported by the Sidecar's egress hosts, or the destination

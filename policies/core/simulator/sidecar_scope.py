@@ -4,9 +4,13 @@ Istio picks one Sidecar per proxy (``pilot/pkg/model/sidecar.go``): one in the p
 whose ``workloadSelector`` matches its labels, else the one without selector in its namespace,
 else the one without selector in the root namespace; none means every exported object. Its
 ``egress[].hosts`` (``namespace/dnsName``; namespace ``*``, ``.`` for the Sidecar's own, ``~`` for
-none) narrow what the proxy imports on top of ``exportTo``; ``outboundTrafficPolicy`` overrides
-the mesh's mode for those proxies. Egress ports, binds and capture modes are refused: they
-change listeners in ways the simulator does not model.
+none) narrow what the proxy imports on top of ``exportTo``; ``.`` is the proxy's own namespace,
+which for the root namespace's default is the namespace it is applied to (``convertIstioListenerToWrapper``
+gets the proxy's config namespace). ``outboundTrafficPolicy`` overrides the mesh config's mode for
+those proxies; a Sidecar without one falls back to the mesh config, not to the root namespace's
+Sidecar (``initSidecarScopeInternalIndexes``). Egress ports, binds and capture modes are refused:
+they change listeners in ways the simulator does not model. ``ingress`` and ``inboundConnectionPool``
+only shape the workload's inbound listeners, which no outbound request meets, so they are read past.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from policies.core.simulator.fields import as_list, as_map, as_str, as_str_list,
 from policies.core.simulator.hosts import host_matches
 
 ROOT_NAMESPACE = "istio-system"
-_SPEC_KEYS = frozenset({"workloadSelector", "egress", "outboundTrafficPolicy"})
+INBOUND_ONLY = frozenset({"ingress", "inboundConnectionPool"})
+_SPEC_KEYS = frozenset({"workloadSelector", "egress", "outboundTrafficPolicy", *INBOUND_ONLY})
 _EGRESS_KEYS = frozenset({"hosts"})
 MODES = ("REGISTRY_ONLY", "ALLOW_ANY")
 
@@ -38,21 +43,24 @@ class SidecarScope:
         """A Sidecar with a selector applies to the workloads carrying all its labels."""
         return self.selector is not None and all(labels.get(k) == v for k, v in self.selector)
 
-    def imports(self, object_namespace: str, host: str) -> bool:
-        """Whether proxies under this Sidecar import a service (or VirtualService) of that host."""
+    def imports(self, object_namespace: str, host: str, proxy_namespace: str | None = None) -> bool:
+        """Whether proxies in ``proxy_namespace`` (default: the Sidecar's) under this Sidecar import a
+        service (or VirtualService) of that host."""
         if self.egress is None:
             return True
+        own = proxy_namespace or self.namespace
         return any(
-            self._namespace_matches(pattern, object_namespace) and host_matches(host_pattern, host)
+            _namespace_matches(pattern, object_namespace, own) and host_matches(host_pattern, host)
             for pattern, host_pattern in self.egress
         )
 
-    def _namespace_matches(self, pattern: str, object_namespace: str) -> bool:
-        if pattern == "*":
-            return True
-        if pattern == "~":
-            return False
-        return object_namespace == (self.namespace if pattern == "." else pattern)
+
+def _namespace_matches(pattern: str, object_namespace: str, proxy_namespace: str) -> bool:
+    if pattern == "*":
+        return True
+    if pattern == "~":
+        return False
+    return object_namespace == (proxy_namespace if pattern == "." else pattern)
 
 
 def read_sidecar(ref: str, namespace: str, spec: dict[str, Any], created: str) -> SidecarScope:
