@@ -14,7 +14,7 @@ Only the ``ClusterApi`` verbs get and list are used, so the fake cluster answers
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 from policies.cluster.discovery import NETWORKING, VERSION_PREFERENCE, Capabilities
@@ -50,6 +50,11 @@ class MeshOutbound:
     mode: OutboundMode | None
     source: ModeSource
     origin: str = ""
+    # NB: what a namespace's own Sidecar without a mode falls back to is the mesh config's mode, never the root
+    # namespace's Sidecar (istio/istio pilot/pkg/model/sidecar.go initSidecarScopeInternalIndexes); the
+    # simulator needs it and the root namespace beside the Sidecars. Not part of the summary's identity.
+    mesh_config_mode: OutboundMode | None = field(default=None, compare=False)
+    root_namespace: str = field(default=ISTIO_NAMESPACE, compare=False)
 
     @property
     def restricts_egress(self) -> bool:
@@ -74,13 +79,13 @@ def read_outbound_mode(api: ClusterApi, caps: Capabilities, *, istio_namespace: 
         return MeshOutbound(None, "none")
     origin = f"{istio_namespace}/{configmap['metadata']['name']}"
     mesh = parse_mesh_config(configmap, origin)
-    override = _root_sidecar_mode(api, caps, str(mesh.get("rootNamespace") or ISTIO_NAMESPACE))
-    if override is not None:
-        return override
+    root = str(mesh.get("rootNamespace") or ISTIO_NAMESPACE)
     mode = _outbound_mode_of(mesh, origin)
-    return (
-        MeshOutbound(mode, "mesh-config", origin) if mode else MeshOutbound(ISTIO_DEFAULT_MODE, "istio-default", origin)
-    )
+    fallback = mode or ISTIO_DEFAULT_MODE
+    override = _root_sidecar_mode(api, caps, root)
+    if override is not None:
+        return MeshOutbound(override.mode, "sidecar", override.origin, fallback, root)
+    return MeshOutbound(fallback, "mesh-config" if mode else "istio-default", origin, fallback, root)
 
 
 def find_mesh_configmap(api: ClusterApi, namespace: str) -> Object | None:
@@ -136,10 +141,9 @@ def _outbound_mode_of(spec: dict[str, Any], origin: str) -> OutboundMode | None:
 
 def _root_sidecar_mode(api: ClusterApi, caps: Capabilities, root_namespace: str) -> MeshOutbound | None:
     """The mode a root-namespace Sidecar without workloadSelector sets, if one exists and sets it."""
-    version = next((v for v in VERSION_PREFERENCE if v in caps.served.get(NETWORKING, ())), None)
-    if version is None:
+    sidecars = sidecar_resource(caps)
+    if sidecars is None:
         return None
-    sidecars = ResourceType(NETWORKING, version, "Sidecar", "sidecars")
     listed = api.list(resource=sidecars, label_selector="", namespace=root_namespace)
     for sidecar in sorted(listed, key=_age):
         spec = sidecar.get("spec") or {}
@@ -149,6 +153,12 @@ def _root_sidecar_mode(api: ClusterApi, caps: Capabilities, root_namespace: str)
         mode = _outbound_mode_of(spec, f"Sidecar {origin}")
         return MeshOutbound(mode, "sidecar", origin) if mode else None
     return None
+
+
+def sidecar_resource(caps: Capabilities) -> ResourceType | None:
+    """Sidecars in the newest version the cluster serves; None when it serves Istio's networking API in none we read."""
+    version = next((v for v in VERSION_PREFERENCE if v in caps.served.get(NETWORKING, ())), None)
+    return ResourceType(NETWORKING, version, "Sidecar", "sidecars") if version is not None else None
 
 
 def _age(obj: Object) -> tuple[str, str]:
