@@ -12,7 +12,9 @@ Registering, editing and deleting need the admin role (the model permissions); a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
@@ -25,12 +27,14 @@ from policies import services
 from policies.audit import append_entry
 from policies.cluster.discovery import Capabilities, capabilities
 from policies.cluster.errors import ClusterError
-from policies.cluster.interface import ClusterApi
+from policies.cluster.interface import ClusterApi, Object
 from policies.cluster.kubeconfig import read_contexts
-from policies.cluster.mesh import MeshOutbound, read_outbound_mode
+from policies.cluster.mesh import ISTIO_NAMESPACE, MeshOutbound, read_outbound_mode
 from policies.cluster.records import connect_cluster
+from policies.cluster.sidecars import ModeOverride, mode_overrides, read_sidecars, unmodelled
 from policies.cluster.transport import RetryPolicy
 from policies.cluster_status import policy_drifts, replace_drifts
+from policies.core.simulator.sidecar_scope import ROOT_NAMESPACE as SIMULATOR_ROOT_NAMESPACE
 from policies.models import ApplyJobCluster, ApplyRecord, Cluster, ClusterPolicyDrift, Deployment
 from policies.services import ServiceError
 
@@ -73,6 +77,12 @@ class ClusterModeUnknown(ServiceError):
     """A simulation names a cluster that does not exist or whose outbound mode no check has read."""
 
     code = "CLUSTER_MODE_UNKNOWN"
+
+
+class ClusterSidecarsUnmodelled(ServiceError):
+    """A simulation names a cluster holding a Sidecar the simulator cannot read (an egress port, a bind address)."""
+
+    code = "CLUSTER_SIDECARS_UNMODELLED"
 
 
 class ClusterInUse(ServiceError):
@@ -169,6 +179,8 @@ class CheckFindings:
     error: ClusterError | None = None
     outbound: MeshOutbound | None = None
     outbound_error: ClusterError | None = None
+    sidecars: list[Object] | None = None
+    sidecars_error: ClusterError | None = None
     drifts: list[ClusterPolicyDrift] = field(default_factory=list)
 
 
@@ -190,6 +202,7 @@ def check_cluster(cluster: Cluster, *, user: Any = None) -> Cluster:
         findings.error = exc
     else:
         findings.outbound, findings.outbound_error = _outbound(api, findings.capabilities)
+        findings.sidecars, findings.sidecars_error = _sidecars(api, findings.capabilities)
         findings.drifts = policy_drifts(api, findings.capabilities, cluster)
     _store(cluster, findings, user)
     return cluster
@@ -204,6 +217,14 @@ def _connect(cluster: Cluster) -> ClusterApi:
 def _outbound(api: ClusterApi, caps: Capabilities) -> tuple[MeshOutbound | None, ClusterError | None]:
     try:
         return read_outbound_mode(api, caps), None
+    except ClusterError as exc:
+        return None, exc
+
+
+def _sidecars(api: ClusterApi, caps: Capabilities) -> tuple[list[Object] | None, ClusterError | None]:
+    # NB: a Sidecar list the console may not read never fails the check: it is stored as unknown with its code.
+    try:
+        return read_sidecars(api, caps), None
     except ClusterError as exc:
         return None, exc
 
@@ -230,6 +251,7 @@ def _store(cluster: Cluster, findings: CheckFindings, user: Any) -> None:
     cluster.outbound_mode_source = outbound.source if outbound else ""
     cluster.outbound_mode_origin = outbound.origin if outbound else ""
     cluster.outbound_error_code, cluster.outbound_error_message = _error_fields(outbound_error)
+    cluster.sidecars = _sidecar_record(findings).as_json() if error is None else {}
     with transaction.atomic():
         # NB: an update, not save(): a cluster deleted during the check is a clear 404, not a DatabaseError.
         if not Cluster.objects.filter(pk=cluster.pk).update(**{name: getattr(cluster, name) for name in CHECK_FIELDS}):
@@ -252,7 +274,87 @@ CHECK_FIELDS = [
     "outbound_mode_origin",
     "outbound_error_code",
     "outbound_error_message",
+    "sidecars",
 ]
+
+
+SIDECARS_READ, SIDECARS_UNKNOWN = "read", "unknown"
+
+
+@dataclass(frozen=True)
+class ClusterSidecars:
+    """The Sidecars a cluster's last check read, as stored in ``Cluster.sidecars``.
+
+    ``state`` is ``read`` (``items`` holds every Sidecar, trimmed), ``unknown`` (the list failed:
+    ``error_code`` and ``error_message`` say why, e.g. Forbidden) or empty (never checked, or the check
+    did not reach the cluster). ``fallback_mode`` is the mesh config's own mode, which a Sidecar without
+    ``outboundTrafficPolicy`` falls back to; ``unmodelled`` the Sidecars the simulator cannot read.
+    """
+
+    state: str = ""
+    items: list[Object] = field(default_factory=list)
+    error_code: str = ""
+    error_message: str = ""
+    fallback_mode: str = ""
+    root_namespace: str = ISTIO_NAMESPACE
+    unmodelled: list[dict[str, str]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, cluster: Cluster) -> ClusterSidecars:
+        """The record stored on ``cluster`` (an empty one before the first check)."""
+        stored = cluster.sidecars if isinstance(cluster.sidecars, dict) else {}
+        return cls(
+            state=str(stored.get("state", "")),
+            items=list(stored.get("items") or []),
+            error_code=str(stored.get("errorCode", "")),
+            error_message=str(stored.get("errorMessage", "")),
+            fallback_mode=str(stored.get("fallbackMode", "")),
+            root_namespace=str(stored.get("rootNamespace") or ISTIO_NAMESPACE),
+            unmodelled=list(stored.get("unmodelled") or []),
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        """What ``Cluster.sidecars`` stores."""
+        return {
+            "state": self.state,
+            "errorCode": self.error_code,
+            "errorMessage": self.error_message,
+            "fallbackMode": self.fallback_mode,
+            "rootNamespace": self.root_namespace,
+            "unmodelled": self.unmodelled,
+            "items": self.items,
+        }
+
+    @cached_property
+    def overrides(self) -> list[ModeOverride]:
+        """The namespace and workload Sidecars that set their proxies' outbound mode."""
+        return mode_overrides(self.items, self.root_namespace)
+
+    @cached_property
+    def allow_any(self) -> list[ModeOverride]:
+        """The overrides that let their proxies pass unknown hosts straight through."""
+        return [item for item in self.overrides if item.mode == "ALLOW_ANY"]
+
+    def summary(self) -> dict[str, Any]:
+        """The record without the Sidecars themselves, as the API, the audit log and the CLI show it."""
+        return {
+            "state": self.state or None,
+            "count": len(self.items) if self.state == SIDECARS_READ else None,
+            "error": {"code": self.error_code, "message": self.error_message} if self.error_code else None,
+            "overrides": [item.as_dict() for item in self.overrides],
+            "unmodelled": self.unmodelled,
+        }
+
+
+def _sidecar_record(findings: CheckFindings) -> ClusterSidecars:
+    outbound = findings.outbound
+    fallback = (outbound.mesh_config_mode or "") if outbound else ""
+    root = outbound.root_namespace if outbound else ISTIO_NAMESPACE
+    if findings.sidecars is None:
+        code, message = _error_fields(findings.sidecars_error)
+        return ClusterSidecars(SIDECARS_UNKNOWN, [], code, message, fallback, root)
+    refused = [item.as_dict() for item in unmodelled(findings.sidecars)]
+    return ClusterSidecars(SIDECARS_READ, findings.sidecars, "", "", fallback, root, refused)
 
 
 def _error_fields(error: ClusterError | None) -> tuple[str, str]:
@@ -270,28 +372,118 @@ def check_summary(cluster: Cluster) -> dict[str, Any]:
         "versions": cluster.versions,
         "outboundMode": cluster.outbound_mode or None,
         "outboundModeSource": cluster.outbound_mode_source or None,
+        "sidecars": ClusterSidecars.of(cluster).summary(),
     }
 
 
 def mesh_modes() -> dict[str, Any]:
-    """Every cluster with its last-read outbound mode, and the names of those in ALLOW_ANY (for warnings)."""
-    found = list(Cluster.objects.only("name", "outbound_mode", "checked_at", "reachable"))
-    return {"mesh_clusters": found, "allow_any": [c.name for c in found if c.outbound_mode == "ALLOW_ANY"]}
+    """Every cluster with its last-read outbound mode, the names of those in ALLOW_ANY, and the Sidecar warnings."""
+    found = list(Cluster.objects.only("name", "outbound_mode", "checked_at", "reachable", "sidecars"))
+    return {
+        "mesh_clusters": found,
+        "allow_any": [c.name for c in found if c.outbound_mode == "ALLOW_ANY"],
+        "sidecar_notes": sidecar_notes(found),
+    }
 
 
-def simulation_mode(cluster_name: str) -> str:
-    """The outbound mode to simulate a named cluster in: its last check's; ClusterModeUnknown when there is none."""
-    cluster = Cluster.objects.filter(name=cluster_name).only("name", "outbound_mode").first()
+@dataclass(frozen=True)
+class SidecarNote:
+    """A cluster whose Sidecars a reader must know of, with what its last check read of them."""
+
+    cluster: str
+    sidecars: ClusterSidecars
+
+
+def sidecar_notes(found: Iterable[Cluster]) -> list[SidecarNote]:
+    """The clusters where a Sidecar sets ALLOW_ANY, where the Sidecars could not be listed, or cannot be simulated."""
+    notes = (SidecarNote(cluster.name, ClusterSidecars.of(cluster)) for cluster in found)
+    return [n for n in notes if n.sidecars.allow_any or n.sidecars.unmodelled or n.sidecars.state == SIDECARS_UNKNOWN]
+
+
+@dataclass(frozen=True)
+class SimulationChoice:
+    """A cluster as the Simulate tab offers it: its mode and what its Sidecars add to the simulation."""
+
+    name: str
+    mode: str
+    sidecars: ClusterSidecars
+
+    @property
+    def usable(self) -> bool:
+        """A simulation with it runs: its mode is known and the simulator reads each of its Sidecars."""
+        return bool(self.mode) and not self.sidecars.unmodelled
+
+
+def simulation_choices() -> list[SimulationChoice]:
+    """Every cluster, by name, with what a simulation in it would use."""
+    found = Cluster.objects.only("name", "outbound_mode", "sidecars").order_by("name")
+    return [SimulationChoice(c.name, c.outbound_mode, ClusterSidecars.of(c)) for c in found]
+
+
+@dataclass(frozen=True)
+class ClusterMesh:
+    """What a simulation with a cluster takes from its last check: a mode and the Sidecars to add to the objects.
+
+    ``mode`` is the mode of proxies no Sidecar sets one for: with the Sidecars, the mesh config's own (the
+    root namespace's Sidecar among them sets the rest, as istiod does), else the mesh-wide summary.
+    ``sidecars_state`` says whether the Sidecars are in: ``read``, ``unknown`` (the check could not list
+    them) or ``unmodelled`` (one the simulator cannot read; the mode alone is used).
+    """
+
+    mode: str
+    sidecars: tuple[Object, ...] = ()
+    sidecars_state: str = ""
+
+    def describe(self) -> dict[str, Any]:
+        """JSON for a report: how many Sidecars the simulation used, and whether they are all in."""
+        return {"state": self.sidecars_state or None, "count": len(self.sidecars)}
+
+
+def cluster_mesh(cluster_name: str) -> ClusterMesh:
+    """The mode and Sidecars to simulate a named cluster with.
+
+    Raises:
+        ClusterModeUnknown: no such cluster, or no check read its outbound mode.
+        ClusterSidecarsUnmodelled: it holds a Sidecar the simulator cannot read (the message names it).
+    """
+    cluster = Cluster.objects.filter(name=cluster_name).only("name", "outbound_mode", "sidecars").first()
     if cluster is None:
         raise ClusterModeUnknown(_("There is no cluster %(name)s.") % {"name": cluster_name[:63]}, path="cluster")
-    mode = outbound_mode_for(cluster)
-    if mode is None:
+    found = mesh_for(cluster)
+    if found is None:
         raise ClusterModeUnknown(
             _("The outbound mode of cluster %(name)s is unknown; check its connection, or choose the mode.")
             % {"name": cluster.name},
             path="cluster",
         )
-    return mode
+    if found.sidecars_state == "unmodelled":
+        first = ClusterSidecars.of(cluster).unmodelled[0]
+        raise ClusterSidecarsUnmodelled(
+            _(
+                "Cluster %(name)s holds Sidecar %(sidecar)s, which the simulator cannot model (%(reason)s); "
+                "choose the mode by hand to simulate without its Sidecars."
+            )
+            % {"name": cluster.name, "sidecar": first.get("sidecar", ""), "reason": first.get("message", "")},
+            path="cluster",
+        )
+    return found
+
+
+def mesh_for(cluster: Cluster | None) -> ClusterMesh | None:
+    """The mode and Sidecars the cluster's last check read; None when its outbound mode is unknown."""
+    mode = outbound_mode_for(cluster)
+    if cluster is None or mode is None:
+        return None
+    record = ClusterSidecars.of(cluster)
+    if record.state != SIDECARS_READ:
+        return ClusterMesh(mode, (), record.state)
+    if record.unmodelled:
+        return ClusterMesh(mode, (), "unmodelled")
+    if record.root_namespace != SIMULATOR_ROOT_NAMESPACE:
+        # NB: the simulator takes istio-system's selector-less Sidecar as the root default; elsewhere the
+        # mesh-wide summary (which includes that default's mode) stands in for it.
+        return ClusterMesh(mode, tuple(record.items), SIDECARS_READ)
+    return ClusterMesh(record.fallback_mode or mode, tuple(record.items), SIDECARS_READ)
 
 
 def outbound_mode_for(cluster: Cluster | None) -> str | None:

@@ -3,7 +3,7 @@
 Comparing a 50-target policy with its predecessor expands both into Istio objects, simulates every
 probe request through both, and writes some 300 objects as YAML: several hundred milliseconds.
 The result depends on nothing but its inputs (both documents, the gateway, the translation
-settings, the mesh mode), so it is cached under a hash of them: it never goes stale and every
+settings, the mesh mode and the cluster's Sidecars), so it is cached under a hash of them: it never goes stale and every
 replica may keep its own copy. It is kept as two entries: the *meaning* (reachability change and
 semantic summary, small) and the *diffs* (thousands of lines), so a reader that needs only the
 first, or has the diffs' rendering cached, never loads the second.
@@ -52,18 +52,22 @@ class ReportUnavailable(ServiceError):
 
 @dataclass(frozen=True)
 class ComparisonInputs:
-    """Everything a comparison depends on: the documents (``old`` None: the empty policy), gateway and mesh mode."""
+    """Everything a comparison depends on: the documents (``old`` None: the empty policy), gateway and mesh mode.
+
+    ``sidecars`` are the cluster's Sidecars, simulated beside both revisions' objects (never diffed).
+    """
 
     old: Document | None
     new: Document
     gateway: GatewayDescription
     mode: str
+    sidecars: tuple[Document, ...] = ()
 
     @cached_property
     def key(self) -> str:
         """The cache key: a hash of the inputs and the translation settings."""
         settings = translation_settings().model_dump(mode="json")
-        parts = [self.old, self.new, self.gateway.model_dump(mode="json"), settings, self.mode]
+        parts = [self.old, self.new, self.gateway.model_dump(mode="json"), settings, self.mode, self.sidecars]
         digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
         return f"review-comparison:{VERSION}:{digest}"
 
@@ -150,7 +154,10 @@ def compare(inputs: ComparisonInputs) -> tuple[Meaning, Diffs]:
         raise _unavailable(gateway, str(exc.errors(include_url=False)[0]["msg"]), "revision") from exc
     policies = [p for p in (old, new) if p is not None]
     probes = Probes(probe_sources(policies, settings), probe_urls(policies))
-    reachability = objects_reachability_change(before, after, probes, gateway, settings, mesh_mode=inputs.mode)
+    extra = list(inputs.sidecars)
+    reachability = objects_reachability_change(
+        [*before, *extra], [*after, *extra], probes, gateway, settings, mesh_mode=inputs.mode
+    )
     cr_diff = line_diff(dump_policy(old) if old else "", dump_policy(new))
     return Meaning(reachability, policy_changes(old, new)), Diffs(cr_diff, object_diffs(before, after))
 

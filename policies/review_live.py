@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from policies.cluster.diff import Plan, comparable
 from policies.cluster.targets import DesiredState
-from policies.clusters import outbound_mode_for
+from policies.clusters import ClusterMesh, mesh_for
 from policies.core.expansion import ExpansionError, expand_policy
 from policies.core.gateway import HTTP_FAMILY, GatewayDescription
 from policies.core.model import EgressPolicy as PolicyModel
@@ -54,8 +54,11 @@ def live_reachability(
         urls = list(dict.fromkeys([*probe_urls(known), *service_entry_urls(live_objects)]))
         probes = Probes(probe_sources(known, settings), urls)
         desired = expand_policy(proposed, gateway, settings)
-        mode = outbound_mode_for(cluster) or DEFAULT_MESH_MODE
-        return objects_reachability_change(live_objects, desired, probes, gateway, settings, mesh_mode=mode)
+        mesh = mesh_for(cluster) or ClusterMesh(DEFAULT_MESH_MODE)
+        extra = list(mesh.sidecars)  # NB: the cluster's Sidecars hold for the live state and the revision alike
+        return objects_reachability_change(
+            [*live_objects, *extra], [*desired, *extra], probes, gateway, settings, mesh_mode=mesh.mode
+        )
     except (ExpansionError, SimulationInputError, ValidationError):
         return None
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from django.db.models import Prefetch
 
-from policies.clusters import outbound_mode_for
+from policies.clusters import ClusterMesh, mesh_for, outbound_mode_for
 from policies.core.i18n import Translate
 from policies.core.policy_changes import PolicyChange
 from policies.core.reachability_change import ReachabilityChange
@@ -97,6 +97,7 @@ class ReviewReport:
     base: Base
     mesh_mode: str
     mesh_mode_source: str
+    mesh_sidecars: dict[str, Any]
     reachability: ReachabilityChange
     summary: list[PolicyChange]
     inputs: ComparisonInputs
@@ -119,7 +120,7 @@ class ReviewReport:
                 "restores": review.restores.number if review.restores else None,
             },
             "base": self.base.as_dict(),
-            "meshMode": {"mode": self.mesh_mode, "source": self.mesh_mode_source},
+            "meshMode": {"mode": self.mesh_mode, "source": self.mesh_mode_source, "sidecars": self.mesh_sidecars},
             "reachability": self.reachability.as_dict(translate),
             "summary": [change.as_dict(translate) for change in self.summary],
             "diffs": self.diffs.as_dict(),
@@ -134,7 +135,10 @@ def build_report(review: Review, *, cluster: Cluster | None = None) -> ReviewRep
     """
     base = applied_base(review, cluster)
     mode, mode_source = mesh_mode_of(cluster)
+    # NB: the summary mode is shown; the simulation takes the cluster's Sidecars and the mode they fall back to.
+    mesh = mesh_for(cluster) or ClusterMesh(mode)
     old = base.revision.document if base.revision else None
-    inputs = ComparisonInputs(old, review.revision.document, review.policy.gateway.describe(), mode)
+    gateway = review.policy.gateway.describe()
+    inputs = ComparisonInputs(old, review.revision.document, gateway, mesh.mode, mesh.sidecars)
     meaning = comparison_meaning(inputs)
-    return ReviewReport(review, base, mode, mode_source, meaning.reachability, meaning.summary, inputs)
+    return ReviewReport(review, base, mode, mode_source, mesh.describe(), meaning.reachability, meaning.summary, inputs)

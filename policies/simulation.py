@@ -8,6 +8,7 @@ errors expands; an invalid one is refused with its findings. Results are rendere
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -43,23 +44,34 @@ class SimulationRequestError(ServiceError):
 
 
 def simulate_request(
-    data: Any, gateway: GatewayDescription, request: Request, mesh_mode: str = "REGISTRY_ONLY"
+    data: Any,
+    gateway: GatewayDescription,
+    request: Request,
+    mesh_mode: str = "REGISTRY_ONLY",
+    extra_objects: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """The outcome of one request from a workload under the policy ``data``: status, upstream, hops.
 
-    ``mesh_mode`` is the mesh's outbound traffic mode (REGISTRY_ONLY or ALLOW_ANY).
+    ``mesh_mode`` is the mesh's outbound traffic mode (REGISTRY_ONLY or ALLOW_ANY); ``extra_objects``
+    are Istio objects simulated beside the policy's (a cluster's Sidecars).
     """
     try:
-        return _mesh(_valid_policy(data, gateway), gateway, mesh_mode).simulate(request).as_dict(translate=_)
+        mesh = _mesh(_valid_policy(data, gateway), gateway, mesh_mode, extra_objects)
+        return mesh.simulate(request).as_dict(translate=_)
     except SimulationInputError as exc:
         raise SimulationRequestError(exc) from exc
 
 
-def reachability(data: Any, gateway: GatewayDescription, mesh_mode: str = "REGISTRY_ONLY") -> dict[str, Any]:
+def reachability(
+    data: Any,
+    gateway: GatewayDescription,
+    mesh_mode: str = "REGISTRY_ONLY",
+    extra_objects: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
     """Every source of the policy against every URL it names: ``{sources, urls, cells}``."""
     policy = _valid_policy(data, gateway)
     try:
-        mesh = _mesh(policy, gateway, mesh_mode)
+        mesh = _mesh(policy, gateway, mesh_mode, extra_objects)
         matrix = reachability_matrix(mesh, policy_sources(policy), policy_urls(policy))
         return matrix.as_dict(translate=_)
     except SimulationInputError as exc:
@@ -98,6 +110,8 @@ def _valid_policy(data: Any, gateway: GatewayDescription) -> EgressPolicy:
     return parsed.policy
 
 
-def _mesh(policy: EgressPolicy, gateway: GatewayDescription, mesh_mode: str) -> Any:
-    objects = expand_policy(policy, gateway, translation_settings())
+def _mesh(
+    policy: EgressPolicy, gateway: GatewayDescription, mesh_mode: str, extra_objects: Sequence[dict[str, Any]]
+) -> Any:
+    objects = [*expand_policy(policy, gateway, translation_settings()), *extra_objects]
     return build_mesh(objects, mesh_mode=mesh_mode, gateway=gateway, settings=translation_settings())

@@ -15,6 +15,13 @@ CHECKED = {
     "outboundModeSource": "mesh-config",
     "outboundModeOrigin": "istio-system/istio",
     "outboundModeError": None,
+    "sidecars": {
+        "state": "read",
+        "count": 3,
+        "error": None,
+        "overrides": [{"namespace": "team-a", "sidecar": "default", "workloads": "", "mode": "ALLOW_ANY"}],
+        "unmodelled": [],
+    },
 }
 REGISTER = {"name": "prod-1", "kubeconfigPath": "/etc/egress/kubeconfig", "context": "prod-1", "description": "Prod"}
 CLUSTER = {
@@ -55,6 +62,7 @@ UNREACHABLE = {
         },
         "targets": [],
         "versions": {},
+        "sidecars": {"state": None, "count": None, "error": None, "overrides": [], "unmodelled": []},
     },
     "policies": [],
 }

@@ -22,7 +22,7 @@ from policies.api.errors import ApiError, BodyUnreadableError, ConflictError, Fi
 from policies.api.parsers import mapping_body
 from policies.api.rendering import PolicyObjectRefusedError, canonical_json, simulation_mesh
 from policies.api.serializers import PolicySimulationSerializer
-from policies.clusters import simulation_mode
+from policies.clusters import cluster_mesh
 from policies.core.gateway import GatewayDescription, TranslationSettings
 from policies.core.model import KIND
 from policies.core.simulator import Request, SimulationInputError
@@ -50,6 +50,7 @@ class SimulationQuery:
     objects_json: str = "[]"
     gateway_names: tuple[str, ...] = ()
     cluster: str = ""
+    cluster_objects_json: str = "[]"  # NB: the named cluster's Sidecars, simulated beside the body's objects
 
     def request(self) -> Request:
         """The simulator's request."""
@@ -73,8 +74,12 @@ def simulation_query(serializer_class: type[PolicySimulationSerializer], request
             _QUERIES[key] = query
             if len(_QUERIES) > CACHED_QUERIES:
                 del _QUERIES[next(iter(_QUERIES))]
-    # NB: a named cluster's mode is the database's, so it is read per request, never memoised with the body.
-    return replace(query, mesh_mode=simulation_mode(query.cluster)) if query.cluster else query
+    # NB: a named cluster's mode and Sidecars are the database's, so they are read per request, never memoised
+    # with the body.
+    if not query.cluster:
+        return query
+    mesh = cluster_mesh(query.cluster)
+    return replace(query, mesh_mode=mesh.mode, cluster_objects_json=canonical_json(list(mesh.sidecars)))
 
 
 def _validated_query(serializer_class: type[PolicySimulationSerializer], body: dict[str, Any]) -> SimulationQuery:
@@ -129,11 +134,20 @@ def _simulated(
 ) -> dict[str, Any]:
     """The simulator's answer, memoised: it depends on nothing but these arguments' values."""
     try:
-        mesh = simulation_mesh(objects_json, query.mesh_mode, gateway, settings)
+        mesh = simulation_mesh(_joined(objects_json, query.cluster_objects_json), query.mesh_mode, gateway, settings)
         return mesh.simulate(query.request()).as_dict()
     except SimulationInputError as exc:
         message = _(exc.template).format(**exc.params)
         raise BodyUnreadableError(message, code=exc.code, path=INPUT_FIELDS.get(exc.code, "")) from exc
+
+
+def _joined(objects_json: str, extra_json: str) -> str:
+    """Two JSON lists as one, the extra objects last so a refused custom resource keeps its ``policies[i]`` index."""
+    if extra_json == "[]":
+        return objects_json
+    if objects_json == "[]":
+        return extra_json
+    return f"{objects_json[:-1]},{extra_json[1:]}"
 
 
 def _refusal(exc: PolicyObjectRefusedError, where: str, kind: type[ApiError]) -> ApiError:

@@ -39,10 +39,15 @@ def _cluster(name: str) -> Cluster:
 
 
 def cluster_list(request):
-    """Every cluster with its reachability, targets, outbound mode and last check."""
+    """Every cluster with its reachability, targets, outbound mode, Sidecars and last check."""
     found = list(Cluster.objects.select_related("checked_by"))
     allow_any = [c.name for c in found if c.outbound_mode == "ALLOW_ANY"]
-    context = {"clusters": found, "allow_any": allow_any, **_abilities(request.user)}
+    context = {
+        "clusters": [(c, clusters.ClusterSidecars.of(c)) for c in found],
+        "allow_any": allow_any,
+        "sidecar_notes": clusters.sidecar_notes(found),
+        **_abilities(request.user),
+    }
     return render(request, "policies/cluster_list.html", context)
 
 
@@ -53,6 +58,8 @@ def cluster_detail(request, name: str):
         "cluster": cluster,
         "statuses": policy_statuses(cluster),
         "allow_any": [cluster.name],
+        "sidecars": clusters.ClusterSidecars.of(cluster),
+        "sidecar_notes": clusters.sidecar_notes([cluster]),
         **_abilities(request.user),
     }
     return render(request, "policies/cluster_detail.html", context)

@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from policies import services
-from policies.models import Cluster, EgressPolicy
+from policies.clusters import simulation_choices
+from policies.models import EgressPolicy
 from policies.previews import preview_data
 from policies.services import ServiceError
 from policies.views.common import error_response, get_gateway, get_policy, json_body, require_perms
@@ -70,7 +71,7 @@ def editor_context(request, gateway, document, version, policy) -> dict:
         "gateway": gateway,
         "editor_config": config,
         "can_edit": request.user.has_perms(needed),
-        "sim_clusters": Cluster.objects.only("name", "outbound_mode"),
+        "sim_clusters": simulation_choices(),
     }
 
 

@@ -134,6 +134,7 @@ def report_context(report: ReviewReport) -> dict[str, Any]:
         "base": report.base,
         "mesh_mode": report.mesh_mode,
         "mesh_mode_source": report.mesh_mode_source,
+        "mesh_sidecars": report.mesh_sidecars,
         "cr_added": shown.cr_added,
         "cr_removed": shown.cr_removed,
         "object_counts": shown.object_counts,

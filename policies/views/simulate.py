@@ -6,7 +6,7 @@ from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from policies.clusters import simulation_mode
+from policies.clusters import ClusterMesh, cluster_mesh
 from policies.core.simulator import MESH_MODES, Request
 from policies.services import ServiceError
 from policies.simulation import METHODS, simulate_request
@@ -20,7 +20,8 @@ def simulate(request, gateway_name: str):
     gateway = get_gateway(gateway_name)
     try:
         body = json_body(request)
-        result = simulate_request(body.get("document"), gateway.describe(), _request(body), mesh_mode(body))
+        mesh = mesh_choice(body)
+        result = simulate_request(body.get("document"), gateway.describe(), _request(body), mesh.mode, mesh.sidecars)
     except ServiceError as exc:
         return error_response(exc)
     return JsonResponse(result)
@@ -32,7 +33,8 @@ def reachability(request, gateway_name: str):
     gateway = get_gateway(gateway_name)
     try:
         body = json_body(request)
-        result = reachability_of(body.get("document"), gateway.describe(), mesh_mode(body))
+        mesh = mesh_choice(body)
+        result = reachability_of(body.get("document"), gateway.describe(), mesh.mode, mesh.sidecars)
     except ServiceError as exc:
         return error_response(exc)
     return JsonResponse(result)
@@ -52,12 +54,12 @@ def _request(body: dict) -> Request:
     return Request(source_namespace=namespace, source_labels=labels, url=url, method=method)
 
 
-def mesh_mode(body: dict) -> str:
-    """The outbound traffic mode to simulate: the named cluster's, as its last check read it, else ``meshMode``."""
+def mesh_choice(body: dict) -> ClusterMesh:
+    """The mesh to simulate in: the named cluster's mode and Sidecars as its last check read them, else ``meshMode``."""
     name = str(body.get("cluster") or "").strip()
     if not name:
         mode = str(body.get("meshMode") or "REGISTRY_ONLY")
         if mode not in MESH_MODES:
             raise BadRequestError(_("Use REGISTRY_ONLY or ALLOW_ANY."), path="meshMode")
-        return mode
-    return simulation_mode(name)
+        return ClusterMesh(mode)
+    return cluster_mesh(name)

@@ -28,6 +28,42 @@ class ClusterErrorSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
+class SidecarOverrideSerializer(serializers.Serializer):
+    """A Sidecar that sets the outbound mode of its namespace's proxies, or of the workloads it selects."""
+
+    namespace = serializers.CharField()
+    sidecar = serializers.CharField(help_text="The Sidecar's name.")
+    workloads = serializers.CharField(help_text="Its workloadSelector labels (k=v,...); empty: the whole namespace.")
+    mode = serializers.CharField(help_text="REGISTRY_ONLY or ALLOW_ANY.")
+
+
+class UnmodelledSidecarSerializer(serializers.Serializer):
+    """A Sidecar the simulator cannot read, with the simulator's code."""
+
+    sidecar = serializers.CharField(help_text="namespace/name")
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ClusterSidecarsSerializer(serializers.Serializer):
+    """What the last check read of the cluster's Sidecars (simulations with the cluster use them)."""
+
+    state = serializers.ChoiceField(
+        choices=["read", "unknown"],
+        allow_null=True,
+        help_text="read: every Sidecar was listed; unknown: the list failed (error says why) and simulations use "
+        "the mesh-wide mode alone; null: never checked.",
+    )
+    count = serializers.IntegerField(allow_null=True, help_text="How many Sidecars; null unless read.")
+    error = ClusterErrorSerializer(allow_null=True)
+    overrides = SidecarOverrideSerializer(
+        many=True, help_text="Sidecars that set an outbound mode, but the root namespace's default."
+    )
+    unmodelled = UnmodelledSidecarSerializer(
+        many=True, help_text="Sidecars the simulator cannot read: a simulation with this cluster is refused."
+    )
+
+
 class ClusterCheckSerializer(serializers.Serializer):
     """What the last connection check found; ``checkedAt`` null when never checked."""
 
@@ -54,6 +90,7 @@ class ClusterCheckSerializer(serializers.Serializer):
         source="outbound_mode_origin", allow_null=True, help_text="The object the mode was read from (namespace/name)."
     )
     outboundModeError = serializers.SerializerMethodField()  # noqa: N815 - API field name
+    sidecars = serializers.SerializerMethodField()
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_checkedBy(self, cluster: Cluster) -> str | None:  # noqa: N802 - follows the field name
@@ -66,6 +103,10 @@ class ClusterCheckSerializer(serializers.Serializer):
     @extend_schema_field(ClusterErrorSerializer(allow_null=True))
     def get_outboundModeError(self, cluster: Cluster) -> dict[str, str] | None:  # noqa: N802 - follows the field name
         return _error(cluster.outbound_error_code, cluster.outbound_error_message)
+
+    @extend_schema_field(ClusterSidecarsSerializer)
+    def get_sidecars(self, cluster: Cluster) -> dict[str, Any]:
+        return clusters.ClusterSidecars.of(cluster).summary()
 
     def to_representation(self, instance: Cluster) -> dict[str, Any]:
         data = super().to_representation(instance)

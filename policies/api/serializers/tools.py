@@ -60,7 +60,10 @@ class PolicySimulationSerializer(StrictFieldsMixin, serializers.Serializer):
         max_length=63,
         required=False,
         validators=[dns_label],
-        help_text="A registered cluster: simulate in the outbound mode its last check read (instead of meshMode).",
+        help_text=(
+            "A registered cluster: simulate in the outbound mode and with the Sidecars its last check read "
+            "(instead of meshMode)."
+        ),
     )
 
     def validate_url(self, url: str) -> str:

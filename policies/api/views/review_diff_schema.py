@@ -127,7 +127,25 @@ REPORT = _object(
                 "appliedAt": NULLABLE_STRING,
             }
         ),
-        "meshMode": _object({"mode": STRING, "source": {"type": "string", "enum": ["cluster", "default"]}}),
+        "meshMode": _object(
+            {
+                "mode": STRING,
+                "source": {"type": "string", "enum": ["cluster", "default"]},
+                "sidecars": _object(
+                    {
+                        "state": {
+                            "type": "string",
+                            "enum": ["read", "unknown", "unmodelled"],
+                            "nullable": True,
+                            "description": "read: the cluster's Sidecars were simulated; unknown: its last check "
+                            "could not list them; unmodelled: one cannot be simulated, so the mode alone was used; "
+                            "null: no cluster or never checked.",
+                        },
+                        "count": {**INTEGER, "description": "How many of the cluster's Sidecars were simulated."},
+                    }
+                ),
+            }
+        ),
         "reachability": REACHABILITY,
         "summary": _list(_object({"kind": STRING, "path": STRING, "message": STRING, "old": ANY, "new": ANY})),
         "diffs": _object(
@@ -158,7 +176,7 @@ EXAMPLE: dict[str, Any] = {
         "cluster": "east",
         "appliedAt": "2026-12-03T06:00:00+00:00",
     },
-    "meshMode": {"mode": "REGISTRY_ONLY", "source": "cluster"},
+    "meshMode": {"mode": "REGISTRY_ONLY", "source": "cluster", "sidecars": {"state": "read", "count": 3}},
     "reachability": {
         "counts": {"allowed": 1, "blocked": 1, "changed": 0},
         "probed": {"sources": 4, "urls": 6, "pairs": 24},
