@@ -12,6 +12,8 @@ Registering, editing and deleting need the admin role (the model permissions); a
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -484,6 +486,12 @@ def mesh_for(cluster: Cluster | None) -> ClusterMesh | None:
         # mesh-wide summary (which includes that default's mode) stands in for it.
         return ClusterMesh(mode, tuple(record.items), SIDECARS_READ)
     return ClusterMesh(record.fallback_mode or mode, tuple(record.items), SIDECARS_READ)
+
+
+def mesh_fingerprint(cluster: Cluster) -> str:
+    """A short hash of what simulations with the cluster read (its mode and Sidecars), for cache keys."""
+    raw = json.dumps([cluster.outbound_mode, cluster.sidecars], sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
 def outbound_mode_for(cluster: Cluster | None) -> str | None:

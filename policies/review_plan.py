@@ -28,7 +28,7 @@ from policies.cluster.discovery import Target, capabilities
 from policies.cluster.errors import ClusterError
 from policies.cluster.records import connect_cluster
 from policies.cluster.targets import desired_state
-from policies.clusters import CHECK_RETRY
+from policies.clusters import CHECK_RETRY, mesh_fingerprint
 from policies.core.expansion import ExpansionError
 from policies.core.gateway import GatewayDescription
 from policies.core.model import EgressPolicy as PolicyModel
@@ -85,10 +85,13 @@ def plan_target(cluster: Cluster, policy_id: int, requested: Target | None) -> P
     return PlanTarget(None, "discovered")
 
 
-def plan_cache_key(identity: str, revision_hash: str, gateway: GatewayDescription, target: str) -> str:
-    """The cache key of a plan: what it was computed from, never a credential (identity is secret-free)."""
+def plan_cache_key(identity: str, revision_hash: str, gateway: GatewayDescription, target: str, mesh: str = "") -> str:
+    """The cache key of a plan: what it was computed from, never a credential (identity is secret-free).
+
+    ``mesh`` is the cluster's ``mesh_fingerprint``: its live reachability is simulated in that mode and Sidecars.
+    """
     gateway_hash = hashlib.sha256(gateway.model_dump_json().encode()).hexdigest()[:16]
-    raw = f"{identity}|{revision_hash}|{gateway_hash}|{target or 'auto'}"
+    raw = f"{identity}|{revision_hash}|{gateway_hash}|{target or 'auto'}|{mesh}"
     return "review-plan:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -107,7 +110,8 @@ def review_plan(
         # NB: someone waits on this answer (a page's plan panel or the diff API): the connection check's short
         # timeouts, not the apply path's 4 x (5 + 30) s, which held a web thread ~2 min on a hung TLS endpoint.
         api = connect_cluster(cluster, retry=CHECK_RETRY)
-        key = plan_cache_key(api.identity, review.revision.content_hash, gateway, target or "")
+        revision_hash, mesh = review.revision.content_hash, mesh_fingerprint(cluster)
+        key = plan_cache_key(api.identity, revision_hash, gateway, target or "", mesh)
         cached = None if refresh else cache.get(key)
         if cached is not None:
             return _public(cached, cached=True)
@@ -199,6 +203,7 @@ def cached_plans(review: Review, clusters: list[Cluster]) -> list[dict[str, Any]
             identity = connect_cluster(cluster).identity
         except ClusterError:
             continue
-        keys = [plan_cache_key(identity, review.revision.content_hash, gateway, t) for t in ("", *TARGETS)]
+        mesh = mesh_fingerprint(cluster)
+        keys = [plan_cache_key(identity, review.revision.content_hash, gateway, t, mesh) for t in ("", *TARGETS)]
         found += [_public(plan, cached=True) for plan in cache.get_many(keys).values() if plan]
     return found

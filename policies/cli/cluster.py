@@ -52,10 +52,27 @@ def _check(cluster: Any, io: CommandIO) -> int:
         )
     elif cluster.outbound_mode == "ALLOW_ANY":
         io.err("egress cluster: warning: the mesh is in ALLOW_ANY mode; an egress policy restricts nothing there")
+    _warn_sidecars(cluster, io)
     for status in policy_statuses(cluster):
         applied = status.applied
         io.out(f"  {applied.policy.name} r{applied.revision.number} ({applied.target or '-'}): {status.drift}")
     return EXIT_OK
+
+
+def _warn_sidecars(cluster: Any, io: CommandIO) -> None:
+    from policies.clusters import ClusterSidecars
+
+    sidecars = ClusterSidecars.of(cluster)
+    if sidecars.state == "unknown":
+        io.err(
+            f"egress cluster: Sidecars unknown: {sidecars.error_code}: {sidecars.error_message}; "
+            "simulations with this cluster use the mesh-wide mode alone"
+        )
+    for override in sidecars.allow_any:
+        where = f"{override.workloads} in {override.namespace}" if override.workloads else override.namespace
+        io.err(f"egress cluster: warning: Sidecar {override.namespace}/{override.name} sets ALLOW_ANY for {where}")
+    for item in sidecars.unmodelled:
+        io.err(f"egress cluster: Sidecar {item['sidecar']} cannot be simulated: {item['message']}")
 
 
 def _print_table(io: CommandIO, clusters: list[Any]) -> None:

@@ -187,7 +187,7 @@ def test_the_cluster_role_is_exactly_the_managed_kinds_and_namespaces_read_only(
         ("", "namespaces", "get"),
         ("", "namespaces", "list"),
         ("", "configmaps", "get"),  # NB: the istio ConfigMap only (resourceNames), for the mesh's outbound mode
-        ("networking.istio.io", "sidecars", "list"),  # NB: the root namespace's Sidecar may override that mode
+        ("networking.istio.io", "sidecars", "list"),  # NB: every namespace's Sidecars, for the mode and simulations
         ("", "pods", "list"),  # NB: Discover maps logged pod names to workloads (read-only)
     }
     [configmaps] = [rule for rule in role["rules"] if "configmaps" in rule["resources"]]
@@ -219,7 +219,9 @@ def test_the_service_account_cannot_read_secrets_or_touch_other_kinds(deployed, 
     kinds = {r.kind: r for r in console.resources(group="", version="v1")}
     sidecars = {r.kind: r for r in console.resources(group="networking.istio.io", version="v1")}["Sidecar"]
     peer = {r.kind: r for r in console.resources(group="security.istio.io", version="v1")}["PeerAuthentication"]
-    # then Secrets, ConfigMaps and Istio kinds it does not manage are refused, read or write (it only lists
+    # then it lists Sidecars in every namespace (the check keeps them for simulations)
+    assert isinstance(console.list(resource=sidecars, label_selector="", namespace=""), list)
+    # and Secrets, ConfigMaps and Istio kinds it does not manage are refused, read or write (it only lists
     # Sidecars and reads the istio ConfigMap, for the mesh's outbound mode)
     for resource in (kinds["Secret"], kinds["ConfigMap"], sidecars, peer):
         if resource is not sidecars:
