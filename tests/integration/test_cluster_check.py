@@ -1,5 +1,6 @@
 """The connection check against the real kube-apiserver: the mesh's outbound mode as the istio ConfigMap
-and a root-namespace Sidecar set it, refusals with their codes, and a dead cluster within the check's timeout.
+and a root-namespace Sidecar set it, every namespace's Sidecars kept for simulations, refusals with their
+codes, and a dead cluster within the check's timeout.
 
 The istio ConfigMap and the root Sidecar live in istio-system, shared by every test of the session's
 control plane, so each test here removes them again.
@@ -15,10 +16,13 @@ import pytest
 
 from policies.cluster.delete import delete_policy
 from policies.cluster_status import policy_statuses
-from policies.clusters import CHECK_RETRY, check_cluster
+from policies.clusters import CHECK_RETRY, ClusterSidecars, check_cluster, cluster_mesh
+from policies.core.simulator import Request
 from policies.models import AuditEntry, Cluster
+from policies.simulation import simulate_request
 from tests.fixtures.cluster import connect
 from tests.fixtures.clusters import apply_recorded, kubeconfig_text, stored_policy
+from tests.fixtures.console import scenario_document
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 CONFIGMAPS = "/api/v1/namespaces/istio-system/configmaps"
@@ -155,3 +159,55 @@ def test_check_reports_an_applied_policy_in_sync_then_drifted_with_the_editor(is
         ]
     finally:
         delete_policy(admin, scope=state.scope, target="istio")
+
+
+def test_every_namespaces_sidecar_is_kept_and_simulated_per_workload(istio_system, seed_gateway_record):
+    # given a REGISTRY_ONLY mesh and a namespace of this test whose own Sidecar sets ALLOW_ANY
+    plane = istio_system
+    namespace = f"team-{uuid.uuid4().hex[:8]}"
+    assert plane.request("POST", "/api/v1/namespaces", {"metadata": {"name": namespace}})[0] == 201
+    put_mesh_config(plane, "REGISTRY_ONLY")
+    sidecars = f"/apis/networking.istio.io/v1/namespaces/{namespace}/sidecars"
+    sidecar = {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "Sidecar",
+        "metadata": {"name": "default", "namespace": namespace},
+        "spec": {"outboundTrafficPolicy": {"mode": "ALLOW_ANY"}, "egress": [{"hosts": ["*/*"]}]},
+    }
+    status, body = plane.request("POST", sidecars, sidecar)
+    assert status == 201, body
+    try:
+        # when the cluster is checked
+        cluster = stored(plane)
+        check_cluster(cluster)
+        # then the Sidecar is kept as the server returned it, trimmed, and named as an ALLOW_ANY override
+        record = ClusterSidecars.of(Cluster.objects.get(pk=cluster.pk))
+        [kept] = [item for item in record.items if item["metadata"]["namespace"] == namespace]
+        assert set(kept["metadata"]) == {"name", "namespace", "creationTimestamp"}
+        assert kept["spec"] == sidecar["spec"]
+        assert [o.namespace for o in record.allow_any] == [namespace]
+        # and a simulation with the cluster lets that namespace's workloads out, not another's
+        mesh = cluster_mesh(cluster.name)
+        gateway = seed_gateway_record.describe()
+        outcomes = {
+            source: simulate_request(
+                scenario_document("2"),
+                gateway,
+                Request(source, {"app": "web"}, "http://unlisted.example/"),
+                mesh.mode,
+                mesh.sidecars,
+            )["status"]
+            for source in (namespace, "default")
+        }
+        assert outcomes == {namespace: 200, "default": 502}
+    finally:
+        plane.request("DELETE", f"{sidecars}/default")
+        plane.request("DELETE", f"/api/v1/namespaces/{namespace}")
+
+
+def test_a_user_who_may_not_list_sidecars_gets_them_reported_unknown(istio_system):
+    cluster = stored(istio_system, context="alice")
+    check_cluster(cluster)
+    record = ClusterSidecars.of(Cluster.objects.get(pk=cluster.pk))
+    assert (cluster.reachable, record.state, record.error_code) == (True, "unknown", "CLUSTER-E003")
+    assert istio_system.unprivileged_token not in record.error_message
