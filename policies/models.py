@@ -214,12 +214,14 @@ class Cluster(models.Model):
     outbound_mode_origin = models.CharField(_("outbound mode origin"), max_length=320, blank=True)
     outbound_error_code = models.CharField(_("outbound mode error code"), max_length=20, blank=True)
     outbound_error_message = models.CharField(_("outbound mode error message"), max_length=500, blank=True)
-    # Every Sidecar the last check listed, trimmed, for simulations with this cluster (policies.clusters.SidecarRecord).
+    # Every Sidecar the last check listed, trimmed, for simulations with this cluster (clusters.ClusterSidecars).
     sidecars = models.JSONField(
         _("Sidecars"),
         default=dict,
         blank=True,
-        help_text=_("The Sidecars the last check read: state, error, the mesh config's mode and root namespace, items."),
+        help_text=_(
+            "The Sidecars the last check read: state, error, the mesh config's mode and root namespace, items."
+        ),
     )
 
     class Meta:
