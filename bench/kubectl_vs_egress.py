@@ -99,7 +99,7 @@ class Meter:
         if not self.server_pids:
             return None
         try:
-            return sum(_process_cpu(pid) for pid in self.server_pids)
+            return sum(process_cpu(pid) for pid in self.server_pids)
         except OSError:  # NB: a pid from a stale state file
             return None
 
@@ -109,7 +109,7 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _process_cpu(pid: int) -> float:
+def process_cpu(pid: int) -> float:
     """User + system CPU seconds of a running process (``/proc/PID/stat`` fields 14 and 15)."""
     fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
