@@ -16,6 +16,7 @@ them for every command (a deployment may name its settings that way); the others
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -40,7 +41,11 @@ def main(argv: Sequence[str]) -> int:
     set_up(database=entry.database(args))
     from policies.cli.base import CommandIO  # NB: not at the top: `egress --help` must not import the core
 
-    return entry.load().execute(args, CommandIO(sys.stdout, sys.stderr, sys.stdin))
+    command = entry.load()
+    # NB: what the imports made lives until the process ends; frozen, the collections while the verb runs
+    # walk only what the verb makes (tens of thousands of objects fewer, each time: ~0.04 s of an apply).
+    gc.freeze()
+    return command.execute(args, CommandIO(sys.stdout, sys.stderr, sys.stdin))
 
 
 def take_django_flags(argv: Sequence[str]) -> list[str]:
