@@ -168,6 +168,9 @@ EGRESS_REQUIRED_APPROVALS = int(os.environ.get("EGRESS_REQUIRED_APPROVALS", "1")
 
 # Directories (separated by os.pathsep) registered clusters' kubeconfig files must lie in; empty: anywhere.
 EGRESS_KUBECONFIG_DIRS = [d for d in os.environ.get("EGRESS_KUBECONFIG_DIRS", "").split(os.pathsep) if d.strip()]
+# NB: an exec plugin (aws, gke-gcloud-auth-plugin, kubelogin ...) runs a program named in the kubeconfig, as the
+# console's user, on every connection; off unless the operator chooses it.
+EGRESS_KUBECONFIG_ALLOW_EXEC = env_bool("EGRESS_KUBECONFIG_ALLOW_EXEC", False)
 
 # Background jobs (applies, webhook deliveries) go through Django's Tasks API (django-tasks). The
 # database backend keeps the queue in the console's own database; `manage.py db_worker` runs it (the

@@ -32,7 +32,7 @@ from policies.cluster.errors import ClusterError
 from policies.cluster.interface import ClusterApi, Object
 from policies.cluster.kubeconfig import read_contexts
 from policies.cluster.mesh import ISTIO_NAMESPACE, MeshOutbound, read_outbound_mode
-from policies.cluster.records import connect_cluster
+from policies.cluster.records import allow_credential_programs, connect_cluster
 from policies.cluster.sidecars import ModeOverride, mode_overrides, read_sidecars, unmodelled
 from policies.cluster.transport import RetryPolicy
 from policies.cluster_status import policy_drifts, replace_drifts
@@ -117,7 +117,7 @@ def validate_location(*, in_cluster: bool, kubeconfig_path: str, context: str) -
     except ClusterError as exc:
         raise ClusterLocationInvalid(exc, "kubeconfig_path") from exc
     try:
-        contexts.require(context, kubeconfig_path)
+        contexts.require(context, kubeconfig_path, allow_programs=allow_credential_programs())
     except ClusterError as exc:
         raise ClusterLocationInvalid(exc, "context") from exc
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from policies.cluster.kubernetes_client import ConfigurationError
 from policies.core.yamlio import MAX_INPUT_BYTES, YamlLoadError, load_one
@@ -30,20 +31,41 @@ class ContextNotFound(ConfigurationError):
     code = "CLUSTER-E012"
 
 
+class CredentialProgramRefused(ConfigurationError):
+    """The context's user gets its credentials by running a program (an exec plugin or an auth provider's command)."""
+
+    code = "CLUSTER-E014"
+
+
 @dataclass(frozen=True)
 class KubeconfigContexts:
-    """The context names of a kubeconfig and its current context ("" when unset)."""
+    """The context names of a kubeconfig, its current context ("" when unset), and for each context whose user
+    gets its credentials by running a program, that program's name (``users[].user.exec.command``, or an
+    auth provider's ``cmd-path``)."""
 
     names: tuple[str, ...]
     current: str
+    programs: dict[str, str] = field(default_factory=dict)
 
-    def require(self, context: str, path: str) -> str:
-        """``context`` (or the current one when empty) if the file has it; ContextNotFound otherwise."""
+    def require(self, context: str, path: str, *, allow_programs: bool = True) -> str:
+        """``context`` (or the current one when empty) if the file has it and may be used.
+
+        Raises:
+            ContextNotFound: no such context (or none named and no current one).
+            CredentialProgramRefused: its user runs a program for credentials and ``allow_programs`` is False.
+        """
         wanted = context or self.current
         if not wanted:
             raise ContextNotFound(f"The kubeconfig {path} sets no current-context; name one of: {self._listed()}.")
         if wanted not in self.names:
             raise ContextNotFound(f"The kubeconfig {path} has no context {wanted[:253]!r}; it has: {self._listed()}.")
+        program = self.programs.get(wanted)
+        if program and not allow_programs:
+            raise CredentialProgramRefused(
+                f"Context {wanted!r} of {path} gets its credentials by running {program[:200]!r}; the console runs no "
+                "program named in a kubeconfig unless EGRESS_KUBECONFIG_ALLOW_EXEC is set. Use a token or a client "
+                "certificate (e.g. a ServiceAccount's), or the in-cluster service account."
+            )
         return wanted
 
     def _listed(self) -> str:
@@ -71,7 +93,34 @@ def read_contexts(path: str, allowed_dirs: Sequence[str] = ()) -> KubeconfigCont
     if not isinstance(contexts, list):
         raise ConfigurationError(f"The kubeconfig {path} has no list of contexts.")
     names = tuple(str(c["name"]) for c in contexts if isinstance(c, dict) and c.get("name"))
-    return KubeconfigContexts(names, str(data.get("current-context") or ""))
+    return KubeconfigContexts(names, str(data.get("current-context") or ""), _credential_programs(data, contexts))
+
+
+def _credential_programs(data: dict[str, Any], contexts: list[Any]) -> dict[str, str]:
+    """Context name → the program its user runs to get credentials (only the program's name is read)."""
+    users = data.get("users")
+    programs = {}
+    for user in users if isinstance(users, list) else []:
+        if isinstance(user, dict) and isinstance(user.get("user"), dict):
+            program = _program_of(user["user"])
+            if program:
+                programs[str(user.get("name"))] = program
+    found = {}
+    for context in contexts:
+        body = context.get("context") if isinstance(context, dict) else None
+        if isinstance(body, dict) and str(body.get("user")) in programs:
+            found[str(context.get("name"))] = programs[str(body.get("user"))]
+    return found
+
+
+def _program_of(user: dict[str, Any]) -> str:
+    exec_plugin, provider = user.get("exec"), user.get("auth-provider")
+    if isinstance(exec_plugin, dict):
+        return str(exec_plugin.get("command") or "an exec plugin")
+    config = provider.get("config") if isinstance(provider, dict) else None
+    if isinstance(config, dict) and config.get("cmd-path"):
+        return str(config["cmd-path"])
+    return ""
 
 
 def _require_allowed(path: str, allowed_dirs: Sequence[str]) -> None:

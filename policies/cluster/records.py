@@ -27,12 +27,19 @@ def connect_cluster(cluster: Cluster, *, retry: RetryPolicy | None = None) -> Ku
         raise ConfigurationError(f"Cluster {cluster.name!r} has neither a kubeconfig path nor in-cluster access.")
     # NB: read as registering did (a regular file, bounded, in EGRESS_KUBECONFIG_DIRS): a path that has since become
     # a FIFO or a device would block the client's loader for ever, holding a page or the job worker.
-    read_contexts(cluster.kubeconfig_path, getattr(settings, "EGRESS_KUBECONFIG_DIRS", []))
+    # NB: and a kubeconfig edited since to run a program for credentials is refused before the client runs it.
+    contexts = read_contexts(cluster.kubeconfig_path, getattr(settings, "EGRESS_KUBECONFIG_DIRS", []))
+    contexts.require(cluster.context, cluster.kubeconfig_path, allow_programs=allow_credential_programs())
     api = KubernetesClusterApi.from_kubeconfig(cluster.kubeconfig_path, cluster.context or None, retry=retry)
     # NB: the discovery cache is per process: keyed by the record's name and the server and context it
     # points at now (host#context), so a record edited through another replica never reads stale answers.
     api.identity = f"cluster:{cluster.name}:{api.identity}"
     return api
+
+
+def allow_credential_programs() -> bool:
+    """``EGRESS_KUBECONFIG_ALLOW_EXEC``: may a stored cluster's kubeconfig run a program for its credentials?"""
+    return bool(getattr(settings, "EGRESS_KUBECONFIG_ALLOW_EXEC", False))
 
 
 def outcome_rows(result: ApplyResult) -> list[dict[str, Any]]:

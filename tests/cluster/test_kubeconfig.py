@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from policies.cluster.kubeconfig import ContextNotFound, KubeconfigNotFound, read_contexts
+from policies.cluster.kubeconfig import ContextNotFound, CredentialProgramRefused, KubeconfigNotFound, read_contexts
 from policies.cluster.kubernetes_client import ConfigurationError
+from policies.core.yamlio import dump_yaml
 from tests.fixtures.clusters import SECRET_TOKEN, kubeconfig_text
 
 
@@ -84,3 +85,45 @@ def test_allowed_directories_admit_only_files_under_them(tmp_path):
     for outside in (other / "prod", allowed / "escape", allowed / ".." / "elsewhere" / "prod"):
         with pytest.raises(KubeconfigNotFound, match="is outside the kubeconfig directories the console allows"):
             read_contexts(str(outside), [str(allowed)])
+
+
+def kubeconfig_with_programs() -> str:
+    """Context ``token`` uses a bearer token; ``eks`` an exec plugin; ``gcp`` a legacy auth provider's command."""
+    return dump_yaml(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:6443"}}],
+            "users": [
+                {"name": "plain", "user": {"token": SECRET_TOKEN}},
+                {"name": "aws", "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "aws"}}},
+                {"name": "g", "user": {"auth-provider": {"name": "gcp", "config": {"cmd-path": "/usr/bin/gcloud"}}}},
+            ],
+            "contexts": [
+                {"name": "token", "context": {"cluster": "c", "user": "plain"}},
+                {"name": "eks", "context": {"cluster": "c", "user": "aws"}},
+                {"name": "gcp", "context": {"cluster": "c", "user": "g"}},
+            ],
+            "current-context": "eks",
+        }
+    )
+
+
+def test_a_context_whose_user_runs_a_program_is_refused_unless_programs_are_allowed(tmp_path):
+    # Given
+    path = write(tmp_path, kubeconfig_with_programs())
+    contexts = read_contexts(path)
+
+    # When / Then: the token context is fine either way; the others name their program, never a credential
+    assert contexts.programs == {"eks": "aws", "gcp": "/usr/bin/gcloud"}
+    assert contexts.require("token", path, allow_programs=False) == "token"
+    for context, program in (("", "aws"), ("gcp", "/usr/bin/gcloud")):
+        with pytest.raises(CredentialProgramRefused) as refused:
+            contexts.require(context, path, allow_programs=False)
+        assert refused.value.code == "CLUSTER-E014"
+        assert (
+            f"by running {program!r}" in refused.value.message
+            and "EGRESS_KUBECONFIG_ALLOW_EXEC" in refused.value.message
+        )
+        assert SECRET_TOKEN not in refused.value.message
+    assert contexts.require("eks", path, allow_programs=True) == "eks"

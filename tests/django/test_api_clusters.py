@@ -8,6 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from policies import clusters
+from policies.core.yamlio import dump_yaml
 from policies.models import AuditEntry, Cluster
 from tests.fixtures.api import codes_of, errors_of, seed_cr, send
 from tests.fixtures.clusters import apply_recorded, kubeconfig_text, no_secret_in, set_outbound_mode, stored_policy
@@ -275,3 +276,63 @@ def test_a_kubeconfig_outside_the_allowed_directories_is_refused(admin, kubeconf
     response = send(admin, "post", URL, {"name": "prod", "kubeconfigPath": kubeconfig})
     assert [(e["code"], e["path"]) for e in errors_of(response)] == [("CLUSTER-E011", "kubeconfigPath")]
     assert "is outside the kubeconfig directories the console allows" in errors_of(response)[0]["message"]
+
+
+def exec_kubeconfig(tmp_path, marker) -> str:
+    """A kubeconfig whose only context's user runs a program (which would leave ``marker`` behind)."""
+    program = tmp_path / "credential-helper"
+    program.write_text(f"#!/bin/sh\ntouch {marker}\necho '{{}}'\n")
+    program.chmod(0o755)
+    path = tmp_path / "exec-kubeconfig"
+    path.write_text(
+        dump_yaml(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:9"}}],
+                "users": [
+                    {
+                        "name": "u",
+                        "user": {
+                            "exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": str(program)}
+                        },
+                    }
+                ],
+                "contexts": [{"name": "prod", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "prod",
+            }
+        )
+    )
+    return str(path)
+
+
+def test_a_kubeconfig_that_runs_a_program_for_credentials_is_refused_unless_allowed(admin, tmp_path, settings):
+    # Given: a kubeconfig with an exec plugin
+    marker = tmp_path / "ran"
+    path = exec_kubeconfig(tmp_path, marker)
+
+    # When: an admin registers it, then the operator allows programs and registers it again
+    refused = send(admin, "post", URL, {"name": "eks", "kubeconfigPath": path, "context": "prod"})
+    settings.EGRESS_KUBECONFIG_ALLOW_EXEC = True
+    allowed = send(admin, "post", URL, {"name": "eks", "kubeconfigPath": path, "context": "prod"})
+
+    # Then
+    assert refused.status_code == 400 and [(e["code"], e["path"]) for e in errors_of(refused)] == [
+        ("CLUSTER-E014", "context")
+    ]
+    assert "EGRESS_KUBECONFIG_ALLOW_EXEC" in errors_of(refused)[0]["message"]
+    assert allowed.status_code == 201
+    assert not marker.exists()  # NB: registering reads the file; it never runs the program
+
+
+def test_a_stored_kubeconfig_edited_to_run_a_program_is_refused_before_the_program_runs(operator, tmp_path):
+    # Given: a cluster whose kubeconfig now names an exec plugin
+    marker = tmp_path / "ran"
+    Cluster.objects.create(name="eks", kubeconfig_path=exec_kubeconfig(tmp_path, marker), context="prod")
+
+    # When
+    check = send(operator, "post", f"{URL}eks/check/").json()["check"]
+
+    # Then: the check stores the refusal, and the program never ran
+    assert (check["reachable"], check["error"]["code"]) == (False, "CLUSTER-E014")
+    assert not marker.exists()
