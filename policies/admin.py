@@ -6,6 +6,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
 from policies import review_plan, review_report, reviews
+from policies.admin_base import ReadOnlyAdmin, ReadOnlyInline
 from policies.models import (
     Approval,
     AuditEntry,
@@ -56,30 +57,14 @@ class PolicyRevisionAdmin(admin.ModelAdmin):
         return False
 
 
-class ReviewDecisionInline(admin.TabularInline):
+class ReviewDecisionInline(ReadOnlyInline):
     model = Approval
-    extra = 0
-    can_delete = False
     readonly_fields = ("user", "decision", "comment", "created_at")
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class DeploymentInline(admin.TabularInline):
+class DeploymentInline(ReadOnlyInline):
     model = Deployment
-    extra = 0
-    can_delete = False
     readonly_fields = ("cluster", "state", "target", "error", "user", "updated_at")
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 def _decide(modeladmin, request, queryset, verb, done) -> None:
@@ -157,20 +142,11 @@ class ReviewAdmin(NoNulFilters, admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(NoNulFilters, admin.ModelAdmin):
+class AuditEntryAdmin(NoNulFilters, ReadOnlyAdmin):
     list_display = ("id", "created_at", "actor", "action", "policy_name", "revision_number", "cluster", "target")
     list_filter = ("action", "target")
     search_fields = ("actor", "policy_name", "request_id")
     readonly_fields = [field.name for field in AuditEntry._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 # NB: imported for what they register: the observed-traffic, apply-job and webhook admins.

@@ -12,17 +12,12 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from policies import discovery
+from policies.admin_base import ReadOnlyAdmin
 from policies.models import ObservationUpload, ObservedFlow
 
 
-class ReadOnlyObservationAdmin(admin.ModelAdmin):
+class ReadOnlyObservationAdmin(ReadOnlyAdmin):
     """Never added or changed by hand; deleted by those who may delete observations."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return request.user.has_perm(discovery.DELETE_PERMISSION)

@@ -15,36 +15,16 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from policies import webhooks
+from policies.admin_base import ReadOnlyAdmin, ReadOnlyInline
 from policies.models import ApplyJob, ApplyJobCluster, WebhookDelivery
 
 RETRY_PERMISSION = "policies.change_webhookdelivery"
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """History: seen, never added, changed or deleted by hand."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class ApplyJobClusterInline(admin.TabularInline):
+class ApplyJobClusterInline(ReadOnlyInline):
     model = ApplyJobCluster
     fields = ("cluster", "state", "error_code", "error_message", "started_at", "finished_at")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_view_permission(self, request, obj=None) -> bool:
         return request.user.has_perm("policies.view_applyjob")  # NB: a job's clusters are part of the job

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
@@ -32,7 +31,7 @@ from policies.cluster.errors import ClusterError
 from policies.cluster.interface import ClusterApi, Object
 from policies.cluster.kubeconfig import read_contexts
 from policies.cluster.mesh import ISTIO_NAMESPACE, MeshOutbound, read_outbound_mode
-from policies.cluster.records import allow_credential_programs, connect_cluster
+from policies.cluster.records import allow_credential_programs, connect_cluster, kubeconfig_dirs
 from policies.cluster.sidecars import ModeOverride, mode_overrides, read_sidecars, unmodelled
 from policies.cluster.transport import RetryPolicy
 from policies.cluster_status import policy_drifts, replace_drifts
@@ -122,11 +121,6 @@ def validate_location(*, in_cluster: bool, kubeconfig_path: str, context: str) -
         raise ClusterLocationInvalid(exc, "context") from exc
 
 
-def kubeconfig_dirs() -> list[str]:
-    """``EGRESS_KUBECONFIG_DIRS``: where registered kubeconfigs must live (empty: anywhere on the host)."""
-    return list(getattr(settings, "EGRESS_KUBECONFIG_DIRS", []))
-
-
 def require_permission(user: Any, permission: str) -> None:
     """ClusterRefused unless ``user`` holds ``permission`` (None: the command line, which runs as the host)."""
     if user is not None and not user.has_perm(permission):
@@ -198,7 +192,7 @@ def check_cluster(cluster: Cluster, *, user: Any = None) -> Cluster:
     require_permission(user, CHECK_PERMISSION)
     findings = CheckFindings()
     try:
-        api = _connect(cluster)
+        api = connect_cluster(cluster, retry=CHECK_RETRY)
         findings.capabilities = capabilities(api, refresh=True)
     except ClusterError as exc:
         findings.error = exc
@@ -208,12 +202,6 @@ def check_cluster(cluster: Cluster, *, user: Any = None) -> Cluster:
         findings.drifts = policy_drifts(api, findings.capabilities, cluster)
     _store(cluster, findings, user)
     return cluster
-
-
-def _connect(cluster: Cluster) -> ClusterApi:
-    if not cluster.in_cluster:
-        read_contexts(cluster.kubeconfig_path, kubeconfig_dirs()).require(cluster.context, cluster.kubeconfig_path)
-    return connect_cluster(cluster, retry=CHECK_RETRY)
 
 
 def _outbound(api: ClusterApi, caps: Capabilities) -> tuple[MeshOutbound | None, ClusterError | None]:

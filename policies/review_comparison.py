@@ -154,9 +154,8 @@ def compare(inputs: ComparisonInputs) -> tuple[Meaning, Diffs]:
         raise _unavailable(gateway, str(exc.errors(include_url=False)[0]["msg"]), "revision") from exc
     policies = [p for p in (old, new) if p is not None]
     probes = Probes(probe_sources(policies, settings), probe_urls(policies))
-    extra = list(inputs.sidecars)
     reachability = objects_reachability_change(
-        [*before, *extra], [*after, *extra], probes, gateway, settings, mesh_mode=inputs.mode
+        before, after, probes, gateway, settings, mesh_mode=inputs.mode, extra_objects=inputs.sidecars
     )
     cr_diff = line_diff(dump_policy(old) if old else "", dump_policy(new))
     return Meaning(reachability, policy_changes(old, new)), Diffs(cr_diff, object_diffs(before, after))

@@ -55,9 +55,9 @@ def live_reachability(
         probes = Probes(probe_sources(known, settings), urls)
         desired = expand_policy(proposed, gateway, settings)
         mesh = mesh_for(cluster) or ClusterMesh(DEFAULT_MESH_MODE)
-        extra = list(mesh.sidecars)  # NB: the cluster's Sidecars hold for the live state and the revision alike
+        # NB: the cluster's Sidecars hold for the live state and the revision alike
         return objects_reachability_change(
-            [*live_objects, *extra], [*desired, *extra], probes, gateway, settings, mesh_mode=mesh.mode
+            live_objects, desired, probes, gateway, settings, mesh_mode=mesh.mode, extra_objects=mesh.sidecars
         )
     except (ExpansionError, SimulationInputError, ValidationError):
         return None

@@ -137,7 +137,8 @@ def opened_log(name: str, stdin: IO[Any]) -> Iterator[Any]:
 def _refuse_device(name: str) -> None:
     """A character or block device (``/dev/zero``, a disk) is no log and never ends; a FIFO (``<(kubectl logs)``) is."""
     with suppress(OSError):  # NB: a missing file is opening's error to report
-        if stat.S_ISCHR(os.stat(name).st_mode) or stat.S_ISBLK(os.stat(name).st_mode):
+        mode = os.stat(name).st_mode
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
             raise UsageError(f"'{name}' is a device, not a log file; pipe logs through '-' or a file")
 
 

@@ -28,13 +28,18 @@ def connect_cluster(cluster: Cluster, *, retry: RetryPolicy | None = None) -> Ku
     # NB: read as registering did (a regular file, bounded, in EGRESS_KUBECONFIG_DIRS): a path that has since become
     # a FIFO or a device would block the client's loader for ever, holding a page or the job worker.
     # NB: and a kubeconfig edited since to run a program for credentials is refused before the client runs it.
-    contexts = read_contexts(cluster.kubeconfig_path, getattr(settings, "EGRESS_KUBECONFIG_DIRS", []))
+    contexts = read_contexts(cluster.kubeconfig_path, kubeconfig_dirs())
     contexts.require(cluster.context, cluster.kubeconfig_path, allow_programs=allow_credential_programs())
     api = KubernetesClusterApi.from_kubeconfig(cluster.kubeconfig_path, cluster.context or None, retry=retry)
     # NB: the discovery cache is per process: keyed by the record's name and the server and context it
     # points at now (host#context), so a record edited through another replica never reads stale answers.
     api.identity = f"cluster:{cluster.name}:{api.identity}"
     return api
+
+
+def kubeconfig_dirs() -> list[str]:
+    """``EGRESS_KUBECONFIG_DIRS``: where registered kubeconfigs must live (empty: anywhere on the host)."""
+    return list(getattr(settings, "EGRESS_KUBECONFIG_DIRS", []))
 
 
 def allow_credential_programs() -> bool:

@@ -209,6 +209,7 @@ def objects_reachability_change(
     settings: TranslationSettings | None = None,
     *,
     mesh_mode: str = "REGISTRY_ONLY",
+    extra_objects: Sequence[dict[str, Any]] = (),
 ) -> ReachabilityChange:
     """The probe pairs whose simulated outcome differs between two sets of Istio objects.
 
@@ -222,6 +223,7 @@ def objects_reachability_change(
         gateway: The egress gateway.
         settings: Gateway namespace, Service host and pod selector, as used for the expansion.
         mesh_mode: The cluster's ``outboundTrafficPolicy.mode``, REGISTRY_ONLY or ALLOW_ANY.
+        extra_objects: Istio objects in force on both sides (a cluster's Sidecars), simulated with each.
 
     Returns:
         The changed pairs, ordered as ``reachability_change`` orders them.
@@ -233,7 +235,8 @@ def objects_reachability_change(
     if old_objects == new_objects:  # NB: the same Istio objects answer every request alike.
         return ReachabilityChange([], sources, urls)
     old_mesh, new_mesh = (
-        build_mesh(o, mesh_mode=mesh_mode, gateway=gateway, settings=settings) for o in (old_objects, new_objects)
+        build_mesh([*objects, *extra_objects], mesh_mode=mesh_mode, gateway=gateway, settings=settings)
+        for objects in (old_objects, new_objects)
     )
     with paused_gc():  # NB: tens of thousands of results stay alive until compared; see gcpause
         found = sorted(

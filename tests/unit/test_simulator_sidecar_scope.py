@@ -41,7 +41,7 @@ def test_egress_hosts_import_by_namespace_and_host(
     egress: list[str], namespace: str, host: str, imported: bool
 ) -> None:
     scope = sidecar("default", "mytest", {"egress": [{"hosts": egress}]})
-    assert scope.imports(namespace, host) is imported
+    assert scope.imports(namespace, host, "mytest") is imported  # NB: a proxy of the Sidecar's own namespace
 
 
 @pytest.mark.parametrize(

@@ -429,26 +429,24 @@ class _Tallies:
         """Keep where the first line of ``signature`` went, for the lines that repeat it."""
         if len(tally) >= TALLY_LIMIT:
             self._fold(tally, aggregator)  # NB: memory stays bounded however many signatures a log has.
-            tally.clear()
         tally[signature] = [0, entry.start_time, entry.start_time, placement, entry.format]
 
     def fold_into(self, aggregator: FlowAggregator) -> None:
         """Add every count to the aggregator's flows and summary (at the end of a feed)."""
         for tally in self._by_pattern.values():
             self._fold(tally, aggregator)
-        self._by_pattern.clear()
 
     @staticmethod
     def _fold(tally: Tally, aggregator: FlowAggregator) -> None:
+        """Add a tally's counts to the aggregator, then forget its signatures (their next lines start afresh)."""
         summary = aggregator.summary
-        for record in tally.values():
-            lines, first, last, placement, log_format = record
+        for lines, first, last, placement, log_format in tally.values():
             if lines:
                 summary.lines += lines
                 summary.entries += lines
                 summary.formats[log_format] = summary.formats.get(log_format, 0) + lines
                 aggregator._record(placement, lines, first, last)
-                record[0] = 0
+        tally.clear()
 
 
 def _is_gateway(source: Workload) -> bool:

@@ -43,14 +43,13 @@ class SidecarScope:
         """A Sidecar with a selector applies to the workloads carrying all its labels."""
         return self.selector is not None and all(labels.get(k) == v for k, v in self.selector)
 
-    def imports(self, object_namespace: str, host: str, proxy_namespace: str | None = None) -> bool:
-        """Whether proxies in ``proxy_namespace`` (default: the Sidecar's) under this Sidecar import a
-        service (or VirtualService) of that host."""
+    def imports(self, object_namespace: str, host: str, proxy_namespace: str) -> bool:
+        """Whether proxies in ``proxy_namespace`` under this Sidecar import a service (or VirtualService) of that
+        host (the proxy's namespace, not the Sidecar's: the root namespace's default serves every namespace)."""
         if self.egress is None:
             return True
-        own = proxy_namespace or self.namespace
         return any(
-            _namespace_matches(pattern, object_namespace, own) and host_matches(host_pattern, host)
+            _namespace_matches(pattern, object_namespace, proxy_namespace) and host_matches(host_pattern, host)
             for pattern, host_pattern in self.egress
         )
 
